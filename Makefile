@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Out-of-tree build of mdlpool.ko and mdlpool_test.ko.
+#   make                 build against KDIR (default: newest Debian kernel here)
+#   make run             the main job: boot a guest, stress a pool, print stats
+#   make test            the whole test suite in QEMU guests
+#   make checkpatch      checkpatch.pl --strict on the project's C files
+
+KVER ?= $(shell ls /lib/modules 2>/dev/null | sort -V | tail -n 1)
+KDIR ?= /lib/modules/$(KVER)/build
+PWD := $(CURDIR)
+
+all: modules
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(PWD) modules
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(PWD) clean
+
+run:
+	scripts/run-main
+
+test:
+	scripts/run-tests
+
+checkpatch:
+	scripts/checkpatch
+
+.PHONY: all modules clean run test checkpatch

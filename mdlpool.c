@@ -1,0 +1,1043 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mdlpool - per-CPU pools of fixed-size buffers described by scatterlists
+ *
+ * A port of the Windows NT MDL buffer pool.  A pool hands out buffers of
+ * one size, each described by a struct scatterlist (the stand-in for NT's
+ * MDL).  Every CPU has its own set of pages; a page starts with a
+ * struct mdlpool_page and is then cut into blocks:
+ *
+ *   [ mdlpool_page | block 0 | block 1 | ... | block n-1 | slack ]
+ *   block = [ struct mdlpool_block (scatterlist, llist node, state) | buffer ]
+ *
+ * Blocks are built lazily, one per allocation, until the page is cut up.
+ * Freed blocks go on the page's llist.  A page whose blocks are all handed
+ * out moves to the CPU's used list so allocation never walks it; the owner
+ * moves it back when it frees into it.  A free on another CPU cannot touch
+ * the owner's lists, so it only marks the move as missed; the owner picks
+ * such pages up when it scavenges, either because the used list grew past
+ * used_pages_threshold after a missed move or because the scavenge period
+ * passed.  Scavenging also returns pages that have been completely free for
+ * at least min_page_lifetime_ms.
+ *
+ * Context rules
+ * =============
+ *
+ * 1. mdlpool_create() and mdlpool_destroy() sleep: process context only.
+ *    The caller guarantees that nothing allocates from or frees to a pool
+ *    while, or after, it is destroyed.
+ *
+ * 2. mdlpool_alloc(), mdlpool_free() and mdlpool_scavenge() may be called
+ *    from process or softirq context, never from hardirq or NMI context or
+ *    with interrupts disabled.  mdlpool_alloc_bh() is for callers already in
+ *    softirq context or with bottom halves disabled (NT's DISPATCH_LEVEL).
+ *
+ * 3. A CPU's struct mdlpool_cpu and the lists, block counts and used flags
+ *    of its pages are written only by that CPU, inside its section: bottom
+ *    halves off (so a softirq on the same CPU cannot interleave with a task)
+ *    plus the per-CPU local_lock (which keeps RT kernels, where both of
+ *    those are preemptible, exclusive per CPU, and gives lockdep something
+ *    to check).  mdlpool_assert_owner() asserts this on every such path.
+ *
+ * 4. Any CPU may push a block onto a page's free llist (llist_add()).  Only
+ *    the owner pops (llist_del_first()), inside its section, so each list
+ *    has exactly one consumer as llist requires.
+ *
+ * 5. A free on another CPU touches the page only until it has counted
+ *    itself in page->remote_frees: until then the block it returns is still
+ *    counted as out, so the owner cannot release the page under it.
+ *    Afterwards it touches only the owner's cross-CPU fields (missed_move
+ *    and the atomic counters), which live as long as the pool.
+ *
+ * 6. Statistics are read without locks by the debugfs file: they are a
+ *    snapshot, not an invariant.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/bottom_half.h>
+#include <linux/ctype.h>
+#include <linux/debugfs.h>
+#include <linux/gfp.h>
+#include <linux/jiffies.h>
+#include <linux/list.h>
+#include <linux/llist.h>
+#include <linux/local_lock.h>
+#include <linux/lockdep.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/random.h>
+#include <linux/scatterlist.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/topology.h>
+
+#include "mdlpool.h"
+
+static unsigned int scavenge_period_ms = 30000;
+module_param(scavenge_period_ms, uint, 0644);
+MODULE_PARM_DESC(scavenge_period_ms,
+		 "Milliseconds between timed scavenges of a CPU's pool (NT: 30 s)");
+
+static unsigned int min_page_lifetime_ms = 20000;
+module_param(min_page_lifetime_ms, uint, 0644);
+MODULE_PARM_DESC(min_page_lifetime_ms,
+		 "Milliseconds a page must have been completely free before a scavenge returns it (NT: 20 s)");
+
+static unsigned int used_pages_threshold = 64;
+module_param(used_pages_threshold, uint, 0644);
+MODULE_PARM_DESC(used_pages_threshold,
+		 "Used-list length that forces a scavenge after a missed page move (NT: 64)");
+
+/* Values of mdlpool_block.state; anything else is not a live block. */
+#define MDLPOOL_BLOCK_FREE	0x4d646c46UL	/* "FldM" */
+#define MDLPOOL_BLOCK_OUT	0x4d646c4fUL	/* "OldM" */
+
+/* Alignment of blocks and buffers, as NT aligns to its SLIST entry. */
+#define MDLPOOL_ALIGN		sizeof(void *)
+
+enum mdlpool_stat {
+	MDLPOOL_STAT_ALLOCS,
+	MDLPOOL_STAT_FREES,
+	MDLPOOL_STAT_IN_USE,
+	MDLPOOL_STAT_PEAK_IN_USE,
+	MDLPOOL_STAT_PAGES_ALLOC,
+	MDLPOOL_STAT_PAGES_FREED,
+	MDLPOOL_STAT_PAGES_IN_USE,
+	MDLPOOL_STAT_PEAK_PAGES,
+	MDLPOOL_STAT_USED_LIST_PAGES,
+	MDLPOOL_STAT_BLOCKS_BUILT,
+	MDLPOOL_STAT_REMOTE_FREES,
+	MDLPOOL_STAT_MISSED_MOVES,
+	MDLPOOL_STAT_SCAVENGES,
+	MDLPOOL_STAT_REJECTED_FREES,
+	MDLPOOL_STAT_ALLOC_FAILURES,
+	MDLPOOL_NR_STATS
+};
+
+static const char * const mdlpool_stat_names[MDLPOOL_NR_STATS] = {
+	[MDLPOOL_STAT_ALLOCS]		= "allocs",
+	[MDLPOOL_STAT_FREES]		= "frees",
+	[MDLPOOL_STAT_IN_USE]		= "in_use",
+	[MDLPOOL_STAT_PEAK_IN_USE]	= "peak_in_use",
+	[MDLPOOL_STAT_PAGES_ALLOC]	= "pages_alloc",
+	[MDLPOOL_STAT_PAGES_FREED]	= "pages_freed",
+	[MDLPOOL_STAT_PAGES_IN_USE]	= "pages_in_use",
+	[MDLPOOL_STAT_PEAK_PAGES]	= "peak_pages",
+	[MDLPOOL_STAT_USED_LIST_PAGES]	= "used_list_pages",
+	[MDLPOOL_STAT_BLOCKS_BUILT]	= "blocks_built",
+	[MDLPOOL_STAT_REMOTE_FREES]	= "remote_frees",
+	[MDLPOOL_STAT_MISSED_MOVES]	= "missed_moves",
+	[MDLPOOL_STAT_SCAVENGES]	= "scavenges",
+	[MDLPOOL_STAT_REJECTED_FREES]	= "rejected_frees",
+	[MDLPOOL_STAT_ALLOC_FAILURES]	= "alloc_failures",
+};
+
+/**
+ * struct mdlpool_cpu - one CPU's share of a pool
+ * @lock: with bottom halves off, makes the owner's section (rule 3)
+ * @pool: the pool this belongs to
+ * @cpu: the owning CPU
+ * @pages: pages with a free or not yet built block; allocation uses the first
+ * @used_pages: pages with every block handed out
+ * @nr_used_pages: length of @used_pages
+ * @next_scavenge: jiffies after which the next allocation or free scavenges
+ * @allocs: buffers handed out
+ * @local_frees: buffers freed on this CPU into this CPU's pages
+ * @peak_in_use: most buffers of this CPU's pages out at once
+ * @pages_alloc: pages taken from the page allocator
+ * @pages_freed: pages given back
+ * @peak_pages: most pages held at once
+ * @blocks_built: blocks built on the pages held now
+ * @scavenges: scavenges run
+ * @alloc_failures: allocations that found no page
+ * @missed_move: a free on another CPU hit a page on @used_pages
+ * @remote_frees: buffers freed on other CPUs into this CPU's pages
+ * @missed_moves: how often @missed_move was set
+ * @rejected_frees: frees of this CPU's pages refused as corrupt or double
+ *
+ * Everything up to @alloc_failures is the owner's alone (rule 3).  The
+ * fields from @missed_move on are written by other CPUs (rule 5) and sit on
+ * their own cache line so those writes do not bounce the owner's line.
+ */
+struct mdlpool_cpu {
+	local_lock_t lock;
+	struct mdlpool *pool;
+	unsigned int cpu;
+	struct list_head pages;
+	struct list_head used_pages;
+	unsigned int nr_used_pages;
+	unsigned long next_scavenge;
+	unsigned long allocs;
+	unsigned long local_frees;
+	unsigned long peak_in_use;
+	unsigned long pages_alloc;
+	unsigned long pages_freed;
+	unsigned long peak_pages;
+	unsigned long blocks_built;
+	unsigned long scavenges;
+	unsigned long alloc_failures;
+
+	bool missed_move ____cacheline_aligned_in_smp;
+	atomic_long_t remote_frees;
+	atomic_long_t missed_moves;
+	atomic_long_t rejected_frees;
+};
+
+/**
+ * struct mdlpool - a pool of one buffer size
+ * @pcpu: the per-CPU shares
+ * @buffer_size: bytes of each buffer
+ * @block_size: bytes of each block: descriptor plus buffer, aligned
+ * @blocks_per_page: blocks that fit in one page after its header
+ * @tag: four characters naming the pool's owner, as NT pool tags do
+ * @name: unique name, also the debugfs directory
+ * @node: entry in mdlpool_list
+ * @dir: debugfs directory
+ */
+struct mdlpool {
+	struct mdlpool_cpu __percpu *pcpu;
+	unsigned int buffer_size;
+	unsigned int block_size;
+	unsigned int blocks_per_page;
+	u32 tag;
+	char name[MDLPOOL_NAME_MAX + 1];
+	struct list_head node;
+	struct dentry *dir;
+};
+
+/**
+ * struct mdlpool_page - header at the start of every pool page
+ * @owner: the CPU share that allocated the page
+ * @link: entry in @owner's pages or used_pages list (owner only)
+ * @free: freed blocks; any CPU pushes, only the owner pops (rule 4)
+ * @built: blocks built so far (owner only)
+ * @nr_out: blocks handed out minus those the owner got back (owner only)
+ * @remote_frees: blocks other CPUs gave back (rule 5); the page's blocks in
+ *	use are @nr_out - @remote_frees, modulo 2^32
+ * @on_used: the page is on @owner's used list (owner writes, anyone reads)
+ * @last_free: jiffies of the last free into the page
+ */
+struct mdlpool_page {
+	struct mdlpool_cpu *owner;
+	struct list_head link;
+	struct llist_head free;
+	unsigned int built;
+	unsigned int nr_out;
+	atomic_t remote_frees;
+	bool on_used;
+	unsigned long last_free;
+};
+
+/**
+ * struct mdlpool_block - what precedes every buffer
+ * @sg: the descriptor handed to callers; first, so a descriptor's address is
+ *	its block's address
+ * @free_node: link on the page's free list
+ * @state: MDLPOOL_BLOCK_FREE or MDLPOOL_BLOCK_OUT
+ */
+struct mdlpool_block {
+	struct scatterlist sg;
+	struct llist_node free_node;
+	unsigned long state;
+};
+
+#define MDLPOOL_FIRST_BLOCK	ALIGN(sizeof(struct mdlpool_page), MDLPOOL_ALIGN)
+#define MDLPOOL_BLOCK_HEADER	ALIGN(sizeof(struct mdlpool_block), MDLPOOL_ALIGN)
+
+static DEFINE_MUTEX(mdlpool_mutex);	/* guards mdlpool_list */
+static LIST_HEAD(mdlpool_list);
+static struct dentry *mdlpool_debugfs;
+
+/*
+ * page_private() of a pool page holds its address mixed with this secret,
+ * so a free can tell a pool page from any other page by looking only at its
+ * struct page, before it reads a byte of the page itself.
+ */
+static unsigned long mdlpool_cookie __read_mostly;
+
+/* Pages held by every pool together, and frees no pool could claim. */
+static atomic_long_t mdlpool_pages_held = ATOMIC_LONG_INIT(0);
+static atomic_long_t mdlpool_foreign_frees = ATOMIC_LONG_INIT(0);
+
+static unsigned long mdlpool_page_mark(const struct mdlpool_page *pg)
+{
+	return (unsigned long)pg ^ mdlpool_cookie;
+}
+
+static void mdlpool_assert_owner(struct mdlpool_cpu *c)
+{
+	lockdep_assert_held(this_cpu_ptr(&c->pool->pcpu->lock));
+	WARN_ON_ONCE(c->cpu != raw_smp_processor_id());
+}
+
+/* Rule 2: the contexts in which the pool may be entered at all. */
+static bool mdlpool_context_ok(void)
+{
+	return !WARN_ON_ONCE(in_hardirq() || in_nmi() || irqs_disabled());
+}
+
+static void mdlpool_enter(struct mdlpool *pool)
+{
+	local_bh_disable();
+	local_lock(&pool->pcpu->lock);
+}
+
+static void mdlpool_leave(struct mdlpool *pool)
+{
+	local_unlock(&pool->pcpu->lock);
+	local_bh_enable();
+}
+
+static void *mdlpool_block_buf(struct mdlpool_block *blk)
+{
+	return (void *)blk + MDLPOOL_BLOCK_HEADER;
+}
+
+static struct mdlpool_block *mdlpool_block_at(const struct mdlpool *pool,
+					      struct mdlpool_page *pg,
+					      unsigned int idx)
+{
+	return (void *)pg + MDLPOOL_FIRST_BLOCK + idx * pool->block_size;
+}
+
+static unsigned int mdlpool_page_in_use(struct mdlpool_page *pg)
+{
+	/* Acquire: a remote free's push and reads come before its count. */
+	return pg->nr_out - (unsigned int)atomic_read_acquire(&pg->remote_frees);
+}
+
+static bool mdlpool_page_exhausted(const struct mdlpool *pool,
+				   struct mdlpool_page *pg)
+{
+	return pg->built == pool->blocks_per_page && llist_empty(&pg->free);
+}
+
+static unsigned long mdlpool_cpu_in_use(struct mdlpool_cpu *c)
+{
+	return c->allocs - c->local_frees - atomic_long_read(&c->remote_frees);
+}
+
+static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
+{
+	unsigned long held;
+	struct mdlpool_page *pg;
+	struct page *page;
+
+	page = alloc_pages_node(numa_mem_id(), GFP_ATOMIC | __GFP_NOWARN, 0);
+	if (!page)
+		return NULL;
+
+	pg = page_address(page);
+	pg->owner = c;
+	init_llist_head(&pg->free);
+	pg->built = 0;
+	pg->nr_out = 0;
+	atomic_set(&pg->remote_frees, 0);
+	pg->on_used = false;
+	pg->last_free = jiffies;
+	set_page_private(page, mdlpool_page_mark(pg));
+
+	list_add(&pg->link, &c->pages);
+	c->pages_alloc++;
+	held = c->pages_alloc - c->pages_freed;
+	if (held > c->peak_pages)
+		c->peak_pages = held;
+	atomic_long_inc(&mdlpool_pages_held);
+	return pg;
+}
+
+static void mdlpool_page_release(struct mdlpool_cpu *c, struct mdlpool_page *pg)
+{
+	struct page *page = virt_to_page(pg);
+
+	list_del(&pg->link);
+	if (pg->on_used)
+		c->nr_used_pages--;
+	c->blocks_built -= pg->built;
+	/* Later frees of stale descriptors must not recognise the page. */
+	set_page_private(page, 0);
+	__free_page(page);
+	c->pages_freed++;
+	atomic_long_dec(&mdlpool_pages_held);
+}
+
+static void mdlpool_page_restore(struct mdlpool_cpu *c, struct mdlpool_page *pg)
+{
+	list_move_tail(&pg->link, &c->pages);
+	WRITE_ONCE(pg->on_used, false);
+	c->nr_used_pages--;
+}
+
+static void mdlpool_page_retire(struct mdlpool_cpu *c, struct mdlpool_page *pg)
+{
+	list_move_tail(&pg->link, &c->used_pages);
+	WRITE_ONCE(pg->on_used, true);
+	c->nr_used_pages++;
+	/*
+	 * A remote free pushes its block (a full barrier) and then reads
+	 * on_used.  With this barrier between our store of on_used and our
+	 * look at the list, either we see its block and keep the page where
+	 * allocation finds it, or it sees on_used and records a missed move.
+	 */
+	smp_mb();
+	if (!llist_empty(&pg->free))
+		mdlpool_page_restore(c, pg);
+}
+
+static bool mdlpool_page_idle(struct mdlpool_page *pg, unsigned long now,
+			      unsigned long lifetime)
+{
+	if (mdlpool_page_in_use(pg))
+		return false;
+	return time_after_eq(now, READ_ONCE(pg->last_free) + lifetime);
+}
+
+static void mdlpool_cpu_scavenge(struct mdlpool_cpu *c)
+{
+	unsigned long lifetime = msecs_to_jiffies(READ_ONCE(min_page_lifetime_ms));
+	unsigned long now = jiffies;
+	struct mdlpool_page *pg, *tmp;
+
+	mdlpool_assert_owner(c);
+	c->next_scavenge = now + msecs_to_jiffies(READ_ONCE(scavenge_period_ms));
+
+	/*
+	 * Clear the flag before walking the used list: a remote free that
+	 * pushes after our walk looked at its page sets the flag again after
+	 * its push, so no missed move is forgotten.
+	 */
+	WRITE_ONCE(c->missed_move, false);
+	/* Order the clear before our reads of the free lists below. */
+	smp_mb();
+
+	list_for_each_entry_safe(pg, tmp, &c->pages, link) {
+		if (mdlpool_page_idle(pg, now, lifetime))
+			mdlpool_page_release(c, pg);
+	}
+	list_for_each_entry_safe(pg, tmp, &c->used_pages, link) {
+		if (!llist_empty(&pg->free))
+			mdlpool_page_restore(c, pg);
+	}
+	c->scavenges++;
+}
+
+static void mdlpool_cpu_scavenge_if_due(struct mdlpool_cpu *c)
+{
+	if ((READ_ONCE(c->missed_move) &&
+	     c->nr_used_pages > READ_ONCE(used_pages_threshold)) ||
+	    time_after(jiffies, c->next_scavenge))
+		mdlpool_cpu_scavenge(c);
+}
+
+static struct mdlpool_block *mdlpool_block_build(const struct mdlpool *pool,
+						 struct mdlpool_page *pg)
+{
+	struct mdlpool_block *blk = mdlpool_block_at(pool, pg, pg->built);
+
+	sg_init_one(&blk->sg, mdlpool_block_buf(blk), pool->buffer_size);
+	blk->state = MDLPOOL_BLOCK_FREE;
+	pg->built++;
+	pg->owner->blocks_built++;
+	return blk;
+}
+
+static struct mdlpool_block *mdlpool_block_take(const struct mdlpool *pool,
+						struct mdlpool_page *pg)
+{
+	struct llist_node *node = llist_del_first(&pg->free);
+	struct mdlpool_block *blk;
+
+	if (!node) {
+		/* A page on the list with neither kind of block is a bug. */
+		if (WARN_ON_ONCE(pg->built >= pool->blocks_per_page))
+			return NULL;
+		return mdlpool_block_build(pool, pg);
+	}
+	blk = container_of(node, struct mdlpool_block, free_node);
+	if (WARN_ONCE(blk->state != MDLPOOL_BLOCK_FREE,
+		      "%s: free block %p of page %p overwritten\n",
+		      pool->name, blk, pg))
+		return NULL;
+	return blk;
+}
+
+static struct scatterlist *mdlpool_block_hand_out(const struct mdlpool *pool,
+						  struct mdlpool_block *blk,
+						  void **buf)
+{
+	struct scatterlist *sg = &blk->sg;
+
+	blk->state = MDLPOOL_BLOCK_OUT;
+	/* Callers shorten the length while they use a buffer; NT resets it. */
+	sg->length = pool->buffer_size;
+	/* NT clears the MDL's link: a new buffer is never part of a chain. */
+	sg_mark_end(sg);
+	*buf = mdlpool_block_buf(blk);
+	return sg;
+}
+
+static void mdlpool_count_alloc(struct mdlpool_cpu *c)
+{
+	unsigned long in_use;
+
+	c->allocs++;
+	in_use = mdlpool_cpu_in_use(c);
+	if ((long)in_use > (long)c->peak_in_use)
+		c->peak_in_use = in_use;
+}
+
+static struct scatterlist *mdlpool_alloc_here(struct mdlpool *pool, void **buf)
+{
+	struct mdlpool_cpu *c = this_cpu_ptr(pool->pcpu);
+	struct mdlpool_block *blk;
+	struct mdlpool_page *pg;
+
+	mdlpool_assert_owner(c);
+	*buf = NULL;
+	mdlpool_cpu_scavenge_if_due(c);
+
+	pg = list_first_entry_or_null(&c->pages, struct mdlpool_page, link);
+	if (!pg) {
+		pg = mdlpool_page_add(c);
+		if (!pg) {
+			c->alloc_failures++;
+			return NULL;
+		}
+	}
+	blk = mdlpool_block_take(pool, pg);
+	if (!blk)
+		return NULL;
+	pg->nr_out++;
+	if (mdlpool_page_exhausted(pool, pg))
+		mdlpool_page_retire(c, pg);
+	mdlpool_count_alloc(c);
+	return mdlpool_block_hand_out(pool, blk, buf);
+}
+
+/**
+ * mdlpool_alloc_bh - allocate a buffer from a section with bottom halves off
+ * @pool: the pool to allocate from
+ * @buf: receives the buffer's kernel address, or NULL on failure
+ *
+ * For callers in softirq context or with bottom halves disabled, the Linux
+ * form of NT's MdpAllocateAtDpcLevel().  The buffer comes from the current
+ * CPU's pages.
+ *
+ * Context: softirq, or process context with bottom halves disabled.
+ * Return: the buffer's descriptor, with ->length reset to the pool's buffer
+ * size and marked as the end of its list; NULL if no page could be had or
+ * if called from a context the pool does not support.
+ */
+struct scatterlist *mdlpool_alloc_bh(struct mdlpool *pool, void **buf)
+{
+	struct scatterlist *sg;
+
+	*buf = NULL;
+	if (!mdlpool_context_ok() || WARN_ON_ONCE(!in_softirq()))
+		return NULL;
+	local_lock(&pool->pcpu->lock);
+	sg = mdlpool_alloc_here(pool, buf);
+	local_unlock(&pool->pcpu->lock);
+	return sg;
+}
+EXPORT_SYMBOL_GPL(mdlpool_alloc_bh);
+
+/**
+ * mdlpool_alloc - allocate a buffer and its descriptor
+ * @pool: the pool to allocate from
+ * @buf: receives the buffer's kernel address, or NULL on failure
+ *
+ * NT's MdpAllocate().  The buffer comes from the current CPU's pages; it
+ * is mdlpool_buffer_size() bytes long, lies within one page, and is not
+ * zeroed.  Does not sleep.
+ *
+ * Context: process or softirq context.
+ * Return: the buffer's descriptor, with ->length reset to the pool's buffer
+ * size and marked as the end of its list; NULL if no page could be had or
+ * if called from a context the pool does not support.
+ */
+struct scatterlist *mdlpool_alloc(struct mdlpool *pool, void **buf)
+{
+	struct scatterlist *sg;
+
+	*buf = NULL;
+	if (!mdlpool_context_ok())
+		return NULL;
+	mdlpool_enter(pool);
+	sg = mdlpool_alloc_here(pool, buf);
+	mdlpool_leave(pool);
+	return sg;
+}
+EXPORT_SYMBOL_GPL(mdlpool_alloc);
+
+/*
+ * The pool page an address lies in, judged from its struct page alone, so
+ * that a descriptor pointing anywhere in the direct map can be checked
+ * without reading memory the pool does not own.
+ */
+static struct mdlpool_page *mdlpool_page_of(const void *addr)
+{
+	struct mdlpool_page *pg;
+
+	if (!virt_addr_valid(addr))
+		return NULL;
+	pg = (void *)((unsigned long)addr & PAGE_MASK);
+	if (page_private(virt_to_page(pg)) != mdlpool_page_mark(pg))
+		return NULL;
+	return pg;
+}
+
+/* The built block a descriptor address names, or NULL. */
+static struct mdlpool_block *mdlpool_block_of(const struct mdlpool *pool,
+					      struct mdlpool_page *pg,
+					      const struct scatterlist *sg)
+{
+	unsigned long off = offset_in_page(sg);
+
+	if (off < MDLPOOL_FIRST_BLOCK)
+		return NULL;
+	off -= MDLPOOL_FIRST_BLOCK;
+	if (off % pool->block_size ||
+	    off / pool->block_size >= READ_ONCE(pg->built))
+		return NULL;
+	return mdlpool_block_at(pool, pg, off / pool->block_size);
+}
+
+/* NT's check that the caller did not repoint the MDL at memory of its own. */
+static bool mdlpool_block_intact(struct mdlpool_page *pg,
+				 struct mdlpool_block *blk)
+{
+	struct scatterlist *sg = &blk->sg;
+
+	return sg_page(sg) == virt_to_page(pg) &&
+	       sg->offset == offset_in_page(mdlpool_block_buf(blk));
+}
+
+static int mdlpool_reject(struct mdlpool *pool, const struct scatterlist *sg,
+			  const char *why)
+{
+	WARN_ONCE(1, "%s: refused free of %p: %s\n",
+		  pool ? pool->name : "(no pool)", sg, why);
+	pr_err_ratelimited("%s: refused free of %p: %s\n",
+			   pool ? pool->name : "(no pool)", sg, why);
+	return -EINVAL;
+}
+
+static void mdlpool_free_local(struct mdlpool_cpu *c, struct mdlpool_page *pg,
+			       struct mdlpool_block *blk)
+{
+	mdlpool_assert_owner(c);
+	WRITE_ONCE(pg->last_free, jiffies);
+	llist_add(&blk->free_node, &pg->free);
+	pg->nr_out--;
+	c->local_frees++;
+	if (pg->on_used)
+		mdlpool_page_restore(c, pg);
+	if (time_after(jiffies, c->next_scavenge))
+		mdlpool_cpu_scavenge(c);
+}
+
+static void mdlpool_free_remote(struct mdlpool_cpu *owner,
+				struct mdlpool_page *pg,
+				struct mdlpool_block *blk)
+{
+	bool on_used;
+
+	WRITE_ONCE(pg->last_free, jiffies);
+	/* Fully ordered: pairs with the barrier in mdlpool_page_retire(). */
+	llist_add(&blk->free_node, &pg->free);
+	on_used = READ_ONCE(pg->on_used);
+	/* Our last touch of the page: the owner may release it after this. */
+	atomic_inc_return_release(&pg->remote_frees);
+
+	atomic_long_inc(&owner->remote_frees);
+	if (on_used) {
+		WRITE_ONCE(owner->missed_move, true);
+		atomic_long_inc(&owner->missed_moves);
+	}
+}
+
+/**
+ * mdlpool_free - give a buffer back to its pool
+ * @sg: a descriptor returned by mdlpool_alloc() or mdlpool_alloc_bh()
+ *
+ * NT's MdpFree().  May run on any CPU.  The descriptor is checked first: one
+ * that no pool handed out, that was repointed at other memory, or that was
+ * already freed is refused with a warning and counted (in the pool's
+ * rejected_frees, or in the global count when no pool owns the memory), and
+ * the pool is left as it was.
+ *
+ * Context: process or softirq context.
+ * Return: 0, or -EINVAL if the descriptor was refused, or -EPERM if called
+ * from a context the pool does not support (the buffer stays allocated).
+ */
+int mdlpool_free(struct scatterlist *sg)
+{
+	struct mdlpool_block *blk;
+	struct mdlpool_page *pg;
+	struct mdlpool_cpu *c;
+	struct mdlpool *pool;
+
+	if (!mdlpool_context_ok())
+		return -EPERM;
+
+	pg = mdlpool_page_of(sg);
+	if (!pg) {
+		atomic_long_inc(&mdlpool_foreign_frees);
+		return mdlpool_reject(NULL, sg, "not a pool descriptor");
+	}
+	c = pg->owner;
+	pool = c->pool;
+	blk = mdlpool_block_of(pool, pg, sg);
+	if (!blk || !mdlpool_block_intact(pg, blk)) {
+		atomic_long_inc(&c->rejected_frees);
+		return mdlpool_reject(pool, sg, "descriptor altered or misplaced");
+	}
+	/* Atomic, so that two racing frees of one block cannot both win. */
+	if (cmpxchg(&blk->state, MDLPOOL_BLOCK_OUT, MDLPOOL_BLOCK_FREE) !=
+	    MDLPOOL_BLOCK_OUT) {
+		atomic_long_inc(&c->rejected_frees);
+		return mdlpool_reject(pool, sg, "already free");
+	}
+
+	mdlpool_enter(pool);
+	if (c == this_cpu_ptr(pool->pcpu))
+		mdlpool_free_local(c, pg, blk);
+	else
+		mdlpool_free_remote(c, pg, blk);
+	mdlpool_leave(pool);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(mdlpool_free);
+
+/**
+ * mdlpool_scavenge - scavenge the current CPU's share of a pool now
+ * @pool: the pool
+ *
+ * Runs the scavenge that allocations and frees otherwise run when it is
+ * due: pages completely free for at least min_page_lifetime_ms go back to
+ * the page allocator and used pages with free blocks return to the page
+ * list.  Only the calling CPU's pages are touched.
+ *
+ * Context: process or softirq context.
+ */
+void mdlpool_scavenge(struct mdlpool *pool)
+{
+	if (!mdlpool_context_ok())
+		return;
+	mdlpool_enter(pool);
+	mdlpool_cpu_scavenge(this_cpu_ptr(pool->pcpu));
+	mdlpool_leave(pool);
+}
+EXPORT_SYMBOL_GPL(mdlpool_scavenge);
+
+/**
+ * mdlpool_buffer_size - the size of a pool's buffers
+ * @pool: the pool
+ *
+ * Context: any.
+ * Return: the buffer size in bytes the pool was created with.
+ */
+unsigned int mdlpool_buffer_size(const struct mdlpool *pool)
+{
+	return pool->buffer_size;
+}
+EXPORT_SYMBOL_GPL(mdlpool_buffer_size);
+
+/**
+ * mdlpool_max_buffer_size - the largest buffer a pool can hand out
+ *
+ * A buffer never crosses a page, so the largest is what is left of a page
+ * after its header and one block header.
+ *
+ * Context: any.
+ * Return: the largest buffer size mdlpool_create() accepts.
+ */
+unsigned int mdlpool_max_buffer_size(void)
+{
+	return ALIGN_DOWN(PAGE_SIZE - MDLPOOL_FIRST_BLOCK - MDLPOOL_BLOCK_HEADER,
+			  MDLPOOL_ALIGN);
+}
+EXPORT_SYMBOL_GPL(mdlpool_max_buffer_size);
+
+/*
+ * The owner updates its counters without atomics; a reader on another CPU
+ * takes what it sees, a snapshot as context rule 6 allows.
+ */
+#define mdlpool_peek(field)	data_race(field)
+
+static void mdlpool_stats_snapshot(struct mdlpool_cpu *c,
+				   unsigned long *s)
+{
+	unsigned long remote = atomic_long_read(&c->remote_frees);
+
+	s[MDLPOOL_STAT_ALLOCS] = mdlpool_peek(c->allocs);
+	s[MDLPOOL_STAT_FREES] = mdlpool_peek(c->local_frees) + remote;
+	s[MDLPOOL_STAT_IN_USE] = s[MDLPOOL_STAT_ALLOCS] - s[MDLPOOL_STAT_FREES];
+	s[MDLPOOL_STAT_PEAK_IN_USE] = mdlpool_peek(c->peak_in_use);
+	s[MDLPOOL_STAT_PAGES_ALLOC] = mdlpool_peek(c->pages_alloc);
+	s[MDLPOOL_STAT_PAGES_FREED] = mdlpool_peek(c->pages_freed);
+	s[MDLPOOL_STAT_PAGES_IN_USE] = s[MDLPOOL_STAT_PAGES_ALLOC] -
+				       s[MDLPOOL_STAT_PAGES_FREED];
+	s[MDLPOOL_STAT_PEAK_PAGES] = mdlpool_peek(c->peak_pages);
+	s[MDLPOOL_STAT_USED_LIST_PAGES] = mdlpool_peek(c->nr_used_pages);
+	s[MDLPOOL_STAT_BLOCKS_BUILT] = mdlpool_peek(c->blocks_built);
+	s[MDLPOOL_STAT_REMOTE_FREES] = remote;
+	s[MDLPOOL_STAT_MISSED_MOVES] = atomic_long_read(&c->missed_moves);
+	s[MDLPOOL_STAT_SCAVENGES] = mdlpool_peek(c->scavenges);
+	s[MDLPOOL_STAT_REJECTED_FREES] = atomic_long_read(&c->rejected_frees);
+	s[MDLPOOL_STAT_ALLOC_FAILURES] = mdlpool_peek(c->alloc_failures);
+}
+
+static void mdlpool_stats_print(struct seq_file *m, const unsigned long *s)
+{
+	int i;
+
+	for (i = 0; i < MDLPOOL_NR_STATS; i++)
+		seq_printf(m, " %s=%ld", mdlpool_stat_names[i], (long)s[i]);
+	seq_putc(m, '\n');
+}
+
+static int mdlpool_stats_show(struct seq_file *m, void *unused)
+{
+	unsigned long total[MDLPOOL_NR_STATS] = {};
+	unsigned long s[MDLPOOL_NR_STATS];
+	struct mdlpool *pool = m->private;
+	char tag[5];
+	int cpu, i;
+
+	for (i = 0; i < 4; i++) {
+		char ch = pool->tag >> (8 * i);
+
+		tag[i] = isgraph(ch) ? ch : '.';
+	}
+	tag[4] = '\0';
+	seq_printf(m, "pool name=%s tag=%s buffer_size=%u block_size=%u blocks_per_page=%u\n",
+		   pool->name, tag, pool->buffer_size, pool->block_size,
+		   pool->blocks_per_page);
+
+	for_each_possible_cpu(cpu) {
+		mdlpool_stats_snapshot(per_cpu_ptr(pool->pcpu, cpu), s);
+		for (i = 0; i < MDLPOOL_NR_STATS; i++)
+			total[i] += s[i];
+		seq_printf(m, "cpu=%d", cpu);
+		mdlpool_stats_print(m, s);
+	}
+	/* Peaks add up per CPU, as NT kept them: an upper bound overall. */
+	seq_puts(m, "total");
+	mdlpool_stats_print(m, total);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mdlpool_stats);
+
+static int mdlpool_summary_show(struct seq_file *m, void *unused)
+{
+	unsigned int pools = 0;
+	struct mdlpool *pool;
+
+	mutex_lock(&mdlpool_mutex);
+	list_for_each_entry(pool, &mdlpool_list, node)
+		pools++;
+	mutex_unlock(&mdlpool_mutex);
+
+	seq_printf(m, "pools=%u pages_held=%ld foreign_frees=%ld max_buffer_size=%u page_size=%lu\n",
+		   pools, atomic_long_read(&mdlpool_pages_held),
+		   atomic_long_read(&mdlpool_foreign_frees),
+		   mdlpool_max_buffer_size(), PAGE_SIZE);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mdlpool_summary);
+
+static bool mdlpool_name_valid(const char *name)
+{
+	size_t len = strnlen(name, MDLPOOL_NAME_MAX + 1);
+
+	return len && len <= MDLPOOL_NAME_MAX && !strchr(name, '/') &&
+	       strcmp(name, ".") && strcmp(name, "..");
+}
+
+static struct mdlpool *mdlpool_find(const char *name)
+{
+	struct mdlpool *pool;
+
+	lockdep_assert_held(&mdlpool_mutex);
+	list_for_each_entry(pool, &mdlpool_list, node) {
+		if (!strcmp(pool->name, name))
+			return pool;
+	}
+	return NULL;
+}
+
+static void mdlpool_cpu_init(struct mdlpool *pool, int cpu)
+{
+	struct mdlpool_cpu *c = per_cpu_ptr(pool->pcpu, cpu);
+
+	local_lock_init(&c->lock);
+	c->pool = pool;
+	c->cpu = cpu;
+	INIT_LIST_HEAD(&c->pages);
+	INIT_LIST_HEAD(&c->used_pages);
+	/* As in NT, the first allocation scavenges and sets the period. */
+	c->next_scavenge = jiffies - 1;
+}
+
+/**
+ * mdlpool_create - create a pool of buffers of one size
+ * @name: unique name, at most MDLPOOL_NAME_MAX characters and no '/';
+ *	the pool's statistics appear in /sys/kernel/debug/mdlpool/@name/
+ * @buffer_size: bytes per buffer, 1 to mdlpool_max_buffer_size()
+ * @tag: four characters identifying the pool's user (see MDLPOOL_TAG())
+ *
+ * NT's MdpCreatePool().  No memory is taken for buffers until the first
+ * allocation on each CPU.
+ *
+ * Context: process context; sleeps.
+ * Return: the pool, or ERR_PTR(-EINVAL) for a bad name or size,
+ * ERR_PTR(-EEXIST) if the name is taken, ERR_PTR(-ENOMEM).
+ */
+struct mdlpool *mdlpool_create(const char *name, unsigned int buffer_size,
+			       u32 tag)
+{
+	struct mdlpool *pool;
+	int cpu, err;
+
+	might_sleep();
+	if (!mdlpool_name_valid(name) || !buffer_size ||
+	    buffer_size > mdlpool_max_buffer_size())
+		return ERR_PTR(-EINVAL);
+
+	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
+	if (!pool)
+		return ERR_PTR(-ENOMEM);
+	pool->pcpu = alloc_percpu(struct mdlpool_cpu);
+	if (!pool->pcpu) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	for_each_possible_cpu(cpu)
+		mdlpool_cpu_init(pool, cpu);
+
+	strscpy(pool->name, name, sizeof(pool->name));
+	pool->tag = tag;
+	pool->buffer_size = buffer_size;
+	pool->block_size = ALIGN(MDLPOOL_BLOCK_HEADER + buffer_size,
+				 MDLPOOL_ALIGN);
+	pool->blocks_per_page = (PAGE_SIZE - MDLPOOL_FIRST_BLOCK) /
+				pool->block_size;
+
+	mutex_lock(&mdlpool_mutex);
+	if (mdlpool_find(name)) {
+		mutex_unlock(&mdlpool_mutex);
+		err = -EEXIST;
+		goto err_free;
+	}
+	pool->dir = debugfs_create_dir(name, mdlpool_debugfs);
+	debugfs_create_file("stats", 0444, pool->dir, pool, &mdlpool_stats_fops);
+	list_add_tail(&pool->node, &mdlpool_list);
+	mutex_unlock(&mdlpool_mutex);
+	return pool;
+
+err_free:
+	free_percpu(pool->pcpu);
+	kfree(pool);
+	return ERR_PTR(err);
+}
+EXPORT_SYMBOL_GPL(mdlpool_create);
+
+static long mdlpool_in_use(struct mdlpool *pool)
+{
+	long out = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		out += mdlpool_cpu_in_use(per_cpu_ptr(pool->pcpu, cpu));
+	return out;
+}
+
+static void mdlpool_cpu_drain(struct mdlpool_cpu *c)
+{
+	struct mdlpool_page *pg, *tmp;
+
+	list_splice_init(&c->used_pages, &c->pages);
+	list_for_each_entry_safe(pg, tmp, &c->pages, link) {
+		WARN_ONCE(mdlpool_page_in_use(pg),
+			  "%s: cpu %u page %p still has %u blocks out\n",
+			  c->pool->name, c->cpu, pg, mdlpool_page_in_use(pg));
+		pg->on_used = false;
+		mdlpool_page_release(c, pg);
+	}
+	c->nr_used_pages = 0;
+	WARN_ONCE(c->pages_alloc != c->pages_freed,
+		  "%s: cpu %u allocated %lu pages but freed %lu\n",
+		  c->pool->name, c->cpu, c->pages_alloc, c->pages_freed);
+}
+
+/**
+ * mdlpool_destroy - destroy a pool and give its pages back
+ * @pool: the pool, or NULL
+ *
+ * NT's MdpDestroyPool().  NT only asserts that no buffer is out; freeing
+ * pages under live buffers would corrupt memory, so a pool with buffers out
+ * is left intact and the call fails with a warning.
+ *
+ * Context: process context; sleeps.  No allocation from or free to the pool
+ * may run concurrently (context rule 1).
+ * Return: 0, or -EBUSY if buffers are still out.
+ */
+int mdlpool_destroy(struct mdlpool *pool)
+{
+	long out;
+	int cpu;
+
+	might_sleep();
+	if (!pool)
+		return 0;
+
+	mutex_lock(&mdlpool_mutex);
+	out = mdlpool_in_use(pool);
+	if (out) {
+		mutex_unlock(&mdlpool_mutex);
+		WARN_ONCE(1, "%s: not destroyed: %ld buffers still out\n",
+			  pool->name, out);
+		pr_err_ratelimited("%s: not destroyed: %ld buffers still out\n",
+				   pool->name, out);
+		return -EBUSY;
+	}
+	list_del(&pool->node);
+	debugfs_remove_recursive(pool->dir);
+	mutex_unlock(&mdlpool_mutex);
+
+	for_each_possible_cpu(cpu)
+		mdlpool_cpu_drain(per_cpu_ptr(pool->pcpu, cpu));
+	free_percpu(pool->pcpu);
+	kfree(pool);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(mdlpool_destroy);
+
+static int __init mdlpool_init(void)
+{
+	mdlpool_cookie = get_random_long();
+	mdlpool_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("summary", 0444, mdlpool_debugfs, NULL,
+			    &mdlpool_summary_fops);
+	return 0;
+}
+
+static void __exit mdlpool_exit(void)
+{
+	/* Every user holds a module reference for as long as it has pools. */
+	WARN_ON(!list_empty(&mdlpool_list));
+	debugfs_remove_recursive(mdlpool_debugfs);
+}
+
+module_init(mdlpool_init);
+module_exit(mdlpool_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Per-CPU pools of scatterlist-described buffers, after the NT MDL pool");

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mdlpool - per-CPU pools of fixed-size buffers, each described by a
+ * scatterlist entry, after the Windows NT MDL buffer pool.
+ *
+ * See mdlpool.c for the design and the context rules.
+ */
+#ifndef _MDLPOOL_H
+#define _MDLPOOL_H
+
+#include <linux/types.h>
+
+struct mdlpool;
+struct scatterlist;
+
+/* Longest pool name: it is also the pool's debugfs directory name. */
+#define MDLPOOL_NAME_MAX	31
+
+/* Pack a four-character tag the way NT multi-character constants read. */
+#define MDLPOOL_TAG(a, b, c, d)					\
+	((u32)(u8)(a) | (u32)(u8)(b) << 8 |			\
+	 (u32)(u8)(c) << 16 | (u32)(u8)(d) << 24)
+
+struct mdlpool *mdlpool_create(const char *name, unsigned int buffer_size,
+			       u32 tag);
+int mdlpool_destroy(struct mdlpool *pool);
+
+struct scatterlist *mdlpool_alloc(struct mdlpool *pool, void **buf);
+struct scatterlist *mdlpool_alloc_bh(struct mdlpool *pool, void **buf);
+int mdlpool_free(struct scatterlist *sg);
+
+void mdlpool_scavenge(struct mdlpool *pool);
+
+unsigned int mdlpool_buffer_size(const struct mdlpool *pool);
+unsigned int mdlpool_max_buffer_size(void);
+
+#endif /* _MDLPOOL_H */

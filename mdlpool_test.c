@@ -1,0 +1,863 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mdlpool_test - drives mdlpool through /sys/kernel/debug/mdlpool/control
+ *
+ * Uses only mdlpool's public API.  Each write is one command; a malformed
+ * or impossible command fails with an errno and changes nothing.  Reading
+ * the file shows the buffers this module holds per pool and the result of
+ * the last stress run.  See README.md for the command reference.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/completion.h>
+#include <linux/cpu.h>
+#include <linux/cpumask.h>
+#include <linux/ctype.h>
+#include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
+#include <linux/list.h>
+#include <linux/llist.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/prandom.h>
+#include <linux/random.h>
+#include <linux/scatterlist.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <linux/workqueue.h>
+
+#include "mdlpool.h"
+
+#define MDLT_CMD_MAX		256
+#define MDLT_ARGS_MAX		8
+#define MDLT_COUNT_MAX		1000000
+#define MDLT_DEFAULT_TAG		MDLPOOL_TAG('M', 'd', 'l', 'T')
+
+struct mdlt_stress_result {
+	unsigned int threads;
+	unsigned long ops;
+	unsigned long allocs;
+	unsigned long frees;
+	unsigned long remote_frees;
+	unsigned long mismatches;
+	unsigned long alloc_failures;
+	unsigned long free_errors;
+};
+
+/* A pool created through the control file, with the buffers it holds. */
+struct mdlt_pool {
+	struct list_head node;
+	struct mdlpool *pool;
+	char name[MDLPOOL_NAME_MAX + 1];
+	struct list_head held;
+	unsigned long nr_held;
+	unsigned long pattern_errors;
+	bool stressed;
+	struct mdlt_stress_result stress;
+};
+
+struct mdlt_held {
+	struct list_head node;
+	struct scatterlist *sg;
+	void *buf;
+	u32 seq;
+};
+
+static DEFINE_MUTEX(mdlt_mutex);	/* serialises commands; guards mdlt_pools */
+static LIST_HEAD(mdlt_pools);
+static u32 mdlt_seq;
+static struct dentry *mdlt_control;
+
+/* Every buffer carries a pattern derived from who filled it and when. */
+static u8 mdlt_pattern_byte(u32 owner, u32 seq, unsigned int i)
+{
+	return (u8)(owner * 131 + seq * 7 + i);
+}
+
+static void mdlt_fill(void *buf, unsigned int len, u32 owner, u32 seq)
+{
+	u8 *b = buf;
+	unsigned int i;
+
+	for (i = 0; i < len; i++)
+		b[i] = mdlt_pattern_byte(owner, seq, i);
+}
+
+static bool mdlt_intact(const void *buf, unsigned int len, u32 owner, u32 seq)
+{
+	const u8 *b = buf;
+	unsigned int i;
+
+	for (i = 0; i < len; i++) {
+		if (b[i] != mdlt_pattern_byte(owner, seq, i))
+			return false;
+	}
+	return true;
+}
+
+static struct mdlt_pool *mdlt_find(const char *name)
+{
+	struct mdlt_pool *mp;
+
+	list_for_each_entry(mp, &mdlt_pools, node) {
+		if (!strcmp(mp->name, name))
+			return mp;
+	}
+	return NULL;
+}
+
+/* ---- options: trailing key=value words ---- */
+
+struct mdlt_opt {
+	const char *key;
+	unsigned int min, max;
+	unsigned int *val;
+	bool seen;
+};
+
+static int mdlt_parse_opts(char **argv, int argc, struct mdlt_opt *opts, int nr)
+{
+	int i, j, err;
+
+	for (i = 0; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+
+		if (!eq)
+			return -EINVAL;
+		*eq = '\0';
+		for (j = 0; j < nr; j++) {
+			if (!strcmp(argv[i], opts[j].key))
+				break;
+		}
+		if (j == nr || opts[j].seen)
+			return -EINVAL;
+		err = kstrtouint(eq + 1, 0, opts[j].val);
+		if (err)
+			return -EINVAL;
+		if (*opts[j].val < opts[j].min || *opts[j].val > opts[j].max)
+			return -EINVAL;
+		opts[j].seen = true;
+	}
+	return 0;
+}
+
+/* Parse an optional cpu=N; -1 means "wherever the writer runs". */
+static int mdlt_parse_cpu(char **argv, int argc, int *cpu)
+{
+	unsigned int val;
+	struct mdlt_opt opt = { "cpu", 0, nr_cpu_ids - 1, &val };
+	int err = mdlt_parse_opts(argv, argc, &opt, 1);
+
+	if (err)
+		return err;
+	if (!opt.seen) {
+		*cpu = -1;
+		return 0;
+	}
+	if (!cpu_online(val))
+		return -EINVAL;
+	*cpu = val;
+	return 0;
+}
+
+static long mdlt_on_cpu(int cpu, long (*fn)(void *), void *arg)
+{
+	if (cpu < 0)
+		return fn(arg);
+	/* -ENODEV if the CPU went offline since the command was parsed. */
+	return work_on_cpu_safe(cpu, fn, arg);
+}
+
+/* ---- create, destroy ---- */
+
+static int mdlt_parse_tag(const char *s, u32 *tag)
+{
+	size_t len = strlen(s);
+	size_t i;
+
+	if (!len || len > 4)
+		return -EINVAL;
+	*tag = 0;
+	for (i = 0; i < 4; i++) {
+		char ch = i < len ? s[i] : ' ';
+
+		if (!isgraph(ch) && ch != ' ')
+			return -EINVAL;
+		*tag |= (u32)(u8)ch << (8 * i);
+	}
+	return 0;
+}
+
+static int mdlt_cmd_create(char **argv, int argc)
+{
+	u32 tag = MDLT_DEFAULT_TAG;
+	struct mdlpool *pool;
+	unsigned int size;
+	struct mdlt_pool *mp;
+
+	if (argc < 3 || argc > 4 || kstrtouint(argv[2], 0, &size))
+		return -EINVAL;
+	if (argc == 4 && mdlt_parse_tag(argv[3], &tag))
+		return -EINVAL;
+	if (mdlt_find(argv[1]))
+		return -EEXIST;
+
+	mp = kzalloc(sizeof(*mp), GFP_KERNEL);
+	if (!mp)
+		return -ENOMEM;
+	pool = mdlpool_create(argv[1], size, tag);
+	if (IS_ERR(pool)) {
+		kfree(mp);
+		return PTR_ERR(pool);
+	}
+	mp->pool = pool;
+	strscpy(mp->name, argv[1], sizeof(mp->name));
+	INIT_LIST_HEAD(&mp->held);
+	list_add_tail(&mp->node, &mdlt_pools);
+	return 0;
+}
+
+static int mdlt_cmd_destroy(char **argv, int argc)
+{
+	struct mdlt_pool *mp;
+	int err;
+
+	if (argc != 2)
+		return -EINVAL;
+	mp = mdlt_find(argv[1]);
+	if (!mp)
+		return -ENOENT;
+	/* Buffers still held are left out on purpose: the pool must refuse. */
+	err = mdlpool_destroy(mp->pool);
+	if (err)
+		return err;
+	list_del(&mp->node);
+	kfree(mp);
+	return 0;
+}
+
+/* ---- alloc, free: buffers held by this module ---- */
+
+struct mdlt_batch {
+	struct mdlt_pool *mp;
+	unsigned int count;
+	unsigned int len;	/* 0: leave the descriptor's length alone */
+	struct list_head list;	/* alloc: the new buffers; free: the victims */
+	int err;
+};
+
+static long mdlt_alloc_batch(void *arg)
+{
+	struct mdlt_batch *b = arg;
+	unsigned int size = mdlpool_buffer_size(b->mp->pool);
+	struct mdlt_held *h;
+	unsigned int i;
+
+	for (i = 0; i < b->count; i++) {
+		h = kmalloc(sizeof(*h), GFP_KERNEL);
+		if (!h)
+			return -ENOMEM;
+		h->sg = mdlpool_alloc(b->mp->pool, &h->buf);
+		if (!h->sg) {
+			kfree(h);
+			return -ENOMEM;
+		}
+		h->seq = ++mdlt_seq;
+		mdlt_fill(h->buf, size, 0, h->seq);
+		if (b->len)
+			h->sg->length = b->len;
+		list_add_tail(&h->node, &b->list);
+	}
+	return 0;
+}
+
+static int mdlt_release(struct mdlt_pool *mp, struct mdlt_held *h)
+{
+	int err;
+
+	if (!mdlt_intact(h->buf, mdlpool_buffer_size(mp->pool), 0, h->seq))
+		mp->pattern_errors++;
+	err = mdlpool_free(h->sg);
+	kfree(h);
+	return err;
+}
+
+static long mdlt_free_batch(void *arg)
+{
+	struct mdlt_batch *b = arg;
+	struct mdlt_held *h, *tmp;
+	int err = 0;
+
+	list_for_each_entry_safe(h, tmp, &b->list, node) {
+		list_del(&h->node);
+		err = mdlt_release(b->mp, h) ?: err;
+	}
+	return err;
+}
+
+static int mdlt_cmd_alloc(char **argv, int argc)
+{
+	struct mdlt_batch b = { .list = LIST_HEAD_INIT(b.list) };
+	unsigned int cpu_val = 0;
+	struct mdlt_opt opts[] = {
+		{ "cpu", 0, nr_cpu_ids - 1, &cpu_val },
+		{ "len", 1, UINT_MAX, &b.len },
+	};
+	int cpu = -1;
+	long err;
+
+	if (argc < 3 || kstrtouint(argv[2], 0, &b.count) ||
+	    !b.count || b.count > MDLT_COUNT_MAX)
+		return -EINVAL;
+	if (mdlt_parse_opts(argv + 3, argc - 3, opts, ARRAY_SIZE(opts)))
+		return -EINVAL;
+	b.mp = mdlt_find(argv[1]);
+	if (!b.mp)
+		return -ENOENT;
+	if (b.len > mdlpool_buffer_size(b.mp->pool))
+		return -EINVAL;
+	if (opts[0].seen) {
+		if (!cpu_online(cpu_val))
+			return -EINVAL;
+		cpu = cpu_val;
+	}
+
+	err = mdlt_on_cpu(cpu, mdlt_alloc_batch, &b);
+	if (err) {
+		/* All or nothing: give back what this command got. */
+		mdlt_free_batch(&b);
+		return err;
+	}
+	b.mp->nr_held += b.count;
+	list_splice_tail(&b.list, &b.mp->held);
+	return 0;
+}
+
+static int mdlt_cmd_free(char **argv, int argc)
+{
+	struct mdlt_batch b = { .list = LIST_HEAD_INIT(b.list) };
+	unsigned int i;
+	int cpu, err;
+
+	if (argc < 3)
+		return -EINVAL;
+	b.mp = mdlt_find(argv[1]);
+	if (!strcmp(argv[2], "all"))
+		b.count = b.mp ? b.mp->nr_held : 0;
+	else if (kstrtouint(argv[2], 0, &b.count) || !b.count)
+		return -EINVAL;
+	err = mdlt_parse_cpu(argv + 3, argc - 3, &cpu);
+	if (err)
+		return err;
+	if (!b.mp)
+		return -ENOENT;
+	if (b.count > b.mp->nr_held)
+		return -EINVAL;
+
+	/* Newest first, so a free on the allocating CPU undoes an alloc. */
+	for (i = 0; i < b.count; i++)
+		list_move(b.mp->held.prev, &b.list);
+	b.mp->nr_held -= b.count;
+	return mdlt_on_cpu(cpu, mdlt_free_batch, &b);
+}
+
+/* ---- scavenge on every CPU ---- */
+
+static long mdlt_scavenge_here(void *pool)
+{
+	mdlpool_scavenge(pool);
+	return 0;
+}
+
+static int mdlt_cmd_scavenge(char **argv, int argc)
+{
+	struct mdlt_pool *mp;
+	int cpu;
+
+	if (argc != 2)
+		return -EINVAL;
+	mp = mdlt_find(argv[1]);
+	if (!mp)
+		return -ENOENT;
+	cpus_read_lock();
+	for_each_online_cpu(cpu)
+		work_on_cpu(cpu, mdlt_scavenge_here, mp->pool);
+	cpus_read_unlock();
+	return 0;
+}
+
+/* ---- bad frees the pool must refuse ---- */
+
+static int mdlt_badfree_foreign(struct mdlt_pool *mp)
+{
+	struct scatterlist *sg = kmalloc(sizeof(*sg), GFP_KERNEL);
+	void *buf = kmalloc(64, GFP_KERNEL);
+	int err = -ENOMEM;
+
+	if (sg && buf) {
+		sg_init_one(sg, buf, 64);
+		err = mdlpool_free(sg);
+	}
+	kfree(buf);
+	kfree(sg);
+	return err;
+}
+
+/*
+ * Allocate one buffer, hand the pool a damaged or stale descriptor for it,
+ * then free it properly so that nothing stays out.  Returns what the pool
+ * said to the bad free.
+ */
+static int mdlt_badfree_block(struct mdlt_pool *mp, const char *kind)
+{
+	struct scatterlist *sg, saved;
+	void *buf;
+	int err;
+
+	sg = mdlpool_alloc(mp->pool, &buf);
+	if (!sg)
+		return -ENOMEM;
+	saved = *sg;
+
+	if (!strcmp(kind, "double")) {
+		err = mdlpool_free(sg);
+		if (err)
+			return err;
+		return mdlpool_free(sg);
+	}
+	if (!strcmp(kind, "altered")) {
+		sg->offset += 8;
+		err = mdlpool_free(sg);
+	} else if (!strcmp(kind, "repointed")) {
+		void *other = kmalloc(64, GFP_KERNEL);
+
+		err = -ENOMEM;
+		if (other) {
+			sg_set_buf(sg, other, 64);
+			err = mdlpool_free(sg);
+		}
+		kfree(other);
+	} else {	/* "misaligned": a pointer into the middle of the block */
+		err = mdlpool_free((void *)sg + sizeof(void *));
+	}
+	if (!err)	/* The pool took it: do not free the block twice. */
+		return 0;
+	*sg = saved;
+	return mdlpool_free(sg) ?: err;
+}
+
+static int mdlt_cmd_badfree(char **argv, int argc)
+{
+	static const char * const kinds[] = {
+		"foreign", "double", "altered", "repointed", "misaligned",
+	};
+	struct mdlt_pool *mp;
+
+	if (argc != 3 || match_string(kinds, ARRAY_SIZE(kinds), argv[2]) < 0)
+		return -EINVAL;
+	mp = mdlt_find(argv[1]);
+	if (!mp)
+		return -ENOENT;
+	if (!strcmp(argv[2], "foreign"))
+		return mdlt_badfree_foreign(mp);
+	return mdlt_badfree_block(mp, argv[2]);
+}
+
+/* ---- stress: kthreads on every online CPU, some frees handed across ---- */
+
+struct mdlt_stress;
+
+struct mdlt_item {
+	struct llist_node node;
+	struct scatterlist *sg;
+	void *buf;
+	u32 owner;
+	u32 seq;
+};
+
+struct mdlt_worker {
+	struct mdlt_stress *st;
+	struct task_struct *task;
+	unsigned int id;
+	int cpu;
+	struct llist_head inbox;	/* buffers other workers want freed here */
+	struct rnd_state rnd;
+	struct mdlt_stress_result res;
+};
+
+struct mdlt_stress {
+	struct mdlpool *pool;
+	unsigned int nr_workers;
+	unsigned int ops;
+	unsigned int remote_pct;
+	unsigned int hold;
+	atomic_t running;
+	atomic_t unfinished;
+	struct completion done;
+	struct mdlt_worker *w;
+};
+
+static void mdlt_item_free(struct mdlt_worker *w, struct mdlt_item *it)
+{
+	unsigned int size = mdlpool_buffer_size(w->st->pool);
+
+	if (!mdlt_intact(it->buf, size, it->owner, it->seq))
+		w->res.mismatches++;
+	if (mdlpool_free(it->sg))
+		w->res.free_errors++;
+	w->res.frees++;
+	kfree(it);
+}
+
+static void mdlt_drain_inbox(struct mdlt_worker *w)
+{
+	struct llist_node *list = llist_del_all(&w->inbox);
+	struct mdlt_item *it, *tmp;
+
+	llist_for_each_entry_safe(it, tmp, list, node) {
+		mdlt_item_free(w, it);
+		w->res.remote_frees++;
+	}
+}
+
+static struct mdlt_item *mdlt_item_alloc(struct mdlt_worker *w, u32 seq)
+{
+	struct mdlt_item *it = kmalloc(sizeof(*it), GFP_KERNEL);
+
+	if (!it)
+		return NULL;
+	it->sg = mdlpool_alloc(w->st->pool, &it->buf);
+	if (!it->sg) {
+		w->res.alloc_failures++;
+		kfree(it);
+		return NULL;
+	}
+	it->owner = w->id;
+	it->seq = seq;
+	mdlt_fill(it->buf, mdlpool_buffer_size(w->st->pool), w->id, seq);
+	w->res.allocs++;
+	return it;
+}
+
+/* A worker on another CPU to hand a free to, or NULL if there is none. */
+static struct mdlt_worker *mdlt_pick_peer(struct mdlt_worker *w)
+{
+	struct mdlt_stress *st = w->st;
+	unsigned int i, start = prandom_u32_state(&w->rnd) % st->nr_workers;
+
+	for (i = 0; i < st->nr_workers; i++) {
+		struct mdlt_worker *peer = &st->w[(start + i) % st->nr_workers];
+
+		if (peer->cpu != w->cpu)
+			return peer;
+	}
+	return NULL;
+}
+
+static void mdlt_item_release(struct mdlt_worker *w, struct mdlt_item *it)
+{
+	struct mdlt_worker *peer = NULL;
+
+	if (prandom_u32_state(&w->rnd) % 100 < w->st->remote_pct)
+		peer = mdlt_pick_peer(w);
+	if (peer)
+		llist_add(&it->node, &peer->inbox);
+	else
+		mdlt_item_free(w, it);
+}
+
+static int mdlt_worker_fn(void *arg)
+{
+	struct mdlt_worker *w = arg;
+	struct mdlt_stress *st = w->st;
+	struct mdlt_item **slots;
+	unsigned int i, slot;
+
+	slots = kcalloc(st->hold, sizeof(*slots), GFP_KERNEL);
+	for (i = 0; slots && i < st->ops; i++) {
+		mdlt_drain_inbox(w);
+		slot = prandom_u32_state(&w->rnd) % st->hold;
+		if (slots[slot]) {
+			mdlt_item_release(w, slots[slot]);
+			slots[slot] = NULL;
+		} else {
+			slots[slot] = mdlt_item_alloc(w, i);
+		}
+		w->res.ops++;
+		if (!(i % 64))
+			cond_resched();
+	}
+	for (i = 0; slots && i < st->hold; i++) {
+		if (slots[i])
+			mdlt_item_free(w, slots[i]);
+	}
+	kfree(slots);
+	if (!slots)
+		w->res.alloc_failures++;
+
+	/* Release: our last hand-off is visible before we count ourselves out. */
+	smp_mb__before_atomic();
+	atomic_dec(&st->running);
+	while (atomic_read_acquire(&st->running)) {
+		mdlt_drain_inbox(w);
+		usleep_range(100, 200);
+	}
+	mdlt_drain_inbox(w);
+
+	if (atomic_dec_and_test(&st->unfinished))
+		complete(&st->done);
+	/* Stay alive until kthread_stop() so the stopper's task ref is valid. */
+	while (!kthread_should_stop()) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (!kthread_should_stop())
+			schedule();
+		__set_current_state(TASK_RUNNING);
+	}
+	return 0;
+}
+
+static void mdlt_stress_sum(struct mdlt_stress *st, struct mdlt_stress_result *r)
+{
+	unsigned int i;
+
+	memset(r, 0, sizeof(*r));
+	r->threads = st->nr_workers;
+	for (i = 0; i < st->nr_workers; i++) {
+		struct mdlt_stress_result *w = &st->w[i].res;
+
+		r->ops += w->ops;
+		r->allocs += w->allocs;
+		r->frees += w->frees;
+		r->remote_frees += w->remote_frees;
+		r->mismatches += w->mismatches;
+		r->alloc_failures += w->alloc_failures;
+		r->free_errors += w->free_errors;
+	}
+}
+
+static int mdlt_stress_start(struct mdlt_stress *st)
+{
+	unsigned int i = 0, t;
+	int cpu;
+
+	for_each_online_cpu(cpu) {
+		for (t = 0; t < st->nr_workers / num_online_cpus(); t++, i++) {
+			struct mdlt_worker *w = &st->w[i];
+
+			w->st = st;
+			w->id = i;
+			w->cpu = cpu;
+			init_llist_head(&w->inbox);
+			prandom_seed_state(&w->rnd, get_random_u64());
+			w->task = kthread_create(mdlt_worker_fn, w, "mdlstress/%u", i);
+			if (IS_ERR(w->task))
+				return PTR_ERR(w->task);
+			kthread_bind(w->task, cpu);
+		}
+	}
+	return 0;
+}
+
+static int mdlt_cmd_stress(char **argv, int argc)
+{
+	unsigned int threads = 1, ops = 20000, remote = 50, hold = 16;
+	struct mdlt_opt opts[] = {
+		{ "threads", 1, 8, &threads },
+		{ "ops", 1, 100000000, &ops },
+		{ "remote", 0, 100, &remote },
+		{ "hold", 1, 4096, &hold },
+	};
+	struct mdlt_stress st = {};
+	struct mdlt_pool *mp;
+	unsigned int i;
+	int err;
+
+	if (argc < 2 || mdlt_parse_opts(argv + 2, argc - 2, opts, ARRAY_SIZE(opts)))
+		return -EINVAL;
+	mp = mdlt_find(argv[1]);
+	if (!mp)
+		return -ENOENT;
+
+	/* Hold the online set still: every worker is bound to its CPU. */
+	cpus_read_lock();
+	st.pool = mp->pool;
+	st.nr_workers = threads * num_online_cpus();
+	st.ops = ops;
+	st.remote_pct = remote;
+	st.hold = hold;
+	atomic_set(&st.running, st.nr_workers);
+	atomic_set(&st.unfinished, st.nr_workers);
+	init_completion(&st.done);
+	st.w = kcalloc(st.nr_workers, sizeof(*st.w), GFP_KERNEL);
+	err = st.w ? mdlt_stress_start(&st) : -ENOMEM;
+	if (err) {
+		for (i = 0; st.w && i < st.nr_workers; i++) {
+			if (!IS_ERR_OR_NULL(st.w[i].task))
+				kthread_stop(st.w[i].task);
+		}
+		goto out;
+	}
+	for (i = 0; i < st.nr_workers; i++)
+		wake_up_process(st.w[i].task);
+	wait_for_completion(&st.done);
+	for (i = 0; i < st.nr_workers; i++)
+		kthread_stop(st.w[i].task);
+
+	mdlt_stress_sum(&st, &mp->stress);
+	mp->stressed = true;
+	pr_info("stress %s: threads=%u ops=%lu allocs=%lu frees=%lu remote_frees=%lu mismatches=%lu alloc_failures=%lu\n",
+		mp->name, mp->stress.threads, mp->stress.ops, mp->stress.allocs,
+		mp->stress.frees, mp->stress.remote_frees,
+		mp->stress.mismatches, mp->stress.alloc_failures);
+out:
+	cpus_read_unlock();
+	kfree(st.w);
+	return err;
+}
+
+/* ---- the control file ---- */
+
+struct mdlt_cmd {
+	const char *name;
+	int (*run)(char **argv, int argc);
+};
+
+static const struct mdlt_cmd mdlt_cmds[] = {
+	{ "create", mdlt_cmd_create },
+	{ "destroy", mdlt_cmd_destroy },
+	{ "alloc", mdlt_cmd_alloc },
+	{ "free", mdlt_cmd_free },
+	{ "scavenge", mdlt_cmd_scavenge },
+	{ "badfree", mdlt_cmd_badfree },
+	{ "stress", mdlt_cmd_stress },
+};
+
+static int mdlt_run(char *line)
+{
+	char **argv;
+	int argc, i, err = -EINVAL;
+
+	argv = argv_split(GFP_KERNEL, line, &argc);
+	if (!argv)
+		return -ENOMEM;
+	if (argc < 1 || argc > MDLT_ARGS_MAX)
+		goto out;
+	for (i = 0; i < ARRAY_SIZE(mdlt_cmds); i++) {
+		if (!strcmp(argv[0], mdlt_cmds[i].name)) {
+			mutex_lock(&mdlt_mutex);
+			err = mdlt_cmds[i].run(argv, argc);
+			mutex_unlock(&mdlt_mutex);
+			break;
+		}
+	}
+out:
+	argv_free(argv);
+	return err;
+}
+
+static bool mdlt_line_printable(const char *s)
+{
+	for (; *s; s++) {
+		if (!isprint(*s) && !isspace(*s))
+			return false;
+	}
+	return true;
+}
+
+static ssize_t mdlt_control_write(struct file *file,
+				  const char __user *ubuf, size_t count,
+				  loff_t *ppos)
+{
+	char *line;
+	int err;
+
+	if (!count || count > MDLT_CMD_MAX)
+		return -EINVAL;
+	line = memdup_user_nul(ubuf, count);
+	if (IS_ERR(line))
+		return PTR_ERR(line);
+	err = -EINVAL;
+	if (strlen(line) == count && mdlt_line_printable(line))
+		err = mdlt_run(line);
+	kfree(line);
+	return err ?: count;
+}
+
+static int mdlt_control_show(struct seq_file *m, void *unused)
+{
+	struct mdlt_pool *mp;
+	struct mdlt_held *h;
+
+	mutex_lock(&mdlt_mutex);
+	list_for_each_entry(mp, &mdlt_pools, node) {
+		unsigned int size = mdlpool_buffer_size(mp->pool);
+		unsigned long full = 0;
+
+		list_for_each_entry(h, &mp->held, node)
+			full += h->sg->length == size;
+		seq_printf(m, "pool %s held=%lu held_full_length=%lu pattern_errors=%lu\n",
+			   mp->name, mp->nr_held, full, mp->pattern_errors);
+		if (!mp->stressed)
+			continue;
+		seq_printf(m, "stress %s threads=%u ops=%lu allocs=%lu frees=%lu remote_frees=%lu mismatches=%lu alloc_failures=%lu free_errors=%lu\n",
+			   mp->name, mp->stress.threads, mp->stress.ops,
+			   mp->stress.allocs, mp->stress.frees,
+			   mp->stress.remote_frees, mp->stress.mismatches,
+			   mp->stress.alloc_failures, mp->stress.free_errors);
+	}
+	mutex_unlock(&mdlt_mutex);
+	return 0;
+}
+
+static int mdlt_control_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, mdlt_control_show, NULL);
+}
+
+static const struct file_operations mdlt_control_fops = {
+	.owner		= THIS_MODULE,
+	.open		= mdlt_control_open,
+	.read		= seq_read,
+	.llseek		= seq_lseek,
+	.release	= single_release,
+	.write		= mdlt_control_write,
+};
+
+static int __init mdlt_init(void)
+{
+	struct dentry *root = debugfs_lookup("mdlpool", NULL);
+
+	if (IS_ERR_OR_NULL(root)) {
+		pr_err("mdlpool's debugfs directory is missing\n");
+		return -ENODEV;
+	}
+	mdlt_control = debugfs_create_file("control", 0600, root, NULL,
+					   &mdlt_control_fops);
+	dput(root);
+	return 0;
+}
+
+static void __exit mdlt_exit(void)
+{
+	struct mdlt_pool *mp, *tmp;
+	struct mdlt_held *h, *htmp;
+
+	debugfs_remove(mdlt_control);
+	list_for_each_entry_safe(mp, tmp, &mdlt_pools, node) {
+		list_for_each_entry_safe(h, htmp, &mp->held, node)
+			mdlt_release(mp, h);
+		mdlpool_destroy(mp->pool);
+		kfree(mp);
+	}
+}
+
+module_init(mdlt_init);
+module_exit(mdlt_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("debugfs driver and stress test for mdlpool");

@@ -1,0 +1,94 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Allocation paths: lazy block building, the used list, peaks, byte count
+# reset and the accepted buffer sizes.
+. "$(dirname "$0")/lib.sh"
+
+require_modules
+ktap_plan 18
+save_params
+# Keep timed scavenges out of the way: these tests count pages exactly.
+set_param scavenge_period_ms 600000
+set_param min_page_lifetime_ms 600000
+
+ctl_ok create lazy 100
+ctl_ok alloc lazy 1 cpu=0
+check "lazy build: the first allocation builds one block" \
+	expect_stat lazy blocks_built 1 cpu=0
+ctl_ok alloc lazy 4 cpu=0
+check "lazy build: each allocation builds one more block" \
+	expect_stat lazy blocks_built 5 cpu=0
+ctl_ok free lazy 3 cpu=0
+ctl_ok alloc lazy 3 cpu=0
+check "freed blocks are reused before new ones are built" \
+	expect_stat lazy blocks_built 5 cpu=0
+ctl_ok free lazy all
+ctl_ok destroy lazy
+
+ctl_ok create used 1500
+bpp=$(stat used blocks_per_page pool)
+ctl_ok alloc used "$bpp" cpu=0
+check "a page with every block out moves to the used list" \
+	expect_stat used used_list_pages 1 cpu=0
+ctl_ok free used 1 cpu=0
+check "the owner's free moves the page back to the page list" \
+	expect_stat used used_list_pages 0 cpu=0
+ctl_ok alloc used 1 cpu=0
+check "the owner refills the page from its free list, not a new page" \
+	sh -c "[ $(stat used pages_alloc cpu=0) -eq 1 ] && [ $(stat used used_list_pages cpu=0) -eq 1 ]"
+ctl_ok alloc used 1 cpu=0
+check "with only used pages left, allocation takes a new page" \
+	expect_stat used pages_alloc 2 cpu=0
+ctl_ok free used all cpu=0
+ctl_ok destroy used
+
+ctl_ok create peak 64
+ctl_ok alloc peak 10 cpu=1
+ctl_ok free peak 10 cpu=1
+ctl_ok alloc peak 3 cpu=1
+check "peak_in_use keeps the high-water mark" \
+	expect_stat peak peak_in_use 10 cpu=1
+check "in_use counts what is out now" \
+	expect_stat peak in_use 3 cpu=1
+ctl_ok create peakpg 2048
+ctl_ok alloc peakpg 5 cpu=1
+ctl_ok free peakpg 5 cpu=1
+check "peak_pages keeps the most pages held" \
+	sh -c "[ $(stat peakpg peak_pages cpu=1) -eq 5 ] && [ $(stat peakpg blocks_per_page pool) -eq 1 ]"
+ctl_ok free peak all
+ctl_ok destroy peak
+ctl_ok destroy peakpg
+
+ctl_ok create bytes 512
+ctl_ok alloc bytes 1 cpu=0 len=10
+check "a caller may shorten the byte count" \
+	sh -c "[ $(held bytes held_full_length) -eq 0 ]"
+ctl_ok free bytes 1 cpu=0
+ctl_ok alloc bytes 1 cpu=0
+check "the next allocation of the same block resets the byte count" \
+	sh -c "[ $(held bytes held_full_length) -eq 1 ] && [ $(stat bytes blocks_built cpu=0) -eq 1 ]"
+ctl_ok free bytes all
+ctl_ok destroy bytes
+
+max=$(summary max_buffer_size)
+check "a 1-byte pool is accepted" ctl_ok create tiny 1
+check "the largest buffer size is accepted, one block per page" \
+	sh -c "printf 'create huge $max\n' > $CTL && grep -q 'blocks_per_page=1\$' $DBG/huge/stats"
+check "one byte more than the largest is refused" \
+	ctl_fails "Invalid argument" create huge2 $((max + 1))
+check "size 0 is refused" ctl_fails "Invalid argument" create zero 0
+ctl_ok alloc tiny 100
+ctl_ok alloc huge 3
+check "buffers of both extreme sizes keep their patterns" \
+	sh -c "[ $(held tiny pattern_errors) -eq 0 ] && ! grep -q 'pattern_errors=[1-9]' $CTL"
+ctl_ok free tiny all
+ctl_ok free huge all
+ctl_ok destroy tiny
+ctl_ok destroy huge
+
+ctl_ok create tagged 64 Ab1
+check "the tag is kept, padded like an NT tag" \
+	sh -c "[ '$(stat tagged tag pool)' = 'Ab1.' ]"
+ctl_ok destroy tagged
+
+ktap_finish

@@ -1,0 +1,112 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Bad frees, destroy with buffers out, and malformed control input: each is
+# refused with an errno and leaves the pools as they were.
+. "$(dirname "$0")/lib.sh"
+
+require_modules
+ktap_plan 16
+
+ctl_ok create bad 200
+foreign0=$(summary foreign_frees)
+
+expect_warnings_begin
+check "a descriptor from kmalloc is refused" \
+	ctl_fails "Invalid argument" badfree bad foreign
+check "... and counted as a free no pool owns" \
+	sh -c "[ $(summary foreign_frees) -eq $((foreign0 + 1)) ]"
+check "a double free is refused" ctl_fails "Invalid argument" badfree bad double
+check "a descriptor with a changed offset is refused" \
+	ctl_fails "Invalid argument" badfree bad altered
+check "a descriptor repointed at other memory is refused" \
+	ctl_fails "Invalid argument" badfree bad repointed
+check "a pointer into the middle of a block is refused" \
+	ctl_fails "Invalid argument" badfree bad misaligned
+check "each refusal is counted in the pool's rejected_frees" \
+	expect_stat bad rejected_frees 4
+check "after the refusals every buffer is accounted for" \
+	sh -c "[ $(stat bad in_use) -eq 0 ] && [ $(stat bad allocs) -eq $(stat bad frees) ]"
+
+ctl_ok alloc bad 3
+check "destroy with buffers out is refused" \
+	ctl_fails "Device or resource busy" destroy bad
+check "the refused pool is intact and still has its buffers" \
+	sh -c "[ $(stat bad in_use) -eq 3 ] && [ $(held bad pattern_errors) -eq 0 ]"
+expect_warnings_end
+ctl_ok free bad all
+check "once its buffers are back the pool can be destroyed" ctl_ok destroy bad
+check "the destroyed pool's debugfs directory is gone" \
+	sh -c "[ ! -e $DBG/bad ]"
+
+# Malformed commands: none may change anything.
+ctl_ok create keep 64
+ctl_ok alloc keep 5 cpu=0
+before=$(cat "$DBG/keep/stats" "$CTL" "$DBG/summary")
+long=$(printf '%0300d' 0)
+bad_input_ok=0
+while IFS='|' read -r err cmd; do
+	ctl_fails "$err" "$cmd" || bad_input_ok=1
+done <<'CMDS'
+Invalid argument|
+Invalid argument|bogus
+Invalid argument|create
+Invalid argument|create x
+Invalid argument|create x abc
+Invalid argument|create x 0
+Invalid argument|create x 99999
+Invalid argument|create x -1
+Invalid argument|create a/b 64
+Invalid argument|create .. 64
+Invalid argument|create x 64 TOOLONG
+Invalid argument|create x 64 a b
+Invalid argument|create abcdefghijklmnopqrstuvwxyz0123456 64
+File exists|create keep 64
+Invalid argument|destroy
+No such file or directory|destroy nosuch
+Invalid argument|destroy keep extra
+No such file or directory|alloc nosuch 1
+Invalid argument|alloc keep
+Invalid argument|alloc keep 0
+Invalid argument|alloc keep -1
+Invalid argument|alloc keep 99999999999999999999
+Invalid argument|alloc keep 2000000
+Invalid argument|alloc keep 1 cpu=9999
+Invalid argument|alloc keep 1 cpu=x
+Invalid argument|alloc keep 1 cpu=0 cpu=1
+Invalid argument|alloc keep 1 bogus=1
+Invalid argument|alloc keep 1 len=0
+Invalid argument|alloc keep 1 len=65
+Invalid argument|free keep
+Invalid argument|free keep 0
+Invalid argument|free keep 6
+Invalid argument|free keep some
+No such file or directory|free nosuch all
+Invalid argument|free keep 1 cpu=9999
+Invalid argument|scavenge
+No such file or directory|scavenge nosuch
+Invalid argument|badfree keep
+Invalid argument|badfree keep weird
+No such file or directory|badfree nosuch double
+No such file or directory|stress nosuch
+Invalid argument|stress keep remote=101
+Invalid argument|stress keep threads=0
+Invalid argument|stress keep threads=9
+Invalid argument|stress keep ops=0
+Invalid argument|stress keep hold=0
+Invalid argument|stress keep ops=1 ops=2
+Invalid argument|stress keep nothing
+Invalid argument|a b c d e f g h i
+CMDS
+check "49 malformed or impossible commands fail with the right errno" \
+	[ $bad_input_ok -eq 0 ]
+check "a command longer than the limit is refused" \
+	ctl_fails "Invalid argument" "create $long 64"
+check "a command with a NUL byte is refused" \
+	sh -c "! printf 'create nul\0x 64\n' > $CTL 2>/dev/null"
+after=$(cat "$DBG/keep/stats" "$CTL" "$DBG/summary")
+check "after all that, pools, buffers and counters are unchanged" \
+	[ "$before" = "$after" ]
+ctl_ok free keep all
+ctl_ok destroy keep
+
+ktap_finish

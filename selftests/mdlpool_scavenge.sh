@@ -1,0 +1,68 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Frees from other CPUs, missed page moves and both kinds of scavenge.
+. "$(dirname "$0")/lib.sh"
+
+require_modules
+if [ "$(online_cpus)" -lt 2 ]; then
+	ktap_plan 1
+	ktap_skip "remote frees" "needs two CPUs"
+	exit $KSFT_SKIP
+fi
+ktap_plan 10
+save_params
+set_param scavenge_period_ms 600000
+set_param min_page_lifetime_ms 600000
+set_param used_pages_threshold 1000
+
+# Six pages of two blocks, all out, all freed by CPU 1.
+ctl_ok create remote 1500
+ctl_ok alloc remote 1 cpu=0	# the first allocation's scavenge is done
+ctl_ok free remote 1 cpu=0
+scav0=$(stat remote scavenges cpu=0)
+bpp=$(stat remote blocks_per_page pool)
+ctl_ok alloc remote $((6 * bpp)) cpu=0
+check "six full pages sit on the used list" \
+	expect_stat remote used_list_pages 6 cpu=0
+ctl_ok free remote all cpu=1
+check "frees on another CPU are counted as remote frees" \
+	expect_stat remote remote_frees $((6 * bpp)) cpu=0
+check "a remote free cannot move the page and records a missed move" \
+	sh -c "[ $(stat remote missed_moves cpu=0) -ge 6 ] && [ $(stat remote used_list_pages cpu=0) -eq 6 ]"
+
+ctl_ok alloc remote 1 cpu=0
+check "below the used-page threshold the owner does not scavenge" \
+	sh -c "[ $(stat remote scavenges cpu=0) -eq $scav0 ] && [ $(stat remote used_list_pages cpu=0) -eq 6 ]"
+ctl_ok free remote all cpu=0
+
+set_param used_pages_threshold 4
+ctl_ok alloc remote 1 cpu=0
+check "past the threshold after a missed move, the next allocation scavenges" \
+	expect_stat remote scavenges $((scav0 + 1)) cpu=0
+check "the scavenge returns the orphaned pages to the page list" \
+	expect_stat remote used_list_pages 0 cpu=0
+ctl_ok free remote all cpu=0
+check "all buffers are back" expect_stat remote in_use 0
+ctl_ok destroy remote
+set_param used_pages_threshold 1000
+
+# Timed scavenge: pages must have been free for the minimum lifetime.
+set_param scavenge_period_ms 0
+set_param min_page_lifetime_ms 3000
+ctl_ok create timed 2048
+ctl_ok alloc timed 4 cpu=0
+ctl_ok free timed all cpu=0
+ctl_ok scavenge timed
+check "a scavenge keeps pages freed less than the minimum lifetime ago" \
+	expect_stat timed pages_in_use 4 cpu=0
+sleep 4
+ctl_ok scavenge timed
+check "a scavenge returns pages free for longer than the minimum lifetime" \
+	sh -c "[ $(stat timed pages_in_use cpu=0) -eq 0 ] && [ $(stat timed pages_freed cpu=0) -eq 4 ]"
+ctl_ok alloc timed 1 cpu=0
+check "the pool takes a new page after giving all back" \
+	expect_stat timed pages_alloc 5 cpu=0
+ctl_ok free timed all
+ctl_ok destroy timed
+
+ktap_finish

@@ -1,0 +1,62 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Every online CPU allocating and freeing at once, half the frees handed to
+# another CPU, every buffer's pattern checked before it is freed.
+. "$(dirname "$0")/lib.sh"
+
+require_modules
+cpus=$(online_cpus)
+if [ "$cpus" -lt 2 ]; then
+	ktap_plan 1
+	ktap_skip "stress" "needs two CPUs"
+	exit $KSFT_SKIP
+fi
+ktap_plan 12
+diag "$cpus CPUs online"
+pages0=$(summary pages_held)
+
+# stress_case POOL SIZE OPTIONS: four results
+stress_case() {
+	pool=$1
+	ops=$3
+	ctl_ok create "$pool" "$2"
+	check "$pool: stress with remote=50 completes" \
+		ctl_ok stress "$pool" threads=1 ops="$ops" remote=50 hold="$4"
+	diag "$(grep "^stress $pool " "$CTL")"
+	check "$pool: every operation ran, half the frees crossed CPUs, no pattern mismatch" \
+		sh -c "[ $(stress_field "$pool" ops) -eq $((ops * cpus)) ] &&
+		       [ $(stress_field "$pool" remote_frees) -gt $((ops * cpus / 10)) ] &&
+		       [ $(stress_field "$pool" mismatches) -eq 0 ] &&
+		       [ $(stress_field "$pool" free_errors) -eq 0 ] &&
+		       [ $(stress_field "$pool" alloc_failures) -eq 0 ]"
+	check "$pool: the pool counted exactly the workers' allocations and frees" \
+		sh -c "[ $(stat "$pool" allocs) -eq $(stress_field "$pool" allocs) ] &&
+		       [ $(stat "$pool" frees) -eq $(stress_field "$pool" frees) ] &&
+		       [ $(stat "$pool" remote_frees) -eq $(stress_field "$pool" remote_frees) ]"
+	check "$pool: counters balance: allocs = frees, nothing in use, nothing refused" \
+		sh -c "[ $(stat "$pool" allocs) -eq $(stat "$pool" frees) ] &&
+		       [ $(stat "$pool" in_use) -eq 0 ] &&
+		       [ $(stat "$pool" rejected_frees) -eq 0 ]"
+	sed 's/^/# /' "$DBG/$pool/stats"
+	ctl_ok destroy "$pool"
+}
+
+stress_case small 64 20000 16
+stress_case large 2048 10000 64
+check "after destroy every page is back: pages_alloc = pages_freed" \
+	sh -c "[ $(summary pages_held) -eq $pages0 ]"
+check "no pool is left behind" sh -c "[ $(summary pools) -eq 0 ]"
+ctl_ok create churn 1500
+ctl_ok stress churn ops=5000 remote=100 hold=1
+rc=$?
+check "every free remote with one buffer held still balances" \
+	sh -c "[ $rc -eq 0 ] && [ $(stress_field churn mismatches) -eq 0 ] &&
+	       [ $(stat churn remote_frees) -gt 0 ] && [ $(stat churn in_use) -eq 0 ]"
+ctl_ok stress churn ops=5000 remote=0 hold=8
+rc=$?
+check "an all-local stress makes no remote free and balances" \
+	sh -c "[ $rc -eq 0 ] && [ $(stress_field churn remote_frees) -eq 0 ] &&
+	       [ $(stress_field churn mismatches) -eq 0 ] && [ $(stat churn in_use) -eq 0 ]"
+ctl_ok destroy churn
+
+ktap_finish
