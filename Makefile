@@ -6,7 +6,7 @@
 #   make test            the whole test suite in QEMU guests
 #   make checkpatch      checkpatch.pl --strict on the project's C files
 
-KVER ?= $(notdir $(patsubst %/build,%,$(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1)))
+KVER ?= $(notdir $(patsubst %/build,%,$(shell ls -d /lib/modules/*/build 2>/dev/null | grep -v -- -rt- | sort -V | tail -n 1)))
 KDIR ?= /lib/modules/$(KVER)/build
 PWD := $(CURDIR)
 

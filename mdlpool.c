@@ -51,12 +51,19 @@
  *
  * 6. Statistics are read without locks by the debugfs file: they are a
  *    snapshot, not an invariant.
+ *
+ * 7. An offline CPU has no section.  While it is offline, whoever holds the
+ *    CPU hotplug lock may act as its owner: the hotplug "dead" callback and
+ *    the work that later reclaims its pages do.  Frees into its pages from
+ *    other CPUs go on as under rule 5.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
 #include <linux/bottom_half.h>
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
 #include <linux/ctype.h>
 #include <linux/debugfs.h>
 #include <linux/gfp.h>
@@ -75,6 +82,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/topology.h>
+#include <linux/workqueue.h>
 
 #include "mdlpool.h"
 
@@ -93,12 +101,27 @@ module_param(used_pages_threshold, uint, 0644);
 MODULE_PARM_DESC(used_pages_threshold,
 		 "Used-list length that forces a scavenge after a missed page move (NT: 64)");
 
+static unsigned int fail_page_percent;
+module_param(fail_page_percent, uint, 0644);
+MODULE_PARM_DESC(fail_page_percent,
+		 "Fault injection: percent of pool page allocations to fail on purpose");
+
+static bool debug_checks;
+module_param(debug_checks, bool, 0644);
+MODULE_PARM_DESC(debug_checks,
+		 "Pools created while set guard each buffer with a redzone and poison freed buffers (NT special pool style)");
+
 /* Values of mdlpool_block.state; anything else is not a live block. */
 #define MDLPOOL_BLOCK_FREE	0x4d646c46UL	/* "FldM" */
 #define MDLPOOL_BLOCK_OUT	0x4d646c4fUL	/* "OldM" */
 
 /* Alignment of blocks and buffers, as NT aligns to its SLIST entry. */
 #define MDLPOOL_ALIGN		sizeof(void *)
+
+/* With debug_checks: bytes guarded after each buffer, and the fill bytes. */
+#define MDLPOOL_REDZONE		16
+#define MDLPOOL_REDZONE_BYTE	0xbb
+#define MDLPOOL_POISON_BYTE	0x6b
 
 enum mdlpool_stat {
 	MDLPOOL_STAT_ALLOCS,
@@ -116,6 +139,8 @@ enum mdlpool_stat {
 	MDLPOOL_STAT_SCAVENGES,
 	MDLPOOL_STAT_REJECTED_FREES,
 	MDLPOOL_STAT_ALLOC_FAILURES,
+	MDLPOOL_STAT_OVERRUNS,
+	MDLPOOL_STAT_POISON_ERRORS,
 	MDLPOOL_NR_STATS
 };
 
@@ -135,6 +160,8 @@ static const char * const mdlpool_stat_names[MDLPOOL_NR_STATS] = {
 	[MDLPOOL_STAT_SCAVENGES]	= "scavenges",
 	[MDLPOOL_STAT_REJECTED_FREES]	= "rejected_frees",
 	[MDLPOOL_STAT_ALLOC_FAILURES]	= "alloc_failures",
+	[MDLPOOL_STAT_OVERRUNS]		= "overruns",
+	[MDLPOOL_STAT_POISON_ERRORS]	= "poison_errors",
 };
 
 /**
@@ -159,6 +186,8 @@ static const char * const mdlpool_stat_names[MDLPOOL_NR_STATS] = {
  * @remote_frees: buffers freed on other CPUs into this CPU's pages
  * @missed_moves: how often @missed_move was set
  * @rejected_frees: frees of this CPU's pages refused as corrupt or double
+ * @overruns: buffers of this CPU's pages freed with their redzone overwritten
+ * @poison_errors: freed buffers of this CPU's pages written to while free
  *
  * Everything up to @alloc_failures is the owner's alone (rule 3).  The
  * fields from @missed_move on are written by other CPUs (rule 5) and sit on
@@ -186,6 +215,8 @@ struct mdlpool_cpu {
 	atomic_long_t remote_frees;
 	atomic_long_t missed_moves;
 	atomic_long_t rejected_frees;
+	atomic_long_t overruns;
+	atomic_long_t poison_errors;
 };
 
 /**
@@ -194,9 +225,11 @@ struct mdlpool_cpu {
  * @buffer_size: bytes of each buffer
  * @block_size: bytes of each block: descriptor plus buffer, aligned
  * @blocks_per_page: blocks that fit in one page after its header
+ * @checked: debug_checks was set at creation: redzones and poisoning
  * @tag: four characters naming the pool's owner, as NT pool tags do
  * @name: unique name, also the debugfs directory
  * @node: entry in mdlpool_list
+ * @cpuhp_node: instance of the CPU hotplug state
  * @dir: debugfs directory
  */
 struct mdlpool {
@@ -204,9 +237,11 @@ struct mdlpool {
 	unsigned int buffer_size;
 	unsigned int block_size;
 	unsigned int blocks_per_page;
+	bool checked;
 	u32 tag;
 	char name[MDLPOOL_NAME_MAX + 1];
 	struct list_head node;
+	struct hlist_node cpuhp_node;
 	struct dentry *dir;
 };
 
@@ -249,9 +284,14 @@ struct mdlpool_block {
 #define MDLPOOL_FIRST_BLOCK	ALIGN(sizeof(struct mdlpool_page), MDLPOOL_ALIGN)
 #define MDLPOOL_BLOCK_HEADER	ALIGN(sizeof(struct mdlpool_block), MDLPOOL_ALIGN)
 
-static DEFINE_MUTEX(mdlpool_mutex);	/* guards mdlpool_list */
+/* Guards mdlpool_list.  Taken before the CPU hotplug lock, never after. */
+static DEFINE_MUTEX(mdlpool_mutex);
 static LIST_HEAD(mdlpool_list);
 static struct dentry *mdlpool_debugfs;
+static enum cpuhp_state mdlpool_cpuhp_state;
+
+static void mdlpool_offline_reclaim(struct work_struct *work);
+static DECLARE_DELAYED_WORK(mdlpool_offline_work, mdlpool_offline_reclaim);
 
 /*
  * page_private() of a pool page holds its address mixed with this secret,
@@ -264,13 +304,30 @@ static unsigned long mdlpool_cookie __read_mostly;
 static atomic_long_t mdlpool_pages_held = ATOMIC_LONG_INIT(0);
 static atomic_long_t mdlpool_foreign_frees = ATOMIC_LONG_INIT(0);
 
+/* Fault injection: page allocations still to fail, and those failed. */
+static atomic_t mdlpool_fail_next_pages = ATOMIC_INIT(0);
+static atomic_long_t mdlpool_injected_failures = ATOMIC_LONG_INIT(0);
+
 static unsigned long mdlpool_page_mark(const struct mdlpool_page *pg)
 {
 	return (unsigned long)pg ^ mdlpool_cookie;
 }
 
+/*
+ * Rule 7: the one task acting as owner of offline CPUs' shares, either the
+ * hotplug callback or the reclaim work, which the hotplug lock serialises.
+ * Kept only to be asserted: the hotplug lock itself is not visible to
+ * modules.
+ */
+static struct task_struct *mdlpool_offline_owner;
+
+/* Rules 3 and 7: the caller may act as the owner of @c. */
 static void mdlpool_assert_owner(struct mdlpool_cpu *c)
 {
+	if (!cpu_online(c->cpu)) {
+		WARN_ON_ONCE(READ_ONCE(mdlpool_offline_owner) != current);
+		return;
+	}
 	lockdep_assert_held(this_cpu_ptr(&c->pool->pcpu->lock));
 	WARN_ON_ONCE(c->cpu != raw_smp_processor_id());
 }
@@ -322,12 +379,25 @@ static unsigned long mdlpool_cpu_in_use(struct mdlpool_cpu *c)
 	return c->allocs - c->local_frees - atomic_long_read(&c->remote_frees);
 }
 
+static bool mdlpool_inject_page_failure(void)
+{
+	unsigned int percent = READ_ONCE(fail_page_percent);
+
+	if (!atomic_add_unless(&mdlpool_fail_next_pages, -1, 0) &&
+	    (!percent || get_random_u32_below(100) >= percent))
+		return false;
+	atomic_long_inc(&mdlpool_injected_failures);
+	return true;
+}
+
 static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
 {
 	unsigned long held;
 	struct mdlpool_page *pg;
 	struct page *page;
 
+	if (mdlpool_inject_page_failure())
+		return NULL;
 	page = alloc_pages_node(numa_mem_id(), GFP_ATOMIC | __GFP_NOWARN, 0);
 	if (!page)
 		return NULL;
@@ -397,14 +467,16 @@ static bool mdlpool_page_idle(struct mdlpool_page *pg, unsigned long now,
 	return time_after_eq(now, READ_ONCE(pg->last_free) + lifetime);
 }
 
-static void mdlpool_cpu_scavenge(struct mdlpool_cpu *c)
+/*
+ * Give back the pages completely free for @lifetime jiffies and put used
+ * pages with free blocks back on the page list.
+ */
+static void mdlpool_cpu_reclaim(struct mdlpool_cpu *c, unsigned long lifetime)
 {
-	unsigned long lifetime = msecs_to_jiffies(READ_ONCE(min_page_lifetime_ms));
 	unsigned long now = jiffies;
 	struct mdlpool_page *pg, *tmp;
 
 	mdlpool_assert_owner(c);
-	c->next_scavenge = now + msecs_to_jiffies(READ_ONCE(scavenge_period_ms));
 
 	/*
 	 * Clear the flag before walking the used list: a remote free that
@@ -426,12 +498,77 @@ static void mdlpool_cpu_scavenge(struct mdlpool_cpu *c)
 	c->scavenges++;
 }
 
+static void mdlpool_cpu_scavenge(struct mdlpool_cpu *c)
+{
+	c->next_scavenge = jiffies +
+			   msecs_to_jiffies(READ_ONCE(scavenge_period_ms));
+	mdlpool_cpu_reclaim(c, msecs_to_jiffies(READ_ONCE(min_page_lifetime_ms)));
+}
+
 static void mdlpool_cpu_scavenge_if_due(struct mdlpool_cpu *c)
 {
 	if ((READ_ONCE(c->missed_move) &&
 	     c->nr_used_pages > READ_ONCE(used_pages_threshold)) ||
 	    time_after(jiffies, c->next_scavenge))
 		mdlpool_cpu_scavenge(c);
+}
+
+static unsigned int mdlpool_block_index(const struct mdlpool *pool,
+					struct mdlpool_page *pg,
+					struct mdlpool_block *blk)
+{
+	return ((void *)blk - (void *)pg - MDLPOOL_FIRST_BLOCK) /
+	       pool->block_size;
+}
+
+/*
+ * Special-pool checks, in pools created with debug_checks.  A free checks
+ * the redzone behind the buffer and poisons the buffer; the next allocation
+ * of the block checks the poison and lays a fresh redzone.
+ */
+static void mdlpool_report(const struct mdlpool *pool, struct mdlpool_page *pg,
+			   struct mdlpool_block *blk, const char *what)
+{
+	unsigned int cpu = pg->owner->cpu;
+	unsigned int idx = mdlpool_block_index(pool, pg, blk);
+
+	WARN_ONCE(1, "%s: cpu %u page %p block %u: %s\n",
+		  pool->name, cpu, pg, idx, what);
+	pr_err_ratelimited("%s: cpu %u page %p block %u: %s\n",
+			   pool->name, cpu, pg, idx, what);
+}
+
+static unsigned int mdlpool_tail_size(const struct mdlpool *pool)
+{
+	return pool->block_size - MDLPOOL_BLOCK_HEADER - pool->buffer_size;
+}
+
+static void mdlpool_check_poison(const struct mdlpool *pool,
+				 struct mdlpool_page *pg,
+				 struct mdlpool_block *blk)
+{
+	u8 *buf = mdlpool_block_buf(blk);
+
+	if (memchr_inv(buf, MDLPOOL_POISON_BYTE, pool->buffer_size)) {
+		atomic_long_inc(&pg->owner->poison_errors);
+		mdlpool_report(pool, pg, blk, "buffer written to while free");
+	}
+	memset(buf + pool->buffer_size, MDLPOOL_REDZONE_BYTE,
+	       mdlpool_tail_size(pool));
+}
+
+static void mdlpool_check_redzone(const struct mdlpool *pool,
+				  struct mdlpool_page *pg,
+				  struct mdlpool_block *blk)
+{
+	u8 *buf = mdlpool_block_buf(blk);
+
+	if (memchr_inv(buf + pool->buffer_size, MDLPOOL_REDZONE_BYTE,
+		       mdlpool_tail_size(pool))) {
+		atomic_long_inc(&pg->owner->overruns);
+		mdlpool_report(pool, pg, blk, "written past the end of the buffer");
+	}
+	memset(buf, MDLPOOL_POISON_BYTE, pool->buffer_size);
 }
 
 static struct mdlpool_block *mdlpool_block_build(const struct mdlpool *pool,
@@ -441,6 +578,9 @@ static struct mdlpool_block *mdlpool_block_build(const struct mdlpool *pool,
 
 	sg_init_one(&blk->sg, mdlpool_block_buf(blk), pool->buffer_size);
 	blk->state = MDLPOOL_BLOCK_FREE;
+	if (pool->checked)
+		memset(mdlpool_block_buf(blk), MDLPOOL_POISON_BYTE,
+		       pool->buffer_size);
 	pg->built++;
 	pg->owner->blocks_built++;
 	return blk;
@@ -467,11 +607,14 @@ static struct mdlpool_block *mdlpool_block_take(const struct mdlpool *pool,
 }
 
 static struct scatterlist *mdlpool_block_hand_out(const struct mdlpool *pool,
+						  struct mdlpool_page *pg,
 						  struct mdlpool_block *blk,
 						  void **buf)
 {
 	struct scatterlist *sg = &blk->sg;
 
+	if (pool->checked)
+		mdlpool_check_poison(pool, pg, blk);
 	blk->state = MDLPOOL_BLOCK_OUT;
 	/* Callers shorten the length while they use a buffer; NT resets it. */
 	sg->length = pool->buffer_size;
@@ -516,7 +659,7 @@ static struct scatterlist *mdlpool_alloc_here(struct mdlpool *pool, void **buf)
 	if (mdlpool_page_exhausted(pool, pg))
 		mdlpool_page_retire(c, pg);
 	mdlpool_count_alloc(c);
-	return mdlpool_block_hand_out(pool, blk, buf);
+	return mdlpool_block_hand_out(pool, pg, blk, buf);
 }
 
 /**
@@ -704,6 +847,8 @@ int mdlpool_free(struct scatterlist *sg)
 		atomic_long_inc(&c->rejected_frees);
 		return mdlpool_reject(pool, sg, "already free");
 	}
+	if (pool->checked)
+		mdlpool_check_redzone(pool, pg, blk);
 
 	mdlpool_enter(pool);
 	if (c == this_cpu_ptr(pool->pcpu))
@@ -750,6 +895,22 @@ unsigned int mdlpool_buffer_size(const struct mdlpool *pool)
 EXPORT_SYMBOL_GPL(mdlpool_buffer_size);
 
 /**
+ * mdlpool_debug_checks - whether a pool guards and poisons its buffers
+ * @pool: the pool
+ *
+ * A pool created while the debug_checks parameter was set keeps a redzone
+ * after each buffer and poisons freed buffers (see mdlpool.c).
+ *
+ * Context: any.
+ * Return: true if @pool was created with those checks.
+ */
+bool mdlpool_debug_checks(const struct mdlpool *pool)
+{
+	return pool->checked;
+}
+EXPORT_SYMBOL_GPL(mdlpool_debug_checks);
+
+/**
  * mdlpool_max_buffer_size - the largest buffer a pool can hand out
  *
  * A buffer never crosses a page, so the largest is what is left of a page
@@ -792,6 +953,8 @@ static void mdlpool_stats_snapshot(struct mdlpool_cpu *c,
 	s[MDLPOOL_STAT_SCAVENGES] = mdlpool_peek(c->scavenges);
 	s[MDLPOOL_STAT_REJECTED_FREES] = atomic_long_read(&c->rejected_frees);
 	s[MDLPOOL_STAT_ALLOC_FAILURES] = mdlpool_peek(c->alloc_failures);
+	s[MDLPOOL_STAT_OVERRUNS] = atomic_long_read(&c->overruns);
+	s[MDLPOOL_STAT_POISON_ERRORS] = atomic_long_read(&c->poison_errors);
 }
 
 static void mdlpool_stats_print(struct seq_file *m, const unsigned long *s)
@@ -817,9 +980,9 @@ static int mdlpool_stats_show(struct seq_file *m, void *unused)
 		tag[i] = isgraph(ch) ? ch : '.';
 	}
 	tag[4] = '\0';
-	seq_printf(m, "pool name=%s tag=%s buffer_size=%u block_size=%u blocks_per_page=%u\n",
+	seq_printf(m, "pool name=%s tag=%s buffer_size=%u block_size=%u blocks_per_page=%u checks=%d\n",
 		   pool->name, tag, pool->buffer_size, pool->block_size,
-		   pool->blocks_per_page);
+		   pool->blocks_per_page, pool->checked);
 
 	for_each_possible_cpu(cpu) {
 		mdlpool_stats_snapshot(per_cpu_ptr(pool->pcpu, cpu), s);
@@ -845,9 +1008,10 @@ static int mdlpool_summary_show(struct seq_file *m, void *unused)
 		pools++;
 	mutex_unlock(&mdlpool_mutex);
 
-	seq_printf(m, "pools=%u pages_held=%ld foreign_frees=%ld max_buffer_size=%u page_size=%lu\n",
+	seq_printf(m, "pools=%u pages_held=%ld foreign_frees=%ld injected_failures=%ld max_buffer_size=%u page_size=%lu\n",
 		   pools, atomic_long_read(&mdlpool_pages_held),
 		   atomic_long_read(&mdlpool_foreign_frees),
+		   atomic_long_read(&mdlpool_injected_failures),
 		   mdlpool_max_buffer_size(), PAGE_SIZE);
 	return 0;
 }
@@ -908,7 +1072,9 @@ struct mdlpool *mdlpool_create(const char *name, unsigned int buffer_size,
 
 	might_sleep();
 	if (!mdlpool_name_valid(name) || !buffer_size ||
-	    buffer_size > mdlpool_max_buffer_size())
+	    buffer_size > mdlpool_max_buffer_size() ||
+	    (debug_checks &&
+	     buffer_size > mdlpool_max_buffer_size() - MDLPOOL_REDZONE))
 		return ERR_PTR(-EINVAL);
 
 	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
@@ -925,7 +1091,10 @@ struct mdlpool *mdlpool_create(const char *name, unsigned int buffer_size,
 	strscpy(pool->name, name, sizeof(pool->name));
 	pool->tag = tag;
 	pool->buffer_size = buffer_size;
-	pool->block_size = ALIGN(MDLPOOL_BLOCK_HEADER + buffer_size,
+	/* Read once: a pool's blocks keep the layout they were built with. */
+	pool->checked = READ_ONCE(debug_checks);
+	pool->block_size = ALIGN(MDLPOOL_BLOCK_HEADER + buffer_size +
+				 (pool->checked ? MDLPOOL_REDZONE : 0),
 				 MDLPOOL_ALIGN);
 	pool->blocks_per_page = (PAGE_SIZE - MDLPOOL_FIRST_BLOCK) /
 				pool->block_size;
@@ -934,6 +1103,12 @@ struct mdlpool *mdlpool_create(const char *name, unsigned int buffer_size,
 	if (mdlpool_find(name)) {
 		mutex_unlock(&mdlpool_mutex);
 		err = -EEXIST;
+		goto err_free;
+	}
+	err = cpuhp_state_add_instance_nocalls(mdlpool_cpuhp_state,
+					       &pool->cpuhp_node);
+	if (err) {
+		mutex_unlock(&mdlpool_mutex);
 		goto err_free;
 	}
 	pool->dir = debugfs_create_dir(name, mdlpool_debugfs);
@@ -1010,6 +1185,8 @@ int mdlpool_destroy(struct mdlpool *pool)
 	}
 	list_del(&pool->node);
 	debugfs_remove_recursive(pool->dir);
+	cpuhp_state_remove_instance_nocalls(mdlpool_cpuhp_state,
+					    &pool->cpuhp_node);
 	mutex_unlock(&mdlpool_mutex);
 
 	for_each_possible_cpu(cpu)
@@ -1020,12 +1197,80 @@ int mdlpool_destroy(struct mdlpool *pool)
 }
 EXPORT_SYMBOL_GPL(mdlpool_destroy);
 
+static bool mdlpool_cpu_holds_pages(struct mdlpool_cpu *c)
+{
+	return c->pages_alloc != c->pages_freed;
+}
+
+static unsigned long mdlpool_offline_delay(void)
+{
+	return msecs_to_jiffies(max(READ_ONCE(scavenge_period_ms), 10U));
+}
+
+/*
+ * A dead CPU will not reuse its pages, so they go back as soon as they are
+ * free, without waiting out the minimum lifetime.  Pages that still have
+ * buffers out are picked up by mdlpool_offline_reclaim() once other CPUs
+ * have freed them.
+ */
+static int mdlpool_cpu_dead(unsigned int cpu, struct hlist_node *node)
+{
+	struct mdlpool *pool = hlist_entry(node, struct mdlpool, cpuhp_node);
+	struct mdlpool_cpu *c = per_cpu_ptr(pool->pcpu, cpu);
+
+	WRITE_ONCE(mdlpool_offline_owner, current);
+	mdlpool_cpu_reclaim(c, 0);
+	WRITE_ONCE(mdlpool_offline_owner, NULL);
+	if (mdlpool_cpu_holds_pages(c))
+		mod_delayed_work(system_wq, &mdlpool_offline_work,
+				 mdlpool_offline_delay());
+	return 0;
+}
+
+static void mdlpool_offline_reclaim(struct work_struct *work)
+{
+	bool pending = false;
+	struct mdlpool *pool;
+	int cpu;
+
+	mutex_lock(&mdlpool_mutex);
+	/* Rule 7: no CPU can come online, and so own its pages, meanwhile. */
+	cpus_read_lock();
+	WRITE_ONCE(mdlpool_offline_owner, current);
+	list_for_each_entry(pool, &mdlpool_list, node) {
+		for_each_possible_cpu(cpu) {
+			struct mdlpool_cpu *c = per_cpu_ptr(pool->pcpu, cpu);
+
+			if (cpu_online(cpu) || !mdlpool_cpu_holds_pages(c))
+				continue;
+			mdlpool_cpu_reclaim(c, 0);
+			pending |= mdlpool_cpu_holds_pages(c);
+		}
+	}
+	WRITE_ONCE(mdlpool_offline_owner, NULL);
+	cpus_read_unlock();
+	mutex_unlock(&mdlpool_mutex);
+	if (pending)
+		schedule_delayed_work(&mdlpool_offline_work,
+				      mdlpool_offline_delay());
+}
+
 static int __init mdlpool_init(void)
 {
+	int state;
+
 	mdlpool_cookie = get_random_long();
+	state = cpuhp_setup_state_multi(CPUHP_BP_PREPARE_DYN, "mdlpool:dead",
+					NULL, mdlpool_cpu_dead);
+	if (state < 0)
+		return state;
+	mdlpool_cpuhp_state = state;
+
 	mdlpool_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("summary", 0444, mdlpool_debugfs, NULL,
 			    &mdlpool_summary_fops);
+	debugfs_create_atomic_t("fail_next_pages", 0600, mdlpool_debugfs,
+				&mdlpool_fail_next_pages);
 	return 0;
 }
 
@@ -1034,6 +1279,8 @@ static void __exit mdlpool_exit(void)
 	/* Every user holds a module reference for as long as it has pools. */
 	WARN_ON(!list_empty(&mdlpool_list));
 	debugfs_remove_recursive(mdlpool_debugfs);
+	cancel_delayed_work_sync(&mdlpool_offline_work);
+	cpuhp_remove_multi_state(mdlpool_cpuhp_state);
 }
 
 module_init(mdlpool_init);

@@ -468,6 +468,59 @@ static int mdlt_cmd_badfree(char **argv, int argc)
 	return mdlt_badfree_block(mp, argv[2]);
 }
 
+/*
+ * Damage a buffer the way a buggy caller would, for pools created with
+ * mdlpool's debug_checks: one byte past its end, or a write after its
+ * free.  Runs on one CPU so that the write after free lands in the block
+ * the next allocation there hands out again.
+ */
+static long mdlt_corrupt_here(void *arg)
+{
+	struct mdlt_batch *b = arg;
+	unsigned int size = mdlpool_buffer_size(b->mp->pool);
+	struct scatterlist *sg, *again;
+	void *buf, *buf2;
+	int err;
+
+	sg = mdlpool_alloc(b->mp->pool, &buf);
+	if (!sg)
+		return -ENOMEM;
+	if (b->len) {		/* overrun */
+		((u8 *)buf)[size] ^= 0xff;
+		return mdlpool_free(sg);
+	}
+	err = mdlpool_free(sg);
+	if (err)
+		return err;
+	((u8 *)buf)[0] ^= 0xff;
+	again = mdlpool_alloc(b->mp->pool, &buf2);
+	if (!again)
+		return -ENOMEM;
+	err = buf2 == buf ? 0 : -EAGAIN;
+	return mdlpool_free(again) ?: err;
+}
+
+static int mdlt_cmd_corrupt(char **argv, int argc)
+{
+	static const char * const kinds[] = { "overrun", "uaf" };
+	struct mdlt_batch b = {};
+	int kind;
+
+	if (argc != 3)
+		return -EINVAL;
+	kind = match_string(kinds, ARRAY_SIZE(kinds), argv[2]);
+	if (kind < 0)
+		return -EINVAL;
+	b.mp = mdlt_find(argv[1]);
+	if (!b.mp)
+		return -ENOENT;
+	/* Without a redzone, the byte past the end belongs to another block. */
+	if (!mdlpool_debug_checks(b.mp->pool))
+		return -EINVAL;
+	b.len = kind == 0;
+	return mdlt_on_cpu(cpumask_first(cpu_online_mask), mdlt_corrupt_here, &b);
+}
+
 /* ---- stress: kthreads on every online CPU, some frees handed across ---- */
 
 struct mdlt_stress;
@@ -496,6 +549,8 @@ struct mdlt_stress {
 	unsigned int ops;
 	unsigned int remote_pct;
 	unsigned int hold;
+	bool timed;
+	unsigned long deadline;
 	atomic_t running;
 	atomic_t unfinished;
 	struct completion done;
@@ -580,6 +635,8 @@ static int mdlt_worker_fn(void *arg)
 
 	slots = kcalloc(st->hold, sizeof(*slots), GFP_KERNEL);
 	for (i = 0; slots && i < st->ops; i++) {
+		if (st->timed && time_after(jiffies, st->deadline))
+			break;
 		mdlt_drain_inbox(w);
 		slot = prandom_u32_state(&w->rnd) % st->hold;
 		if (slots[slot]) {
@@ -665,12 +722,13 @@ static int mdlt_stress_start(struct mdlt_stress *st)
 
 static int mdlt_cmd_stress(char **argv, int argc)
 {
-	unsigned int threads = 1, ops = 20000, remote = 50, hold = 16;
+	unsigned int threads = 1, ops = 20000, remote = 50, hold = 16, secs = 0;
 	struct mdlt_opt opts[] = {
 		{ "threads", 1, 8, &threads },
 		{ "ops", 1, 100000000, &ops },
 		{ "remote", 0, 100, &remote },
 		{ "hold", 1, 4096, &hold },
+		{ "secs", 1, 86400, &secs },
 	};
 	struct mdlt_stress st = {};
 	struct mdlt_pool *mp;
@@ -683,18 +741,25 @@ static int mdlt_cmd_stress(char **argv, int argc)
 	if (!mp)
 		return -ENOENT;
 
-	/* Hold the online set still: every worker is bound to its CPU. */
-	cpus_read_lock();
 	st.pool = mp->pool;
-	st.nr_workers = threads * num_online_cpus();
-	st.ops = ops;
+	/* With secs= alone, time is the only limit. */
+	st.ops = secs && !opts[1].seen ? UINT_MAX : ops;
+	st.deadline = jiffies + secs * HZ;
+	st.timed = secs;
 	st.remote_pct = remote;
 	st.hold = hold;
+	init_completion(&st.done);
+	/*
+	 * Hold the online set still only while the workers are created and
+	 * bound; CPUs may go offline and online while they run.
+	 */
+	cpus_read_lock();
+	st.nr_workers = threads * num_online_cpus();
 	atomic_set(&st.running, st.nr_workers);
 	atomic_set(&st.unfinished, st.nr_workers);
-	init_completion(&st.done);
 	st.w = kcalloc(st.nr_workers, sizeof(*st.w), GFP_KERNEL);
 	err = st.w ? mdlt_stress_start(&st) : -ENOMEM;
+	cpus_read_unlock();
 	if (err) {
 		for (i = 0; st.w && i < st.nr_workers; i++) {
 			if (!IS_ERR_OR_NULL(st.w[i].task))
@@ -715,7 +780,6 @@ static int mdlt_cmd_stress(char **argv, int argc)
 		mp->stress.frees, mp->stress.remote_frees,
 		mp->stress.mismatches, mp->stress.alloc_failures);
 out:
-	cpus_read_unlock();
 	kfree(st.w);
 	return err;
 }
@@ -734,6 +798,7 @@ static const struct mdlt_cmd mdlt_cmds[] = {
 	{ "free", mdlt_cmd_free },
 	{ "scavenge", mdlt_cmd_scavenge },
 	{ "badfree", mdlt_cmd_badfree },
+	{ "corrupt", mdlt_cmd_corrupt },
 	{ "stress", mdlt_cmd_stress },
 };
 

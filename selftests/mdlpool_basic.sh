@@ -73,7 +73,7 @@ ctl_ok destroy bytes
 max=$(summary max_buffer_size)
 check "a 1-byte pool is accepted" ctl_ok create tiny 1
 check "the largest buffer size is accepted, one block per page" \
-	sh -c "printf 'create huge $max\n' > $CTL && grep -q 'blocks_per_page=1\$' $DBG/huge/stats"
+	sh -c "printf 'create huge $max\n' > $CTL && grep -q 'blocks_per_page=1 ' $DBG/huge/stats"
 check "one byte more than the largest is refused" \
 	ctl_fails "Invalid argument" create huge2 $((max + 1))
 check "size 0 is refused" ctl_fails "Invalid argument" create zero 0

@@ -1,0 +1,52 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Special-pool checks (debug_checks): an overrun into the redzone behind a
+# buffer and a write to a freed buffer are both caught, reported and counted.
+. "$(dirname "$0")/lib.sh"
+
+require_modules
+ktap_plan 9
+saved_checks=$(cat "$PARAMS/debug_checks")
+trap 'echo "$saved_checks" > "$PARAMS/debug_checks"' EXIT
+
+set_param debug_checks 0
+ctl_ok create plain 100
+check "corrupting an unchecked pool is refused" \
+	ctl_fails "Invalid argument" corrupt plain overrun
+ctl_ok destroy plain
+
+set_param debug_checks 1
+ctl_ok create guarded 100
+check "a pool created with debug_checks says so" \
+	sh -c "[ $(stat guarded checks pool) -eq 1 ]"
+ctl_ok alloc guarded 50
+ctl_ok free guarded all
+check "clean use of a checked pool reports nothing" \
+	sh -c "[ $(stat guarded overruns) -eq 0 ] && [ $(stat guarded poison_errors) -eq 0 ] &&
+	       [ $(held guarded pattern_errors) -eq 0 ]"
+
+expect_warnings_begin
+check "a one-byte overrun is freed normally" ctl_ok corrupt guarded overrun
+check "... and caught at free: overruns=1" expect_stat guarded overruns 1
+ctl_ok corrupt guarded uaf
+check "a write after free is caught at the next allocation: poison_errors=1" \
+	expect_stat guarded poison_errors 1
+expect_warnings_end
+check "the report names the pool, the CPU and the block" \
+	sh -c "dmesg | grep -q 'guarded: cpu [0-9]* page .* block [0-9]*: written past the end' &&
+	       dmesg | grep -q 'guarded: cpu [0-9]* page .* block [0-9]*: buffer written to while free'"
+ctl_ok alloc guarded 20
+ctl_ok free guarded all
+check "the pool stays consistent: nothing out, no new report on clean use" \
+	sh -c "[ $(stat guarded in_use) -eq 0 ] && [ $(stat guarded overruns) -eq 1 ] &&
+	       [ $(stat guarded poison_errors) -eq 1 ] && [ $(held guarded pattern_errors) -eq 0 ]"
+ctl_ok destroy guarded
+
+set_param debug_checks 0
+max=$(summary max_buffer_size)
+set_param debug_checks 1
+check "with debug_checks the largest size leaves room for the redzone" \
+	ctl_fails "Invalid argument" create toobig "$max"
+set_param debug_checks 0
+
+ktap_finish

@@ -1,0 +1,65 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Torture: every CPU allocating, holding and freeing at random with remote
+# frees and checked patterns, while the tunables change, CPUs go offline and
+# online, and page allocations fail at random.  The duration comes from the
+# kernel command line, mdlpool.torture_secs=N (default 20).
+. "$(dirname "$0")/lib.sh"
+
+require_modules
+ktap_plan 6
+secs=$(sed -n 's/.*mdlpool\.torture_secs=\([0-9]*\).*/\1/p' /proc/cmdline)
+secs=${secs:-20}
+save_params
+trap 'echo 0 > $PARAMS/fail_page_percent; restore_params' EXIT
+pages0=$(summary pages_held)
+injected0=$(summary injected_failures)
+last=$(($(online_cpus) - 1))
+
+# pick WORD...: one of the words, at random
+pick() {
+	shift $(( $(od -An -N2 -tu2 /dev/urandom) % $# ))
+	echo "$1"
+}
+
+diag "torture for $secs s on $(online_cpus) CPUs"
+ctl_ok create torture 700 Tort
+set_param fail_page_percent 2
+echo "stress torture threads=2 secs=$secs remote=50 hold=64" > "$CTL" &
+stress_pid=$!
+cycles=0
+changes=0
+while kill -0 $stress_pid 2>/dev/null; do
+	set_param scavenge_period_ms "$(pick 0 5 50 500 30000)"
+	set_param min_page_lifetime_ms "$(pick 0 10 200 20000)"
+	set_param used_pages_threshold "$(pick 0 1 4 64 1000)"
+	changes=$((changes + 3))
+	if [ "$last" -ge 1 ]; then
+		c=$(pick $(seq 1 $last))
+		echo 0 > /sys/devices/system/cpu/cpu$c/online 2>/dev/null &&
+			echo 1 > /sys/devices/system/cpu/cpu$c/online &&
+			cycles=$((cycles + 1))
+	fi
+	sleep 0.2
+done
+wait $stress_pid
+rc=$?
+set_param fail_page_percent 0
+injected=$(($(summary injected_failures) - injected0))
+
+diag "$(grep '^stress torture ' "$CTL")"
+diag "figures: ops=$(stress_field torture ops) remote_frees=$(stress_field torture remote_frees) hotplug_cycles=$cycles injected_failures=$injected tunable_changes=$changes"
+sed 's/^/# /' "$DBG/torture/stats"
+check "the torture stress ran to its end" \
+	sh -c "[ $rc -eq 0 ] && [ $(stress_field torture ops) -gt 0 ]"
+check "zero pattern mismatches and zero free errors" \
+	sh -c "[ $(stress_field torture mismatches) -eq 0 ] && [ $(stress_field torture free_errors) -eq 0 ]"
+check "faults were injected and CPUs cycled" \
+	sh -c "[ $injected -gt 0 ] && { [ $last -eq 0 ] || [ $cycles -gt 0 ]; }"
+check "allocs = frees, nothing in use, nothing refused" \
+	sh -c "[ $(stat torture allocs) -eq $(stat torture frees) ] && [ $(stat torture in_use) -eq 0 ] &&
+	       [ $(stat torture rejected_frees) -eq 0 ]"
+check "destroy succeeds" ctl_ok destroy torture
+check "pages allocated = pages freed" sh -c "[ $(summary pages_held) -eq $pages0 ]"
+
+ktap_finish
