@@ -899,7 +899,7 @@ EXPORT_SYMBOL_GPL(mdlpool_buffer_size);
  * @pool: the pool
  *
  * A pool created while the debug_checks parameter was set keeps a redzone
- * after each buffer and poisons freed buffers (see mdlpool.c).
+ * after each buffer and poisons freed buffers, as NT's special pool does.
  *
  * Context: any.
  * Return: true if @pool was created with those checks.
