@@ -85,6 +85,7 @@
 #include <linux/workqueue.h>
 
 #include "mdlpool.h"
+#include "mdlpool_internal.h"
 
 static unsigned int scavenge_period_ms = 30000;
 module_param(scavenge_period_ms, uint, 0644);
@@ -110,18 +111,6 @@ static bool debug_checks;
 module_param(debug_checks, bool, 0644);
 MODULE_PARM_DESC(debug_checks,
 		 "Pools created while set guard each buffer with a redzone and poison freed buffers (NT special pool style)");
-
-/* Values of mdlpool_block.state; anything else is not a live block. */
-#define MDLPOOL_BLOCK_FREE	0x4d646c46UL	/* "FldM" */
-#define MDLPOOL_BLOCK_OUT	0x4d646c4fUL	/* "OldM" */
-
-/* Alignment of blocks and buffers, as NT aligns to its SLIST entry. */
-#define MDLPOOL_ALIGN		sizeof(void *)
-
-/* With debug_checks: bytes guarded after each buffer, and the fill bytes. */
-#define MDLPOOL_REDZONE		16
-#define MDLPOOL_REDZONE_BYTE	0xbb
-#define MDLPOOL_POISON_BYTE	0x6b
 
 enum mdlpool_stat {
 	MDLPOOL_STAT_ALLOCS,
@@ -164,126 +153,6 @@ static const char * const mdlpool_stat_names[MDLPOOL_NR_STATS] = {
 	[MDLPOOL_STAT_POISON_ERRORS]	= "poison_errors",
 };
 
-/**
- * struct mdlpool_cpu - one CPU's share of a pool
- * @lock: with bottom halves off, makes the owner's section (rule 3)
- * @pool: the pool this belongs to
- * @cpu: the owning CPU
- * @pages: pages with a free or not yet built block; allocation uses the first
- * @used_pages: pages with every block handed out
- * @nr_used_pages: length of @used_pages
- * @next_scavenge: jiffies after which the next allocation or free scavenges
- * @allocs: buffers handed out
- * @local_frees: buffers freed on this CPU into this CPU's pages
- * @peak_in_use: most buffers of this CPU's pages out at once
- * @pages_alloc: pages taken from the page allocator
- * @pages_freed: pages given back
- * @peak_pages: most pages held at once
- * @blocks_built: blocks built on the pages held now
- * @scavenges: scavenges run
- * @alloc_failures: allocations that found no page
- * @missed_move: a free on another CPU hit a page on @used_pages
- * @remote_frees: buffers freed on other CPUs into this CPU's pages
- * @missed_moves: how often @missed_move was set
- * @rejected_frees: frees of this CPU's pages refused as corrupt or double
- * @overruns: buffers of this CPU's pages freed with their redzone overwritten
- * @poison_errors: freed buffers of this CPU's pages written to while free
- *
- * Everything up to @alloc_failures is the owner's alone (rule 3).  The
- * fields from @missed_move on are written by other CPUs (rule 5) and sit on
- * their own cache line so those writes do not bounce the owner's line.
- */
-struct mdlpool_cpu {
-	local_lock_t lock;
-	struct mdlpool *pool;
-	unsigned int cpu;
-	struct list_head pages;
-	struct list_head used_pages;
-	unsigned int nr_used_pages;
-	unsigned long next_scavenge;
-	unsigned long allocs;
-	unsigned long local_frees;
-	unsigned long peak_in_use;
-	unsigned long pages_alloc;
-	unsigned long pages_freed;
-	unsigned long peak_pages;
-	unsigned long blocks_built;
-	unsigned long scavenges;
-	unsigned long alloc_failures;
-
-	bool missed_move ____cacheline_aligned_in_smp;
-	atomic_long_t remote_frees;
-	atomic_long_t missed_moves;
-	atomic_long_t rejected_frees;
-	atomic_long_t overruns;
-	atomic_long_t poison_errors;
-};
-
-/**
- * struct mdlpool - a pool of one buffer size
- * @pcpu: the per-CPU shares
- * @buffer_size: bytes of each buffer
- * @block_size: bytes of each block: descriptor plus buffer, aligned
- * @blocks_per_page: blocks that fit in one page after its header
- * @checked: debug_checks was set at creation: redzones and poisoning
- * @tag: four characters naming the pool's owner, as NT pool tags do
- * @name: unique name, also the debugfs directory
- * @node: entry in mdlpool_list
- * @cpuhp_node: instance of the CPU hotplug state
- * @dir: debugfs directory
- */
-struct mdlpool {
-	struct mdlpool_cpu __percpu *pcpu;
-	unsigned int buffer_size;
-	unsigned int block_size;
-	unsigned int blocks_per_page;
-	bool checked;
-	u32 tag;
-	char name[MDLPOOL_NAME_MAX + 1];
-	struct list_head node;
-	struct hlist_node cpuhp_node;
-	struct dentry *dir;
-};
-
-/**
- * struct mdlpool_page - header at the start of every pool page
- * @owner: the CPU share that allocated the page
- * @link: entry in @owner's pages or used_pages list (owner only)
- * @free: freed blocks; any CPU pushes, only the owner pops (rule 4)
- * @built: blocks built so far (owner only)
- * @nr_out: blocks handed out minus those the owner got back (owner only)
- * @remote_frees: blocks other CPUs gave back (rule 5); the page's blocks in
- *	use are @nr_out - @remote_frees, modulo 2^32
- * @on_used: the page is on @owner's used list (owner writes, anyone reads)
- * @last_free: jiffies of the last free into the page
- */
-struct mdlpool_page {
-	struct mdlpool_cpu *owner;
-	struct list_head link;
-	struct llist_head free;
-	unsigned int built;
-	unsigned int nr_out;
-	atomic_t remote_frees;
-	bool on_used;
-	unsigned long last_free;
-};
-
-/**
- * struct mdlpool_block - what precedes every buffer
- * @sg: the descriptor handed to callers; first, so a descriptor's address is
- *	its block's address
- * @free_node: link on the page's free list
- * @state: MDLPOOL_BLOCK_FREE or MDLPOOL_BLOCK_OUT
- */
-struct mdlpool_block {
-	struct scatterlist sg;
-	struct llist_node free_node;
-	unsigned long state;
-};
-
-#define MDLPOOL_FIRST_BLOCK	ALIGN(sizeof(struct mdlpool_page), MDLPOOL_ALIGN)
-#define MDLPOOL_BLOCK_HEADER	ALIGN(sizeof(struct mdlpool_block), MDLPOOL_ALIGN)
-
 /* Guards mdlpool_list.  Taken before the CPU hotplug lock, never after. */
 static DEFINE_MUTEX(mdlpool_mutex);
 static LIST_HEAD(mdlpool_list);
@@ -301,12 +170,18 @@ static DECLARE_DELAYED_WORK(mdlpool_offline_work, mdlpool_offline_reclaim);
 static unsigned long mdlpool_cookie __read_mostly;
 
 /* Pages held by every pool together, and frees no pool could claim. */
-static atomic_long_t mdlpool_pages_held = ATOMIC_LONG_INIT(0);
+static atomic_long_t mdlpool_pages_total = ATOMIC_LONG_INIT(0);
 static atomic_long_t mdlpool_foreign_frees = ATOMIC_LONG_INIT(0);
 
 /* Fault injection: page allocations still to fail, and those failed. */
 static atomic_t mdlpool_fail_next_pages = ATOMIC_INIT(0);
 static atomic_long_t mdlpool_injected_failures = ATOMIC_LONG_INIT(0);
+
+/*
+ * The owner updates its counters without atomics; a reader on another CPU
+ * takes what it sees, a snapshot as context rule 6 allows.
+ */
+#define mdlpool_peek(field)	data_race(field)
 
 static unsigned long mdlpool_page_mark(const struct mdlpool_page *pg)
 {
@@ -348,30 +223,6 @@ static void mdlpool_leave(struct mdlpool *pool)
 {
 	local_unlock(&pool->pcpu->lock);
 	local_bh_enable();
-}
-
-static void *mdlpool_block_buf(struct mdlpool_block *blk)
-{
-	return (void *)blk + MDLPOOL_BLOCK_HEADER;
-}
-
-static struct mdlpool_block *mdlpool_block_at(const struct mdlpool *pool,
-					      struct mdlpool_page *pg,
-					      unsigned int idx)
-{
-	return (void *)pg + MDLPOOL_FIRST_BLOCK + idx * pool->block_size;
-}
-
-static unsigned int mdlpool_page_in_use(struct mdlpool_page *pg)
-{
-	/* Acquire: a remote free's push and reads come before its count. */
-	return pg->nr_out - (unsigned int)atomic_read_acquire(&pg->remote_frees);
-}
-
-static bool mdlpool_page_exhausted(const struct mdlpool *pool,
-				   struct mdlpool_page *pg)
-{
-	return pg->built == pool->blocks_per_page && llist_empty(&pg->free);
 }
 
 static unsigned long mdlpool_cpu_in_use(struct mdlpool_cpu *c)
@@ -417,7 +268,7 @@ static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
 	held = c->pages_alloc - c->pages_freed;
 	if (held > c->peak_pages)
 		c->peak_pages = held;
-	atomic_long_inc(&mdlpool_pages_held);
+	atomic_long_inc(&mdlpool_pages_total);
 	return pg;
 }
 
@@ -433,7 +284,7 @@ static void mdlpool_page_release(struct mdlpool_cpu *c, struct mdlpool_page *pg)
 	set_page_private(page, 0);
 	__free_page(page);
 	c->pages_freed++;
-	atomic_long_dec(&mdlpool_pages_held);
+	atomic_long_dec(&mdlpool_pages_total);
 }
 
 static void mdlpool_page_restore(struct mdlpool_cpu *c, struct mdlpool_page *pg)
@@ -457,14 +308,6 @@ static void mdlpool_page_retire(struct mdlpool_cpu *c, struct mdlpool_page *pg)
 	smp_mb();
 	if (!llist_empty(&pg->free))
 		mdlpool_page_restore(c, pg);
-}
-
-static bool mdlpool_page_idle(struct mdlpool_page *pg, unsigned long now,
-			      unsigned long lifetime)
-{
-	if (mdlpool_page_in_use(pg))
-		return false;
-	return time_after_eq(now, READ_ONCE(pg->last_free) + lifetime);
 }
 
 /*
@@ -507,18 +350,8 @@ static void mdlpool_cpu_scavenge(struct mdlpool_cpu *c)
 
 static void mdlpool_cpu_scavenge_if_due(struct mdlpool_cpu *c)
 {
-	if ((READ_ONCE(c->missed_move) &&
-	     c->nr_used_pages > READ_ONCE(used_pages_threshold)) ||
-	    time_after(jiffies, c->next_scavenge))
+	if (mdlpool_scavenge_due(c, jiffies, READ_ONCE(used_pages_threshold)))
 		mdlpool_cpu_scavenge(c);
-}
-
-static unsigned int mdlpool_block_index(const struct mdlpool *pool,
-					struct mdlpool_page *pg,
-					struct mdlpool_block *blk)
-{
-	return ((void *)blk - (void *)pg - MDLPOOL_FIRST_BLOCK) /
-	       pool->block_size;
 }
 
 /*
@@ -536,11 +369,6 @@ static void mdlpool_report(const struct mdlpool *pool, struct mdlpool_page *pg,
 		  pool->name, cpu, pg, idx, what);
 	pr_err_ratelimited("%s: cpu %u page %p block %u: %s\n",
 			   pool->name, cpu, pg, idx, what);
-}
-
-static unsigned int mdlpool_tail_size(const struct mdlpool *pool)
-{
-	return pool->block_size - MDLPOOL_BLOCK_HEADER - pool->buffer_size;
 }
 
 static void mdlpool_check_poison(const struct mdlpool *pool,
@@ -895,6 +723,29 @@ unsigned int mdlpool_buffer_size(const struct mdlpool *pool)
 EXPORT_SYMBOL_GPL(mdlpool_buffer_size);
 
 /**
+ * mdlpool_pages_held - pages a pool holds now
+ * @pool: the pool
+ *
+ * Summed over every CPU's share without locks: a snapshot.
+ *
+ * Context: any.
+ * Return: pages taken from the page allocator and not yet given back.
+ */
+unsigned long mdlpool_pages_held(const struct mdlpool *pool)
+{
+	unsigned long held = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct mdlpool_cpu *c = per_cpu_ptr(pool->pcpu, cpu);
+
+		held += mdlpool_peek(c->pages_alloc) - mdlpool_peek(c->pages_freed);
+	}
+	return held;
+}
+EXPORT_SYMBOL_GPL(mdlpool_pages_held);
+
+/**
  * mdlpool_debug_checks - whether a pool guards and poisons its buffers
  * @pool: the pool
  *
@@ -925,12 +776,6 @@ unsigned int mdlpool_max_buffer_size(void)
 			  MDLPOOL_ALIGN);
 }
 EXPORT_SYMBOL_GPL(mdlpool_max_buffer_size);
-
-/*
- * The owner updates its counters without atomics; a reader on another CPU
- * takes what it sees, a snapshot as context rule 6 allows.
- */
-#define mdlpool_peek(field)	data_race(field)
 
 static void mdlpool_stats_snapshot(struct mdlpool_cpu *c,
 				   unsigned long *s)
@@ -1009,7 +854,7 @@ static int mdlpool_summary_show(struct seq_file *m, void *unused)
 	mutex_unlock(&mdlpool_mutex);
 
 	seq_printf(m, "pools=%u pages_held=%ld foreign_frees=%ld injected_failures=%ld max_buffer_size=%u page_size=%lu\n",
-		   pools, atomic_long_read(&mdlpool_pages_held),
+		   pools, atomic_long_read(&mdlpool_pages_total),
 		   atomic_long_read(&mdlpool_foreign_frees),
 		   atomic_long_read(&mdlpool_injected_failures),
 		   mdlpool_max_buffer_size(), PAGE_SIZE);
@@ -1093,11 +938,8 @@ struct mdlpool *mdlpool_create(const char *name, unsigned int buffer_size,
 	pool->buffer_size = buffer_size;
 	/* Read once: a pool's blocks keep the layout they were built with. */
 	pool->checked = READ_ONCE(debug_checks);
-	pool->block_size = ALIGN(MDLPOOL_BLOCK_HEADER + buffer_size +
-				 (pool->checked ? MDLPOOL_REDZONE : 0),
-				 MDLPOOL_ALIGN);
-	pool->blocks_per_page = (PAGE_SIZE - MDLPOOL_FIRST_BLOCK) /
-				pool->block_size;
+	pool->block_size = mdlpool_block_size(buffer_size, pool->checked);
+	pool->blocks_per_page = mdlpool_blocks_per_page(pool->block_size);
 
 	mutex_lock(&mdlpool_mutex);
 	if (mdlpool_find(name)) {

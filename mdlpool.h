@@ -34,5 +34,6 @@ void mdlpool_scavenge(struct mdlpool *pool);
 unsigned int mdlpool_buffer_size(const struct mdlpool *pool);
 unsigned int mdlpool_max_buffer_size(void);
 bool mdlpool_debug_checks(const struct mdlpool *pool);
+unsigned long mdlpool_pages_held(const struct mdlpool *pool);
 
 #endif /* _MDLPOOL_H */

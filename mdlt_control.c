@@ -32,6 +32,7 @@
 #include <linux/workqueue.h>
 
 #include "mdlpool.h"
+#include "mdlt.h"
 
 #define MDLT_CMD_MAX		256
 #define MDLT_ARGS_MAX		8
@@ -113,14 +114,7 @@ static struct mdlt_pool *mdlt_find(const char *name)
 
 /* ---- options: trailing key=value words ---- */
 
-struct mdlt_opt {
-	const char *key;
-	unsigned int min, max;
-	unsigned int *val;
-	bool seen;
-};
-
-static int mdlt_parse_opts(char **argv, int argc, struct mdlt_opt *opts, int nr)
+int mdlt_parse_opts(char **argv, int argc, struct mdlt_opt *opts, int nr)
 {
 	int i, j, err;
 
@@ -800,6 +794,7 @@ static const struct mdlt_cmd mdlt_cmds[] = {
 	{ "badfree", mdlt_cmd_badfree },
 	{ "corrupt", mdlt_cmd_corrupt },
 	{ "stress", mdlt_cmd_stress },
+	{ "bench", mdlt_cmd_bench },
 };
 
 static int mdlt_run(char *line)
@@ -903,6 +898,7 @@ static int __init mdlt_init(void)
 	}
 	mdlt_control = debugfs_create_file("control", 0600, root, NULL,
 					   &mdlt_control_fops);
+	mdlt_bench_init(root);
 	dput(root);
 	return 0;
 }
@@ -913,6 +909,7 @@ static void __exit mdlt_exit(void)
 	struct mdlt_held *h, *htmp;
 
 	debugfs_remove(mdlt_control);
+	mdlt_bench_exit();
 	list_for_each_entry_safe(mp, tmp, &mdlt_pools, node) {
 		list_for_each_entry_safe(h, htmp, &mp->held, node)
 			mdlt_release(mp, h);

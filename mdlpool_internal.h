@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mdlpool internals: the layout of pools, pages and blocks, and the pure
+ * decisions made on them.  Shared by mdlpool.c and its KUnit tests, which
+ * check the layout and the decisions with made-up times; nothing else
+ * should include it.
+ */
+#ifndef _MDLPOOL_INTERNAL_H
+#define _MDLPOOL_INTERNAL_H
+
+#include <linux/atomic.h>
+#include <linux/jiffies.h>
+#include <linux/list.h>
+#include <linux/llist.h>
+#include <linux/local_lock.h>
+#include <linux/mm.h>
+#include <linux/scatterlist.h>
+
+#include "mdlpool.h"
+
+/* Values of mdlpool_block.state; anything else is not a live block. */
+#define MDLPOOL_BLOCK_FREE	0x4d646c46UL	/* "FldM" */
+#define MDLPOOL_BLOCK_OUT	0x4d646c4fUL	/* "OldM" */
+
+/* Alignment of blocks and buffers, as NT aligns to its SLIST entry. */
+#define MDLPOOL_ALIGN		sizeof(void *)
+
+/* With debug_checks: bytes guarded after each buffer, and the fill bytes. */
+#define MDLPOOL_REDZONE		16
+#define MDLPOOL_REDZONE_BYTE	0xbb
+#define MDLPOOL_POISON_BYTE	0x6b
+
+/**
+ * struct mdlpool_cpu - one CPU's share of a pool
+ * @lock: with bottom halves off, makes the owner's section (rule 3)
+ * @pool: the pool this belongs to
+ * @cpu: the owning CPU
+ * @pages: pages with a free or not yet built block; allocation uses the first
+ * @used_pages: pages with every block handed out
+ * @nr_used_pages: length of @used_pages
+ * @next_scavenge: jiffies after which the next allocation or free scavenges
+ * @allocs: buffers handed out
+ * @local_frees: buffers freed on this CPU into this CPU's pages
+ * @peak_in_use: most buffers of this CPU's pages out at once
+ * @pages_alloc: pages taken from the page allocator
+ * @pages_freed: pages given back
+ * @peak_pages: most pages held at once
+ * @blocks_built: blocks built on the pages held now
+ * @scavenges: scavenges run
+ * @alloc_failures: allocations that found no page
+ * @missed_move: a free on another CPU hit a page on @used_pages
+ * @remote_frees: buffers freed on other CPUs into this CPU's pages
+ * @missed_moves: how often @missed_move was set
+ * @rejected_frees: frees of this CPU's pages refused as corrupt or double
+ * @overruns: buffers of this CPU's pages freed with their redzone overwritten
+ * @poison_errors: freed buffers of this CPU's pages written to while free
+ *
+ * Everything up to @alloc_failures is the owner's alone (rule 3).  The
+ * fields from @missed_move on are written by other CPUs (rule 5) and sit on
+ * their own cache line so those writes do not bounce the owner's line.
+ */
+struct mdlpool_cpu {
+	local_lock_t lock;
+	struct mdlpool *pool;
+	unsigned int cpu;
+	struct list_head pages;
+	struct list_head used_pages;
+	unsigned int nr_used_pages;
+	unsigned long next_scavenge;
+	unsigned long allocs;
+	unsigned long local_frees;
+	unsigned long peak_in_use;
+	unsigned long pages_alloc;
+	unsigned long pages_freed;
+	unsigned long peak_pages;
+	unsigned long blocks_built;
+	unsigned long scavenges;
+	unsigned long alloc_failures;
+
+	bool missed_move ____cacheline_aligned_in_smp;
+	atomic_long_t remote_frees;
+	atomic_long_t missed_moves;
+	atomic_long_t rejected_frees;
+	atomic_long_t overruns;
+	atomic_long_t poison_errors;
+};
+
+/**
+ * struct mdlpool - a pool of one buffer size
+ * @pcpu: the per-CPU shares
+ * @buffer_size: bytes of each buffer
+ * @block_size: bytes of each block: descriptor plus buffer, aligned
+ * @blocks_per_page: blocks that fit in one page after its header
+ * @checked: debug_checks was set at creation: redzones and poisoning
+ * @tag: four characters naming the pool's owner, as NT pool tags do
+ * @name: unique name, also the debugfs directory
+ * @node: entry in mdlpool_list
+ * @cpuhp_node: instance of the CPU hotplug state
+ * @dir: debugfs directory
+ */
+struct mdlpool {
+	struct mdlpool_cpu __percpu *pcpu;
+	unsigned int buffer_size;
+	unsigned int block_size;
+	unsigned int blocks_per_page;
+	bool checked;
+	u32 tag;
+	char name[MDLPOOL_NAME_MAX + 1];
+	struct list_head node;
+	struct hlist_node cpuhp_node;
+	struct dentry *dir;
+};
+
+/**
+ * struct mdlpool_page - header at the start of every pool page
+ * @owner: the CPU share that allocated the page
+ * @link: entry in @owner's pages or used_pages list (owner only)
+ * @free: freed blocks; any CPU pushes, only the owner pops (rule 4)
+ * @built: blocks built so far (owner only)
+ * @nr_out: blocks handed out minus those the owner got back (owner only)
+ * @remote_frees: blocks other CPUs gave back (rule 5); the page's blocks in
+ *	use are @nr_out - @remote_frees, modulo 2^32
+ * @on_used: the page is on @owner's used list (owner writes, anyone reads)
+ * @last_free: jiffies of the last free into the page
+ */
+struct mdlpool_page {
+	struct mdlpool_cpu *owner;
+	struct list_head link;
+	struct llist_head free;
+	unsigned int built;
+	unsigned int nr_out;
+	atomic_t remote_frees;
+	bool on_used;
+	unsigned long last_free;
+};
+
+/**
+ * struct mdlpool_block - what precedes every buffer
+ * @sg: the descriptor handed to callers; first, so a descriptor's address is
+ *	its block's address
+ * @free_node: link on the page's free list
+ * @state: MDLPOOL_BLOCK_FREE or MDLPOOL_BLOCK_OUT
+ */
+struct mdlpool_block {
+	struct scatterlist sg;
+	struct llist_node free_node;
+	unsigned long state;
+};
+
+#define MDLPOOL_FIRST_BLOCK	ALIGN(sizeof(struct mdlpool_page), MDLPOOL_ALIGN)
+#define MDLPOOL_BLOCK_HEADER	ALIGN(sizeof(struct mdlpool_block), MDLPOOL_ALIGN)
+
+/* Bytes of one block: descriptor, buffer and, when checked, the redzone. */
+static inline unsigned int mdlpool_block_size(unsigned int buffer_size,
+					      bool checked)
+{
+	return ALIGN(MDLPOOL_BLOCK_HEADER + buffer_size +
+		     (checked ? MDLPOOL_REDZONE : 0), MDLPOOL_ALIGN);
+}
+
+static inline unsigned int mdlpool_blocks_per_page(unsigned int block_size)
+{
+	return (PAGE_SIZE - MDLPOOL_FIRST_BLOCK) / block_size;
+}
+
+static inline void *mdlpool_block_buf(struct mdlpool_block *blk)
+{
+	return (void *)blk + MDLPOOL_BLOCK_HEADER;
+}
+
+static inline struct mdlpool_block *
+mdlpool_block_at(const struct mdlpool *pool,
+		 struct mdlpool_page *pg,
+		 unsigned int idx)
+{
+	return (void *)pg + MDLPOOL_FIRST_BLOCK + idx * pool->block_size;
+}
+
+static inline unsigned int mdlpool_page_in_use(struct mdlpool_page *pg)
+{
+	/* Acquire: a remote free's push and reads come before its count. */
+	return pg->nr_out - (unsigned int)atomic_read_acquire(&pg->remote_frees);
+}
+
+static inline bool mdlpool_page_exhausted(const struct mdlpool *pool,
+					  struct mdlpool_page *pg)
+{
+	return pg->built == pool->blocks_per_page && llist_empty(&pg->free);
+}
+
+static inline bool mdlpool_page_idle(struct mdlpool_page *pg, unsigned long now,
+				     unsigned long lifetime)
+{
+	if (mdlpool_page_in_use(pg))
+		return false;
+	return time_after_eq(now, READ_ONCE(pg->last_free) + lifetime);
+}
+
+static inline unsigned int mdlpool_block_index(const struct mdlpool *pool,
+					       struct mdlpool_page *pg,
+					       struct mdlpool_block *blk)
+{
+	return ((void *)blk - (void *)pg - MDLPOOL_FIRST_BLOCK) /
+	       pool->block_size;
+}
+
+static inline unsigned int mdlpool_tail_size(const struct mdlpool *pool)
+{
+	return pool->block_size - MDLPOOL_BLOCK_HEADER - pool->buffer_size;
+}
+
+/*
+ * Whether the owner should scavenge now: after a missed move once the used
+ * list is longer than @threshold, or once the scavenge period is over.
+ */
+static inline bool mdlpool_scavenge_due(struct mdlpool_cpu *c,
+					unsigned long now,
+					unsigned int threshold)
+{
+	return (READ_ONCE(c->missed_move) && c->nr_used_pages > threshold) ||
+	       time_after(now, c->next_scavenge);
+}
+
+#endif /* _MDLPOOL_INTERNAL_H */

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of mdlpool's internals: the block layout for every buffer
+ * size, the page-header invariants, the agreement of a page's free list
+ * with its counts, and the scavenge decisions with made-up times.
+ *
+ * Built only against kernels with CONFIG_KUNIT; the tests run when the
+ * module loads and their results are in /sys/kernel/debug/kunit/mdlpool/.
+ */
+
+#include <kunit/test.h>
+#include <linux/cpumask.h>
+#include <linux/err.h>
+#include <linux/gfp.h>
+#include <linux/llist.h>
+#include <linux/preempt.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+
+#include "mdlpool.h"
+#include "mdlpool_internal.h"
+
+#define KT_TAG	MDLPOOL_TAG('K', 'U', 'n', 't')
+
+static struct mdlpool_page *kt_page_of(struct scatterlist *sg)
+{
+	return (void *)((unsigned long)sg & PAGE_MASK);
+}
+
+static unsigned int kt_free_list_length(struct mdlpool_page *pg)
+{
+	struct llist_node *node;
+	unsigned int n = 0;
+
+	llist_for_each(node, pg->free.first)
+		n++;
+	return n;
+}
+
+static void kt_layout_one(struct kunit *test, unsigned int size, bool checked)
+{
+	unsigned int bs = mdlpool_block_size(size, checked);
+	unsigned int bpp = mdlpool_blocks_per_page(bs);
+	unsigned int need = MDLPOOL_BLOCK_HEADER + size +
+			    (checked ? MDLPOOL_REDZONE : 0);
+
+	KUNIT_ASSERT_EQ_MSG(test, bs % MDLPOOL_ALIGN, 0, "size %u", size);
+	KUNIT_ASSERT_GE_MSG(test, bs, need, "size %u", size);
+	KUNIT_ASSERT_LT_MSG(test, bs, need + MDLPOOL_ALIGN, "size %u", size);
+	KUNIT_ASSERT_GE_MSG(test, bpp, 1U, "size %u", size);
+	/* Every block fits in the page, and one more would not. */
+	KUNIT_ASSERT_LE_MSG(test, MDLPOOL_FIRST_BLOCK + bpp * bs, PAGE_SIZE,
+			    "size %u", size);
+	KUNIT_ASSERT_GT_MSG(test, MDLPOOL_FIRST_BLOCK + (bpp + 1) * bs,
+			    PAGE_SIZE, "size %u", size);
+}
+
+static void mdlpool_layout_every_size(struct kunit *test)
+{
+	unsigned int max = mdlpool_max_buffer_size();
+	unsigned int size;
+
+	KUNIT_ASSERT_EQ(test, MDLPOOL_FIRST_BLOCK % MDLPOOL_ALIGN, 0);
+	for (size = 1; size <= max; size++)
+		kt_layout_one(test, size, false);
+	for (size = 1; size <= max - MDLPOOL_REDZONE; size++)
+		kt_layout_one(test, size, true);
+	/* The largest size is exactly one block per page. */
+	KUNIT_EXPECT_EQ(test,
+			mdlpool_blocks_per_page(mdlpool_block_size(max, false)),
+			1U);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mdlpool_create("kunit-big", max + 1,
+						     KT_TAG)),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mdlpool_create("kunit-zero", 0, KT_TAG)),
+			-EINVAL);
+}
+
+/* Buffers of one test, allocated on one CPU. */
+struct kt_bufs {
+	struct mdlpool *pool;
+	unsigned int n;
+	struct scatterlist **sg;
+	void **buf;
+};
+
+static void kt_bufs_alloc(struct kunit *test, struct kt_bufs *b,
+			  unsigned int size, unsigned int pages)
+{
+	unsigned int i;
+
+	b->pool = mdlpool_create("kunit", size, KT_TAG);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(b->pool));
+	b->n = pages * mdlpool_blocks_per_page(mdlpool_block_size(size, false));
+	b->sg = kunit_kcalloc(test, b->n, sizeof(*b->sg), GFP_KERNEL);
+	b->buf = kunit_kcalloc(test, b->n, sizeof(*b->buf), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, b->sg);
+	KUNIT_ASSERT_NOT_NULL(test, b->buf);
+	for (i = 0; i < b->n; i++) {
+		b->sg[i] = mdlpool_alloc(b->pool, &b->buf[i]);
+		KUNIT_ASSERT_NOT_NULL(test, b->sg[i]);
+	}
+}
+
+static void mdlpool_page_header_invariants(struct kunit *test)
+{
+	struct mdlpool_page *first, *pg;
+	struct mdlpool_cpu *c;
+	struct kt_bufs b;
+	unsigned int i, idx, bpp;
+
+	/* One CPU for the whole test, so every buffer comes from its share. */
+	migrate_disable();
+	kt_bufs_alloc(test, &b, 200, 2);
+	c = this_cpu_ptr(b.pool->pcpu);
+	bpp = b.pool->blocks_per_page;
+	first = kt_page_of(b.sg[0]);
+
+	for (i = 0; i < b.n; i++) {
+		struct scatterlist *sg = b.sg[i];
+		struct mdlpool_block *blk = (void *)sg;
+
+		pg = kt_page_of(sg);
+		idx = mdlpool_block_index(b.pool, pg, blk);
+		KUNIT_EXPECT_PTR_EQ(test, pg->owner, c);
+		KUNIT_EXPECT_LT(test, idx, pg->built);
+		KUNIT_EXPECT_PTR_EQ(test, mdlpool_block_at(b.pool, pg, idx), blk);
+		KUNIT_EXPECT_PTR_EQ(test, sg_virt(sg), b.buf[i]);
+		KUNIT_EXPECT_EQ(test, sg->length, 200U);
+		KUNIT_EXPECT_TRUE(test, sg_is_last(sg));
+		KUNIT_EXPECT_EQ(test, blk->state, MDLPOOL_BLOCK_OUT);
+		KUNIT_EXPECT_NE(test, page_private(virt_to_page(pg)), 0UL);
+	}
+	/* Both pages are cut up completely and sit on the used list. */
+	KUNIT_EXPECT_EQ(test, first->built, bpp);
+	KUNIT_EXPECT_TRUE(test, first->on_used);
+	KUNIT_EXPECT_EQ(test, mdlpool_page_in_use(first), bpp);
+	KUNIT_EXPECT_EQ(test, c->nr_used_pages, 2U);
+	KUNIT_EXPECT_TRUE(test, list_empty(&c->pages));
+	KUNIT_EXPECT_EQ(test, c->pages_alloc - c->pages_freed, 2UL);
+
+	/* One free on the owner brings the first page back to the page list. */
+	KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[0]), 0);
+	KUNIT_EXPECT_FALSE(test, first->on_used);
+	KUNIT_EXPECT_EQ(test, c->nr_used_pages, 1U);
+	KUNIT_EXPECT_PTR_EQ(test, list_first_entry(&c->pages,
+						   struct mdlpool_page, link),
+			    first);
+	for (i = 1; i < b.n; i++)
+		KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[i]), 0);
+	migrate_enable();
+	KUNIT_EXPECT_EQ(test, mdlpool_destroy(b.pool), 0);
+}
+
+static long kt_free_on_cpu(void *sg)
+{
+	return mdlpool_free(sg);
+}
+
+static void kt_expect_lists_agree(struct kunit *test, struct kt_bufs *b)
+{
+	unsigned int p, bpp = b->pool->blocks_per_page;
+
+	for (p = 0; p < b->n; p += bpp) {
+		struct mdlpool_page *pg = kt_page_of(b->sg[p]);
+
+		KUNIT_EXPECT_EQ(test, kt_free_list_length(pg),
+				pg->built - mdlpool_page_in_use(pg));
+	}
+}
+
+static void mdlpool_free_list_agrees_with_counts(struct kunit *test)
+{
+	unsigned int i, freed = 0, other;
+	struct kt_bufs b;
+	int cpu;
+
+	/* Allocate on one CPU, then free on it and on another. */
+	migrate_disable();
+	cpu = smp_processor_id();
+	other = cpumask_any_but(cpu_online_mask, cpu);
+	if (other >= nr_cpu_ids) {
+		migrate_enable();
+		kunit_skip(test, "needs a second online CPU");
+	}
+	kt_bufs_alloc(test, &b, 64, 3);
+	kt_expect_lists_agree(test, &b);
+	for (i = 0; i < b.n; i += 3, freed++)
+		KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[i]), 0);
+	kt_expect_lists_agree(test, &b);
+	for (i = 1; i < b.n; i += 3, freed++)
+		KUNIT_EXPECT_EQ(test, work_on_cpu(other, kt_free_on_cpu,
+						  b.sg[i]), 0);
+	kt_expect_lists_agree(test, &b);
+	/* A double free is refused and changes neither list nor counts. */
+	KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[1]), -EINVAL);
+	kt_expect_lists_agree(test, &b);
+	for (i = 2; i < b.n; i += 3, freed++)
+		KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[i]), 0);
+	kt_expect_lists_agree(test, &b);
+	migrate_enable();
+	KUNIT_EXPECT_EQ(test, freed, b.n);
+	KUNIT_EXPECT_EQ(test, mdlpool_destroy(b.pool), 0);
+}
+
+static void mdlpool_scavenge_decisions(struct kunit *test)
+{
+	const unsigned long life = 5000;
+	struct mdlpool_cpu *c;
+	struct mdlpool_page *pg;
+	unsigned long t;
+	int i;
+
+	pg = kunit_kzalloc(test, sizeof(*pg), GFP_KERNEL);
+	c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pg);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+
+	/* Around an ordinary time and across the jiffies wrap. */
+	for (i = 0; i < 2; i++) {
+		t = i ? ULONG_MAX - life / 2 : 1000000;
+		pg->last_free = t;
+		pg->nr_out = 0;
+		atomic_set(&pg->remote_frees, 0);
+		KUNIT_EXPECT_FALSE(test, mdlpool_page_idle(pg, t + life - 1, life));
+		KUNIT_EXPECT_TRUE(test, mdlpool_page_idle(pg, t + life, life));
+		KUNIT_EXPECT_TRUE(test, mdlpool_page_idle(pg, t, 0));
+		/* A block out keeps the page, however old. */
+		pg->nr_out = 3;
+		atomic_set(&pg->remote_frees, 2);
+		KUNIT_EXPECT_FALSE(test, mdlpool_page_idle(pg, t + 10 * life, life));
+		atomic_set(&pg->remote_frees, 3);
+		KUNIT_EXPECT_TRUE(test, mdlpool_page_idle(pg, t + 10 * life, life));
+
+		c->next_scavenge = t;
+		c->missed_move = false;
+		c->nr_used_pages = 1000;
+		KUNIT_EXPECT_FALSE(test, mdlpool_scavenge_due(c, t, 64));
+		KUNIT_EXPECT_TRUE(test, mdlpool_scavenge_due(c, t + 1, 64));
+		/* A missed move counts only past the threshold. */
+		c->missed_move = true;
+		c->nr_used_pages = 64;
+		KUNIT_EXPECT_FALSE(test, mdlpool_scavenge_due(c, t - 100, 64));
+		c->nr_used_pages = 65;
+		KUNIT_EXPECT_TRUE(test, mdlpool_scavenge_due(c, t - 100, 64));
+	}
+}
+
+static struct kunit_case mdlpool_kunit_cases[] = {
+	KUNIT_CASE(mdlpool_layout_every_size),
+	KUNIT_CASE(mdlpool_page_header_invariants),
+	KUNIT_CASE(mdlpool_free_list_agrees_with_counts),
+	KUNIT_CASE(mdlpool_scavenge_decisions),
+	{}
+};
+
+static struct kunit_suite mdlpool_kunit_suite = {
+	.name = "mdlpool",
+	.test_cases = mdlpool_kunit_cases,
+};
+
+kunit_test_suite(mdlpool_kunit_suite);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("KUnit tests of mdlpool's internals");

@@ -1,0 +1,44 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Loads the KUnit tests of mdlpool's internals and reports each KUnit case
+# as one result of this test, read from /sys/kernel/debug/kunit/mdlpool/.
+# Skipped, visibly, on kernels without KUnit.
+. "$(dirname "$0")/lib.sh"
+
+moddir=${MDLPOOL_MODDIR:-/lib/modules/mdlpool}
+results=/sys/kernel/debug/kunit/mdlpool/results
+require_modules
+if [ ! -d /sys/kernel/debug/kunit ] || [ ! -f "$moddir/mdlpool_kunit.ko" ]; then
+	ktap_plan 1
+	ktap_skip "mdlpool KUnit suite" "this kernel has no KUnit"
+	exit $KSFT_SKIP
+fi
+
+# One case checks that a double free is refused, which warns once.
+expect_warnings_begin
+insmod "$moddir/mdlpool_kunit.ko"
+loaded=$?
+expect_warnings_end
+if [ $loaded -ne 0 ] || [ ! -f $results ]; then
+	ktap_plan 1
+	ktap_result 1 "the KUnit module loads and reports"
+	ktap_finish
+fi
+# The suite's own cases are the indented result lines of its KTAP.
+cases=$(grep -E '^[[:space:]]+(not )?ok [0-9]+ ' $results)
+ktap_plan $(($(echo "$cases" | grep -c .) + 1))
+while read -r line; do
+	[ -n "$line" ] || continue
+	name=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ //')
+	case $line in
+	"not ok"*) ktap_result 1 "kunit: $name" ;;
+	*"# SKIP"*) ktap_skip "kunit: ${name%% # SKIP*}" "${name#*# SKIP}" ;;
+	*) ktap_result 0 "kunit: $name" ;;
+	esac
+done <<CASES
+$cases
+CASES
+sed 's/^/# /' $results
+check "the KUnit suite as a whole passes" grep -Eq '^ok [0-9]+ mdlpool' $results
+rmmod mdlpool_kunit
+ktap_finish
