@@ -94,7 +94,6 @@ static void mdlb_pool_put(struct mdlb_ctx *x, struct mdlb_buf *b, bool here)
 	mdlpool_free(b->sg);
 }
 
-
 /* ---- SLUB: one object holds the scatterlist and the buffer ---- */
 
 static int mdlb_slab_init(struct mdlb_ctx *x)
@@ -170,7 +169,7 @@ static long mdlb_page_bytes(struct mdlb_buf *b, unsigned int n,
 }
 
 static long mdlb_live_bytes(struct mdlb_ctx *x, struct mdlb_buf *b,
-			     unsigned int n)
+			    unsigned int n)
 {
 	return mdlb_page_bytes(b, n, NULL, 0);
 }
@@ -288,7 +287,6 @@ static void mdlb_pp_put(struct mdlb_ctx *x, struct mdlb_buf *b, bool here)
 	page_pool_put_page(b->page->pp, b->page, -1, here);
 	local_bh_enable();
 }
-
 
 #endif /* CONFIG_PAGE_POOL */
 
