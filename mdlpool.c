@@ -11,11 +11,13 @@
  *   block = [ struct mdlpool_block (scatterlist, llist node, state) | buffer ]
  *
  * Blocks are built lazily, one per allocation, until the page is cut up.
- * Freed blocks go on the page's llist.  A page whose blocks are all handed
- * out moves to the CPU's used list so allocation never walks it; the owner
- * moves it back when it frees into it.  A free on another CPU cannot touch
- * the owner's lists, so it only marks the move as missed; the owner picks
- * such pages up when it scavenges, either because the used list grew past
+ * Blocks freed by other CPUs go on the page's llist, blocks freed by the
+ * owner on a plain list beside it.  A page whose blocks are all handed out
+ * moves to the CPU's used list, when an allocation finds it full, so that
+ * allocation never walks it; the owner moves it back when it frees into
+ * it.  A free on another CPU cannot touch the owner's lists, so it only
+ * marks the move as missed; the owner picks such pages up when it
+ * scavenges, either because the used list grew past
  * used_pages_threshold after a missed move or because the scavenge period
  * passed.  Scavenging also returns pages that have been completely free for
  * at least min_page_lifetime_ms.
@@ -40,8 +42,10 @@
  *    to check).  mdlpool_assert_owner() asserts this on every such path.
  *
  * 4. Any CPU may push a block onto a page's free llist (llist_add()).  Only
- *    the owner pops (llist_del_first()), inside its section, so each list
- *    has exactly one consumer as llist requires.
+ *    the owner takes blocks off it, all at once (llist_del_all()), inside
+ *    its section, so the list has one consumer.  The owner's own frees go
+ *    on a plain list in the page that no other CPU touches, which keeps
+ *    atomic operations off the owner's alloc/free path.
  *
  * 5. A free on another CPU touches the page only until it has counted
  *    itself in page->remote_frees: until then the block it returns is still
@@ -256,6 +260,7 @@ static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
 	pg = page_address(page);
 	pg->owner = c;
 	init_llist_head(&pg->free);
+	pg->owner_free = NULL;
 	pg->built = 0;
 	pg->nr_out = 0;
 	atomic_set(&pg->remote_frees, 0);
@@ -405,6 +410,7 @@ static struct mdlpool_block *mdlpool_block_build(const struct mdlpool *pool,
 	struct mdlpool_block *blk = mdlpool_block_at(pool, pg, pg->built);
 
 	sg_init_one(&blk->sg, mdlpool_block_buf(blk), pool->buffer_size);
+	blk->index = pg->built;
 	blk->state = MDLPOOL_BLOCK_FREE;
 	if (pool->checked)
 		memset(mdlpool_block_buf(blk), MDLPOOL_POISON_BYTE,
@@ -417,15 +423,19 @@ static struct mdlpool_block *mdlpool_block_build(const struct mdlpool *pool,
 static struct mdlpool_block *mdlpool_block_take(const struct mdlpool *pool,
 						struct mdlpool_page *pg)
 {
-	struct llist_node *node = llist_del_first(&pg->free);
+	struct llist_node *node = pg->owner_free;
 	struct mdlpool_block *blk;
 
+	/* One exchange takes every block other CPUs have freed so far. */
+	if (!node)
+		node = llist_del_all(&pg->free);
 	if (!node) {
 		/* A page on the list with neither kind of block is a bug. */
 		if (WARN_ON_ONCE(pg->built >= pool->blocks_per_page))
 			return NULL;
 		return mdlpool_block_build(pool, pg);
 	}
+	pg->owner_free = node->next;
 	blk = container_of(node, struct mdlpool_block, free_node);
 	if (WARN_ONCE(blk->state != MDLPOOL_BLOCK_FREE,
 		      "%s: free block %p of page %p overwritten\n",
@@ -462,6 +472,27 @@ static void mdlpool_count_alloc(struct mdlpool_cpu *c)
 		c->peak_in_use = in_use;
 }
 
+/*
+ * The first page with a block to give, after moving the full pages in
+ * front of it to the used list.  NT moves a page when it hands out its last
+ * block; moving it when an allocation finds it full instead spares the
+ * moves (and their barrier) when the block comes straight back, as it does
+ * when a caller allocates and frees in turn.
+ */
+static struct mdlpool_page *mdlpool_first_usable_page(struct mdlpool *pool,
+						      struct mdlpool_cpu *c)
+{
+	struct mdlpool_page *pg;
+
+	while ((pg = list_first_entry_or_null(&c->pages, struct mdlpool_page,
+					      link))) {
+		if (!mdlpool_page_exhausted(pool, pg))
+			return pg;
+		mdlpool_page_retire(c, pg);
+	}
+	return NULL;
+}
+
 static struct scatterlist *mdlpool_alloc_here(struct mdlpool *pool, void **buf)
 {
 	struct mdlpool_cpu *c = this_cpu_ptr(pool->pcpu);
@@ -472,7 +503,7 @@ static struct scatterlist *mdlpool_alloc_here(struct mdlpool *pool, void **buf)
 	*buf = NULL;
 	mdlpool_cpu_scavenge_if_due(c);
 
-	pg = list_first_entry_or_null(&c->pages, struct mdlpool_page, link);
+	pg = mdlpool_first_usable_page(pool, c);
 	if (!pg) {
 		pg = mdlpool_page_add(c);
 		if (!pg) {
@@ -484,8 +515,6 @@ static struct scatterlist *mdlpool_alloc_here(struct mdlpool *pool, void **buf)
 	if (!blk)
 		return NULL;
 	pg->nr_out++;
-	if (mdlpool_page_exhausted(pool, pg))
-		mdlpool_page_retire(c, pg);
 	mdlpool_count_alloc(c);
 	return mdlpool_block_hand_out(pool, pg, blk, buf);
 }
@@ -569,14 +598,18 @@ static struct mdlpool_block *mdlpool_block_of(const struct mdlpool *pool,
 					      const struct scatterlist *sg)
 {
 	unsigned long off = offset_in_page(sg);
+	struct mdlpool_block *blk = (void *)sg;
+	u32 idx;
 
-	if (off < MDLPOOL_FIRST_BLOCK)
+	/* Whatever @sg points at, the header read below stays in the page. */
+	if (off < MDLPOOL_FIRST_BLOCK ||
+	    off > PAGE_SIZE - sizeof(struct mdlpool_block))
 		return NULL;
-	off -= MDLPOOL_FIRST_BLOCK;
-	if (off % pool->block_size ||
-	    off / pool->block_size >= READ_ONCE(pg->built))
+	idx = READ_ONCE(blk->index);
+	if (idx >= READ_ONCE(pg->built) ||
+	    mdlpool_block_at(pool, pg, idx) != blk)
 		return NULL;
-	return mdlpool_block_at(pool, pg, off / pool->block_size);
+	return blk;
 }
 
 /* NT's check that the caller did not repoint the MDL at memory of its own. */
@@ -604,7 +637,8 @@ static void mdlpool_free_local(struct mdlpool_cpu *c, struct mdlpool_page *pg,
 {
 	mdlpool_assert_owner(c);
 	WRITE_ONCE(pg->last_free, jiffies);
-	llist_add(&blk->free_node, &pg->free);
+	blk->free_node.next = pg->owner_free;
+	pg->owner_free = &blk->free_node;
 	pg->nr_out--;
 	c->local_frees++;
 	if (pg->on_used)

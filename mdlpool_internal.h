@@ -19,8 +19,8 @@
 #include "mdlpool.h"
 
 /* Values of mdlpool_block.state; anything else is not a live block. */
-#define MDLPOOL_BLOCK_FREE	0x4d646c46UL	/* "FldM" */
-#define MDLPOOL_BLOCK_OUT	0x4d646c4fUL	/* "OldM" */
+#define MDLPOOL_BLOCK_FREE	0x4d646c46U	/* "FldM" */
+#define MDLPOOL_BLOCK_OUT	0x4d646c4fU	/* "OldM" */
 
 /* Alignment of blocks and buffers, as NT aligns to its SLIST entry. */
 #define MDLPOOL_ALIGN		sizeof(void *)
@@ -115,7 +115,9 @@ struct mdlpool {
  * struct mdlpool_page - header at the start of every pool page
  * @owner: the CPU share that allocated the page
  * @link: entry in @owner's pages or used_pages list (owner only)
- * @free: freed blocks; any CPU pushes, only the owner pops (rule 4)
+ * @free: blocks freed by other CPUs; any CPU pushes, only the owner takes
+ *	them, all at once (rule 4)
+ * @owner_free: blocks the owner freed, or took from @free (owner only)
  * @built: blocks built so far (owner only)
  * @nr_out: blocks handed out minus those the owner got back (owner only)
  * @remote_frees: blocks other CPUs gave back (rule 5); the page's blocks in
@@ -127,6 +129,7 @@ struct mdlpool_page {
 	struct mdlpool_cpu *owner;
 	struct list_head link;
 	struct llist_head free;
+	struct llist_node *owner_free;
 	unsigned int built;
 	unsigned int nr_out;
 	atomic_t remote_frees;
@@ -138,13 +141,15 @@ struct mdlpool_page {
  * struct mdlpool_block - what precedes every buffer
  * @sg: the descriptor handed to callers; first, so a descriptor's address is
  *	its block's address
- * @free_node: link on the page's free list
+ * @free_node: link on one of the page's free lists
+ * @index: the block's place in its page, so a free finds it without dividing
  * @state: MDLPOOL_BLOCK_FREE or MDLPOOL_BLOCK_OUT
  */
 struct mdlpool_block {
 	struct scatterlist sg;
 	struct llist_node free_node;
-	unsigned long state;
+	u32 index;
+	u32 state;
 };
 
 #define MDLPOOL_FIRST_BLOCK	ALIGN(sizeof(struct mdlpool_page), MDLPOOL_ALIGN)
@@ -185,7 +190,8 @@ static inline unsigned int mdlpool_page_in_use(struct mdlpool_page *pg)
 static inline bool mdlpool_page_exhausted(const struct mdlpool *pool,
 					  struct mdlpool_page *pg)
 {
-	return pg->built == pool->blocks_per_page && llist_empty(&pg->free);
+	return pg->built == pool->blocks_per_page && !pg->owner_free &&
+	       llist_empty(&pg->free);
 }
 
 static inline bool mdlpool_page_idle(struct mdlpool_page *pg, unsigned long now,

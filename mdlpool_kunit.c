@@ -33,6 +33,8 @@ static unsigned int kt_free_list_length(struct mdlpool_page *pg)
 	struct llist_node *node;
 	unsigned int n = 0;
 
+	llist_for_each(node, pg->owner_free)
+		n++;
 	llist_for_each(node, pg->free.first)
 		n++;
 	return n;
@@ -132,20 +134,29 @@ static void mdlpool_page_header_invariants(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, blk->state, MDLPOOL_BLOCK_OUT);
 		KUNIT_EXPECT_NE(test, page_private(virt_to_page(pg)), 0UL);
 	}
-	/* Both pages are cut up completely and sit on the used list. */
+	/*
+	 * Both pages are cut up completely.  The first went to the used list
+	 * when the allocation after its last block found it full; the second
+	 * is still first on the page list.
+	 */
+	pg = kt_page_of(b.sg[b.n - 1]);
 	KUNIT_EXPECT_EQ(test, first->built, bpp);
+	KUNIT_EXPECT_EQ(test, pg->built, bpp);
 	KUNIT_EXPECT_TRUE(test, first->on_used);
+	KUNIT_EXPECT_FALSE(test, pg->on_used);
 	KUNIT_EXPECT_EQ(test, mdlpool_page_in_use(first), bpp);
-	KUNIT_EXPECT_EQ(test, c->nr_used_pages, 2U);
-	KUNIT_EXPECT_TRUE(test, list_empty(&c->pages));
+	KUNIT_EXPECT_EQ(test, c->nr_used_pages, 1U);
+	KUNIT_EXPECT_PTR_EQ(test, list_first_entry(&c->pages,
+						   struct mdlpool_page, link),
+			    pg);
 	KUNIT_EXPECT_EQ(test, c->pages_alloc - c->pages_freed, 2UL);
 
 	/* One free on the owner brings the first page back to the page list. */
 	KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[0]), 0);
 	KUNIT_EXPECT_FALSE(test, first->on_used);
-	KUNIT_EXPECT_EQ(test, c->nr_used_pages, 1U);
-	KUNIT_EXPECT_PTR_EQ(test, list_first_entry(&c->pages,
-						   struct mdlpool_page, link),
+	KUNIT_EXPECT_EQ(test, c->nr_used_pages, 0U);
+	KUNIT_EXPECT_PTR_EQ(test, list_last_entry(&c->pages,
+						  struct mdlpool_page, link),
 			    first);
 	for (i = 1; i < b.n; i++)
 		KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[i]), 0);

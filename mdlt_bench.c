@@ -52,6 +52,7 @@ struct mdlb_buf {
 };
 
 struct mdlb_ctx {
+	const char *name;
 	unsigned int size;
 	struct mdlpool *pool;
 	struct kmem_cache *cache;
@@ -99,7 +100,7 @@ static void mdlb_pool_put(struct mdlb_ctx *x, struct mdlb_buf *b, bool here)
 static int mdlb_slab_init(struct mdlb_ctx *x)
 {
 	/* A usercopy region keeps SLUB from merging the cache with others. */
-	x->cache = kmem_cache_create_usercopy("mdlpool_bench",
+	x->cache = kmem_cache_create_usercopy(x->name,
 					      sizeof(struct scatterlist) + x->size,
 					      0, 0, sizeof(struct scatterlist),
 					      x->size, NULL);
@@ -602,28 +603,57 @@ static int mdlb_cmp_u64(const void *a, const void *b)
 struct mdlb_stat {
 	u64 median;
 	u64 spread_pct;	/* (max - min) * 100 / median */
+	u64 ratio_milli;	/* median of the per-run ratios to SLUB, x1000 */
 	bool ok;
 };
 
-static struct mdlb_stat mdlb_measure(const struct mdlb_contender *c,
-				     struct mdlb_ctx *x,
-				     const struct mdlb_scenario *sc,
-				     unsigned int ops, unsigned int reps)
-{
-	struct mdlb_run r = { .c = c, .x = x, .ops = ops };
-	struct mdlb_stat st = {};
-	u64 t[MDLB_MAX_REPS];
-	unsigned int i;
+#define MDLB_NC		ARRAY_SIZE(mdlb_contenders)
+#define MDLB_NS		ARRAY_SIZE(mdlb_scenarios)
 
-	if (!mdlb_once(&r, sc))		/* warm-up, and can it run at all */
-		return st;
-	for (i = 0; i < reps; i++)
-		t[i] = mdlb_once(&r, sc);
-	sort(t, reps, sizeof(t[0]), mdlb_cmp_u64, NULL);
-	st.median = t[reps / 2];
-	st.spread_pct = st.median ? (t[reps - 1] - t[0]) * 100 / st.median : 0;
-	st.ok = !r.failures && st.median;
-	return st;
+static u64 mdlb_median(u64 *v, unsigned int n)
+{
+	sort(v, n, sizeof(*v), mdlb_cmp_u64, NULL);
+	return v[n / 2];
+}
+
+/*
+ * The contenders take turns within each run, so that whatever else the
+ * machine does (an emulator's other threads, say) falls on all of them
+ * alike, and each ratio to SLUB compares runs made side by side.
+ */
+static void mdlb_measure(struct mdlb_ctx *x, const bool *ran,
+			 const struct mdlb_scenario *sc, unsigned int ops,
+			 unsigned int reps, struct mdlb_stat *st)
+{
+	u64 t[MDLB_NC][MDLB_MAX_REPS], ratio[MDLB_MAX_REPS];
+	struct mdlb_run r[MDLB_NC] = {};
+	bool ok[MDLB_NC];
+	unsigned int ci, i;
+
+	for (ci = 0; ci < MDLB_NC; ci++) {
+		r[ci] = (struct mdlb_run){ &mdlb_contenders[ci], &x[ci], ops };
+		/* Warm-up, and can it run here at all. */
+		ok[ci] = ran[ci] && mdlb_once(&r[ci], sc);
+	}
+	for (i = 0; i < reps; i++) {
+		for (ci = 0; ci < MDLB_NC; ci++)
+			t[ci][i] = ok[ci] ? mdlb_once(&r[ci], sc) : 0;
+	}
+	for (ci = 0; ci < MDLB_NC; ci++) {
+		memset(&st[ci], 0, sizeof(st[ci]));
+		if (!ok[ci] || r[ci].failures)
+			continue;
+		for (i = 0; i < reps; i++) {
+			ratio[i] = ok[MDLB_SLUB] && t[MDLB_SLUB][i] ?
+				   div64_u64(t[ci][i] * 1000, t[MDLB_SLUB][i]) : 0;
+		}
+		st[ci].ratio_milli = mdlb_median(ratio, reps);
+		st[ci].median = mdlb_median(t[ci], reps);
+		st[ci].spread_pct = st[ci].median ?
+			div64_u64((t[ci][reps - 1] - t[ci][0]) * 100,
+				  st[ci].median) : 0;
+		st[ci].ok = st[ci].median;
+	}
 }
 
 /* Bytes held per live buffer with MDLB_HELD buffers out on one CPU. */
@@ -653,43 +683,57 @@ static DEFINE_MUTEX(mdlb_mutex);	/* one run at a time; guards mdlb_out */
 static char *mdlb_out;
 static struct dentry *mdlb_file;
 
-#define MDLB_NC		ARRAY_SIZE(mdlb_contenders)
-#define MDLB_NS		ARRAY_SIZE(mdlb_scenarios)
-
 struct mdlb_results {
 	struct mdlb_stat t[MDLB_NS][MDLB_NC];
 	long bytes[MDLB_NC];
 	bool ran[MDLB_NC];
 };
 
+/* Runs every scenario, or only number @only (from 1). */
 static void mdlb_run_size(unsigned int size, unsigned int ops,
-			  unsigned int reps, struct mdlb_results *res)
+			  unsigned int reps, unsigned int only,
+			  struct mdlb_results *res)
 {
+	struct mdlb_ctx x[MDLB_NC] = {};
 	unsigned int ci, si;
 
 	for (ci = 0; ci < MDLB_NC; ci++) {
-		const struct mdlb_contender *c = &mdlb_contenders[ci];
-		struct mdlb_ctx x = { .size = size };
-
-		res->ran[ci] = !c->init(&x);
+		x[ci].size = size;
+		x[ci].name = mdlb_contenders[ci].name;
+		res->ran[ci] = !mdlb_contenders[ci].init(&x[ci]);
+	}
+	for (si = 0; si < MDLB_NS; si++) {
+		if (!only || si == only - 1)
+			mdlb_measure(x, res->ran, &mdlb_scenarios[si], ops, reps,
+				     res->t[si]);
+		cond_resched();
+	}
+	for (ci = 0; ci < MDLB_NC; ci++) {
 		if (!res->ran[ci])
 			continue;
-		for (si = 0; si < MDLB_NS; si++)
-			res->t[si][ci] = mdlb_measure(c, &x, &mdlb_scenarios[si],
-						      ops, reps);
-		res->bytes[ci] = mdlb_memory(c, &x);
-		c->exit(&x);
-		cond_resched();
+		res->bytes[ci] = mdlb_memory(&mdlb_contenders[ci], &x[ci]);
+		mdlb_contenders[ci].exit(&x[ci]);
 	}
 }
 
-static void mdlb_print_ratio(struct seq_buf *s, u64 v, u64 ref)
+static bool mdlb_scenario_ran(struct mdlb_results *res, unsigned int si)
 {
-	if (!ref)
+	unsigned int ci;
+
+	for (ci = 0; ci < MDLB_NC; ci++) {
+		if (res->t[si][ci].median)
+			return true;
+	}
+	return false;
+}
+
+static void mdlb_print_ratio(struct seq_buf *s, u64 milli)
+{
+	if (!milli)
 		seq_buf_printf(s, "  %7s", "-");
 	else
-		seq_buf_printf(s, "  %4llu.%02llux", div64_u64(v * 100, ref) / 100,
-			       div64_u64(v * 100, ref) % 100);
+		seq_buf_printf(s, "  %4llu.%02llux", milli / 1000,
+			       (milli % 1000) / 10);
 }
 
 static void mdlb_print_size(struct seq_buf *s, unsigned int size,
@@ -698,8 +742,8 @@ static void mdlb_print_size(struct seq_buf *s, unsigned int size,
 	unsigned int ci, si;
 
 	for (si = 0; si < MDLB_NS; si++) {
-		struct mdlb_stat *ref = &res->t[si][MDLB_SLUB];
-
+		if (!mdlb_scenario_ran(res, si))
+			continue;
 		seq_buf_printf(s, "\n%s, %u bytes\n", mdlb_scenarios[si].name, size);
 		seq_buf_printf(s, "  %-10s %10s %8s %9s\n", "contender",
 			       "ns/op", "spread", "vs SLUB");
@@ -713,7 +757,7 @@ static void mdlb_print_size(struct seq_buf *s, unsigned int size,
 			}
 			seq_buf_printf(s, " %10llu %7llu%%", st->median,
 				       st->spread_pct);
-			mdlb_print_ratio(s, st->median, ref->ok ? ref->median : 0);
+			mdlb_print_ratio(s, st->ratio_milli);
 			seq_buf_printf(s, "\n");
 		}
 	}
@@ -742,17 +786,18 @@ static void mdlb_print_raw(struct seq_buf *s, unsigned int size,
 				continue;
 			seq_buf_printf(s, "raw size=%u scenario=%u contender=%s ",
 				       size, si, mdlb_contenders[ci].name);
-			seq_buf_printf(s, "ns=%llu spread_pct=%llu\n",
-				       st->median, st->spread_pct);
+			seq_buf_printf(s, "ns=%llu spread_pct=%llu ratio_milli=%llu\n",
+				       st->median, st->spread_pct, st->ratio_milli);
 		}
 	}
 }
 
 int mdlt_cmd_bench(char **argv, int argc)
 {
-	unsigned int size = 0, ops = 20000, reps = 5, i;
+	unsigned int size = 0, ops = 20000, reps = 5, only = 0, i;
 	struct mdlt_opt opts[] = {
 		{ "size", 1, mdlpool_max_buffer_size(), &size },
+		{ "scenario", 1, MDLB_NS, &only },
 		{ "ops", 16, 10000000, &ops },
 		{ "reps", 1, MDLB_MAX_REPS, &reps },
 	};
@@ -777,7 +822,7 @@ int mdlt_cmd_bench(char **argv, int argc)
 		unsigned int sz = size ?: mdlb_sizes[i];
 
 		memset(res, 0, sizeof(*res));
-		mdlb_run_size(sz, ops, reps, res);
+		mdlb_run_size(sz, ops, reps, only, res);
 		mdlb_print_size(&s, sz, res);
 		mdlb_print_raw(&s, sz, res);
 		if (size)

@@ -27,18 +27,18 @@ ctl_ok destroy lazy
 
 ctl_ok create used 1500
 bpp=$(stat used blocks_per_page pool)
-ctl_ok alloc used "$bpp" cpu=0
-check "a page with every block out moves to the used list" \
-	expect_stat used used_list_pages 1 cpu=0
-ctl_ok free used 1 cpu=0
+ctl_ok alloc used $((bpp + 1)) cpu=0
+check "an allocation that finds the page full moves it to the used list" \
+	sh -c "[ $(stat used used_list_pages cpu=0) -eq 1 ] && [ $(stat used pages_alloc cpu=0) -eq 2 ]"
+ctl_ok free used 2 cpu=0
 check "the owner's free moves the page back to the page list" \
 	expect_stat used used_list_pages 0 cpu=0
+ctl_ok alloc used $((bpp + 1)) cpu=0
+check "the owner refills its pages from their free lists, not a new page" \
+	sh -c "[ $(stat used pages_alloc cpu=0) -eq 2 ] && [ $(stat used used_list_pages cpu=0) -eq 1 ]"
 ctl_ok alloc used 1 cpu=0
-check "the owner refills the page from its free list, not a new page" \
-	sh -c "[ $(stat used pages_alloc cpu=0) -eq 1 ] && [ $(stat used used_list_pages cpu=0) -eq 1 ]"
-ctl_ok alloc used 1 cpu=0
-check "with only used pages left, allocation takes a new page" \
-	expect_stat used pages_alloc 2 cpu=0
+check "with only full pages left, allocation takes a new page" \
+	sh -c "[ $(stat used pages_alloc cpu=0) -eq 3 ] && [ $(stat used used_list_pages cpu=0) -eq 2 ]"
 ctl_ok free used all cpu=0
 ctl_ok destroy used
 
