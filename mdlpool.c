@@ -60,6 +60,13 @@
  *    CPU hotplug lock may act as its owner: the hotplug "dead" callback and
  *    the work that later reclaims its pages do.  Frees into its pages from
  *    other CPUs go on as under rule 5.
+ *
+ * 8. NT returns pages only while their owner allocates or frees, so an idle
+ *    pool would keep them for ever.  A timer-driven work queues each CPU's
+ *    reclaim_work on that CPU every half min_page_lifetime_ms; it runs in
+ *    process context there and enters the section like any caller, so an
+ *    idle page goes back within twice the lifetime.  Under memory pressure
+ *    the shrinker queues the same works to give back every free page.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -165,6 +172,12 @@ static enum cpuhp_state mdlpool_cpuhp_state;
 
 static void mdlpool_offline_reclaim(struct work_struct *work);
 static DECLARE_DELAYED_WORK(mdlpool_offline_work, mdlpool_offline_reclaim);
+static void mdlpool_idle_tick(struct work_struct *work);
+static void mdlpool_reclaim_work(struct work_struct *work);
+static unsigned long mdlpool_idle_delay(void);
+static DECLARE_DELAYED_WORK(mdlpool_idle_work, mdlpool_idle_tick);
+/* Reclaim runs when memory is short: the queue needs a rescuer. */
+static struct workqueue_struct *mdlpool_wq;
 
 /*
  * page_private() of a pool page holds its address mixed with this secret,
@@ -925,6 +938,7 @@ static void mdlpool_cpu_init(struct mdlpool *pool, int cpu)
 	c->cpu = cpu;
 	INIT_LIST_HEAD(&c->pages);
 	INIT_LIST_HEAD(&c->used_pages);
+	INIT_WORK(&c->reclaim_work, mdlpool_reclaim_work);
 	/* As in NT, the first allocation scavenges and sets the period. */
 	c->next_scavenge = jiffies - 1;
 }
@@ -990,6 +1004,9 @@ struct mdlpool *mdlpool_create(const char *name, unsigned int buffer_size,
 	pool->dir = debugfs_create_dir(name, mdlpool_debugfs);
 	debugfs_create_file("stats", 0444, pool->dir, pool, &mdlpool_stats_fops);
 	list_add_tail(&pool->node, &mdlpool_list);
+	if (list_is_singular(&mdlpool_list))
+		mod_delayed_work(mdlpool_wq, &mdlpool_idle_work,
+				 mdlpool_idle_delay());
 	mutex_unlock(&mdlpool_mutex);
 	return pool;
 
@@ -1065,8 +1082,13 @@ int mdlpool_destroy(struct mdlpool *pool)
 					    &pool->cpuhp_node);
 	mutex_unlock(&mdlpool_mutex);
 
-	for_each_possible_cpu(cpu)
-		mdlpool_cpu_drain(per_cpu_ptr(pool->pcpu, cpu));
+	for_each_possible_cpu(cpu) {
+		struct mdlpool_cpu *c = per_cpu_ptr(pool->pcpu, cpu);
+
+		/* Off the list, so no new reclaim work; wait out the last. */
+		cancel_work_sync(&c->reclaim_work);
+		mdlpool_cpu_drain(c);
+	}
 	free_percpu(pool->pcpu);
 	kfree(pool);
 	return 0;
@@ -1075,7 +1097,7 @@ EXPORT_SYMBOL_GPL(mdlpool_destroy);
 
 static bool mdlpool_cpu_holds_pages(struct mdlpool_cpu *c)
 {
-	return c->pages_alloc != c->pages_freed;
+	return mdlpool_peek(c->pages_alloc) != mdlpool_peek(c->pages_freed);
 }
 
 static unsigned long mdlpool_offline_delay(void)
@@ -1131,9 +1153,122 @@ static void mdlpool_offline_reclaim(struct work_struct *work)
 				      mdlpool_offline_delay());
 }
 
+/* ---- idle pools and memory pressure (rule 8) ---- */
+
+/*
+ * Half the lifetime: a page that turns idle just after a pass is old enough
+ * at the pass after next, within 1.5 lifetimes.
+ */
+static unsigned long mdlpool_idle_delay(void)
+{
+	return msecs_to_jiffies(max(READ_ONCE(min_page_lifetime_ms) / 2, 10U));
+}
+
+static void mdlpool_reclaim_work(struct work_struct *work)
+{
+	struct mdlpool_cpu *c = container_of(work, struct mdlpool_cpu,
+					     reclaim_work);
+	struct mdlpool *pool = c->pool;
+
+	mdlpool_enter(pool);
+	/*
+	 * The work was queued on c's CPU; if that CPU went offline since, it
+	 * ran elsewhere, and the hotplug path owns c's pages (rule 7).
+	 */
+	if (c == this_cpu_ptr(pool->pcpu))
+		mdlpool_cpu_reclaim(c, xchg(&c->reclaim_all, false) ? 0 :
+				    msecs_to_jiffies(READ_ONCE(min_page_lifetime_ms)));
+	mdlpool_leave(pool);
+}
+
+/* Queue reclaim on every online CPU that holds pages of some pool. */
+static unsigned long mdlpool_queue_reclaim(bool all)
+{
+	unsigned long held = 0;
+	struct mdlpool *pool;
+	int cpu;
+
+	lockdep_assert_held(&mdlpool_mutex);
+	cpus_read_lock();
+	list_for_each_entry(pool, &mdlpool_list, node) {
+		for_each_online_cpu(cpu) {
+			struct mdlpool_cpu *c = per_cpu_ptr(pool->pcpu, cpu);
+
+			if (!mdlpool_cpu_holds_pages(c))
+				continue;
+			held += mdlpool_peek(c->pages_alloc) -
+				mdlpool_peek(c->pages_freed);
+			if (all)
+				WRITE_ONCE(c->reclaim_all, true);
+			queue_work_on(cpu, mdlpool_wq, &c->reclaim_work);
+		}
+	}
+	cpus_read_unlock();
+	return held;
+}
+
+static void mdlpool_idle_tick(struct work_struct *work)
+{
+	bool any;
+
+	mutex_lock(&mdlpool_mutex);
+	mdlpool_queue_reclaim(false);
+	any = !list_empty(&mdlpool_list);
+	mutex_unlock(&mdlpool_mutex);
+	if (any)
+		queue_delayed_work(mdlpool_wq, &mdlpool_idle_work,
+				   mdlpool_idle_delay());
+}
+
+/* Pages held that have no buffer out, by the counters: an estimate. */
+static unsigned long mdlpool_shrink_count(struct shrinker *s,
+					  struct shrink_control *sc)
+{
+	unsigned long spare = 0;
+	struct mdlpool *pool;
+	int cpu;
+
+	/* Never wait here: the pool's own mutex holders may allocate. */
+	if (!mutex_trylock(&mdlpool_mutex))
+		return 0;
+	list_for_each_entry(pool, &mdlpool_list, node) {
+		for_each_possible_cpu(cpu) {
+			struct mdlpool_cpu *c = per_cpu_ptr(pool->pcpu, cpu);
+			long held = mdlpool_peek(c->pages_alloc) -
+				    mdlpool_peek(c->pages_freed);
+			long busy = DIV_ROUND_UP(max_t(long, 0L, mdlpool_cpu_in_use(c)),
+						 pool->blocks_per_page);
+
+			spare += max(0L, held - busy);
+		}
+	}
+	mutex_unlock(&mdlpool_mutex);
+	return spare;
+}
+
+/*
+ * The pages come back on their own CPUs, within moments but not before
+ * this returns, so nothing is reported freed here.
+ */
+static unsigned long mdlpool_shrink_scan(struct shrinker *s,
+					 struct shrink_control *sc)
+{
+	if (!mutex_trylock(&mdlpool_mutex))
+		return SHRINK_STOP;
+	mdlpool_queue_reclaim(true);
+	mutex_unlock(&mdlpool_mutex);
+	return 0;
+}
+
+static struct shrinker mdlpool_shrinker = {
+	.count_objects	= mdlpool_shrink_count,
+	.scan_objects	= mdlpool_shrink_scan,
+	.seeks		= DEFAULT_SEEKS,
+};
+
 static int __init mdlpool_init(void)
 {
-	int state;
+	int state, err = -ENOMEM;
 
 	mdlpool_cookie = get_random_long();
 	state = cpuhp_setup_state_multi(CPUHP_BP_PREPARE_DYN, "mdlpool:dead",
@@ -1142,12 +1277,25 @@ static int __init mdlpool_init(void)
 		return state;
 	mdlpool_cpuhp_state = state;
 
+	mdlpool_wq = alloc_workqueue("mdlpool", WQ_MEM_RECLAIM, 0);
+	if (!mdlpool_wq)
+		goto err_cpuhp;
+	err = register_shrinker(&mdlpool_shrinker, "mdlpool");
+	if (err)
+		goto err_wq;
+
 	mdlpool_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("summary", 0444, mdlpool_debugfs, NULL,
 			    &mdlpool_summary_fops);
 	debugfs_create_atomic_t("fail_next_pages", 0600, mdlpool_debugfs,
 				&mdlpool_fail_next_pages);
 	return 0;
+
+err_wq:
+	destroy_workqueue(mdlpool_wq);
+err_cpuhp:
+	cpuhp_remove_multi_state(mdlpool_cpuhp_state);
+	return err;
 }
 
 static void __exit mdlpool_exit(void)
@@ -1155,7 +1303,10 @@ static void __exit mdlpool_exit(void)
 	/* Every user holds a module reference for as long as it has pools. */
 	WARN_ON(!list_empty(&mdlpool_list));
 	debugfs_remove_recursive(mdlpool_debugfs);
+	unregister_shrinker(&mdlpool_shrinker);
+	cancel_delayed_work_sync(&mdlpool_idle_work);
 	cancel_delayed_work_sync(&mdlpool_offline_work);
+	destroy_workqueue(mdlpool_wq);
 	cpuhp_remove_multi_state(mdlpool_cpuhp_state);
 }
 

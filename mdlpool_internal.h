@@ -15,6 +15,7 @@
 #include <linux/local_lock.h>
 #include <linux/mm.h>
 #include <linux/scatterlist.h>
+#include <linux/workqueue.h>
 
 #include "mdlpool.h"
 
@@ -54,6 +55,9 @@
  * @rejected_frees: frees of this CPU's pages refused as corrupt or double
  * @overruns: buffers of this CPU's pages freed with their redzone overwritten
  * @poison_errors: freed buffers of this CPU's pages written to while free
+ * @reclaim_all: the shrinker asks the next @reclaim_work to give back every
+ *	free page, however young
+ * @reclaim_work: reclaim run on this CPU when the pool is idle (rule 8)
  *
  * Everything up to @alloc_failures is the owner's alone (rule 3).  The
  * fields from @missed_move on are written by other CPUs (rule 5) and sit on
@@ -83,6 +87,8 @@ struct mdlpool_cpu {
 	atomic_long_t rejected_frees;
 	atomic_long_t overruns;
 	atomic_long_t poison_errors;
+	bool reclaim_all;
+	struct work_struct reclaim_work;
 };
 
 /**
