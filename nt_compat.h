@@ -257,12 +257,12 @@ static inline KIRQL KeGetCurrentIrql(void)
  * DISPATCH_LEVEL but softirqs could still run there, so the raise still
  * disables them and returns PASSIVE_LEVEL.
  */
-static inline KIRQL nt_raise_irql(KIRQL new_irql)
+static inline KIRQL nt_raise_irql(unsigned long new_irql)
 {
 	KIRQL cur = KeGetCurrentIrql();
 
 	if (WARN_ONCE(new_irql != DISPATCH_LEVEL || cur > DISPATCH_LEVEL,
-		      "nt_compat: refused raise from IRQL %u to %u: only DISPATCH_LEVEL, from at most DISPATCH_LEVEL\n",
+		      "nt_compat: refused raise from IRQL %u to %lu: only DISPATCH_LEVEL, from at most DISPATCH_LEVEL\n",
 		      cur, new_irql))
 		return cur;
 	if (in_softirq())
