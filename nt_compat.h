@@ -464,10 +464,11 @@ struct nt_mdl_pin;
 
 /**
  * struct _MDL - an NT memory descriptor list entry
- * @Next: NT's link to the next MDL of a chain; drivers read and write it
+ * @nt_magic: NT_MDL_MAGIC_POOL or NT_MDL_MAGIC_IO; first, so that a pool
+ *	buffer overrun, which reaches the MDL behind it, spoils it first
  * @MdlFlags: MDL_* flags, kept by this header; read-only to drivers
  * @nt_flags: the writable view of @MdlFlags
- * @nt_magic: NT_MDL_MAGIC_POOL or NT_MDL_MAGIC_IO
+ * @Next: NT's link to the next MDL of a chain; drivers read and write it
  * @nt_byte_count: MmGetMdlByteCount()
  * @nt_max_byte_count: the most bytes the MDL can describe
  * @nt_nr_pages: entries in @nt_pfns and in the scatterlist table
@@ -478,12 +479,12 @@ struct nt_mdl_pin;
  * @nt_pfns: the PFN array, MmGetMdlPfnArray()
  */
 typedef struct _MDL {
-	struct _MDL *Next;
+	u32 nt_magic;
 	union {
 		const CSHORT MdlFlags;
 		CSHORT nt_flags;
 	};
-	u32 nt_magic;
+	struct _MDL *Next;
 	ULONG nt_byte_count;
 	ULONG nt_max_byte_count;
 	ULONG nt_nr_pages;
@@ -684,7 +685,9 @@ static inline ULONG nt_mdp_max_buffer_size(void)
  * Linux pools need unique names; NT pools have only a tag.  The name is
  * "nt-TAG-N", N counting up past names already taken by other modules.
  * Process context only: mdlpool_create() sleeps, where NT allowed
- * DISPATCH_LEVEL; a call above PASSIVE_LEVEL is refused with NULL.
+ * DISPATCH_LEVEL; a call above PASSIVE_LEVEL is refused with NULL.  A pool
+ * created with mdlpool's debug_checks on keeps a redzone after each buffer,
+ * which costs another 16 bytes of the largest BufferSize.
  */
 static inline HANDLE MdpCreatePool(USHORT BufferSize, ULONG Tag)
 {
@@ -801,8 +804,9 @@ static inline PMDL MdpAllocateAtDpcLevel(HANDLE PoolHandle, PVOID *Buffer)
 /*
  * From any CPU at or below DISPATCH_LEVEL.  NT bugchecks on an MDL the
  * pool did not hand out; here such a free is refused with a warning (by
- * this header for an MDL that is not a pool MDL, by the pool for a pool
- * MDL whose descriptor was altered) and the memory stays as it was.
+ * this header for an MDL that is not a pool MDL, or whose magic a buffer
+ * overrun spoiled, by the pool for a pool MDL whose descriptor was
+ * altered) and the memory stays as it was.
  */
 static inline VOID MdpFree(PMDL Mdl)
 {
