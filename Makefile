@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Out-of-tree build of mdlpool.ko and mdlpool_test.ko.
+# Out-of-tree build of mdlpool.ko, mdlpool_test.ko and the NT-style example
+# client examples/mdlpool_ntclient.ko.
 #   make                 build against KDIR (default: newest Debian kernel here)
 #   make run             the main job: boot a guest, stress a pool, print stats
 #   make test            the whole test suite in QEMU guests
 #   make checkpatch      checkpatch.pl --strict on the project's C files
+#   make nt-compat-check nt_compat.h's compile-time refusals and README list
 
 KVER ?= $(notdir $(patsubst %/build,%,$(shell ls -d /lib/modules/*/build 2>/dev/null | grep -v -- -rt- | sort -V | tail -n 1)))
 KDIR ?= /lib/modules/$(KVER)/build
@@ -27,4 +29,7 @@ test:
 checkpatch:
 	scripts/checkpatch
 
-.PHONY: all modules clean run test checkpatch
+nt-compat-check:
+	scripts/nt-compat-check $(KDIR)
+
+.PHONY: all modules clean run test checkpatch nt-compat-check

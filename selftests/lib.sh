@@ -129,6 +129,12 @@ stress_field() {
 		}' "$CTL"
 }
 
+# snapshot POOL: everything a command could change about POOL and the
+# library, less the scavenge count that idle reclaim moves on its own
+snapshot() {
+	cat "$DBG/$1/stats" "$CTL" "$DBG/summary" | sed 's/ scavenges=[0-9]*//'
+}
+
 set_param() {
 	echo "$2" > "$PARAMS/$1"
 }

@@ -41,7 +41,7 @@ check "the destroyed pool's debugfs directory is gone" \
 # Malformed commands: none may change anything.
 ctl_ok create keep 64
 ctl_ok alloc keep 5 cpu=0
-before=$(cat "$DBG/keep/stats" "$CTL" "$DBG/summary")
+before=$(snapshot keep)
 long=$(printf '%0300d' 0)
 bad_input_ok=0
 while IFS='|' read -r err cmd; do
@@ -103,7 +103,7 @@ check "a command longer than the limit is refused" \
 	ctl_fails "Invalid argument" "create $long 64"
 check "a command with a NUL byte is refused" \
 	sh -c "! printf 'create nul\0x 64\n' > $CTL 2>/dev/null"
-after=$(cat "$DBG/keep/stats" "$CTL" "$DBG/summary")
+after=$(snapshot keep)
 check "after all that, pools, buffers and counters are unchanged" \
 	[ "$before" = "$after" ]
 ctl_ok free keep all

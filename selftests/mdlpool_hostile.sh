@@ -11,7 +11,7 @@ ktap_plan 9
 
 ctl_ok create keep 64
 ctl_ok alloc keep 5 cpu=0
-before=$(cat "$DBG/keep/stats" "$CTL" "$DBG/summary")
+before=$(snapshot keep)
 warns0=$(dmesg | grep -c 'WARNING:')
 errnos="Invalid argument|No such file or directory|File exists|Device or resource busy|Cannot allocate memory"
 
@@ -151,7 +151,7 @@ check "concurrent create/destroy of one name: 400 writes, only EEXIST/ENOENT" \
 	sh -c "[ ! -s /tmp/racer.1 ] && [ ! -s /tmp/racer.2 ] && [ ! -e $DBG/racer ]"
 
 diag "$total hostile writes in all"
-after=$(cat "$DBG/keep/stats" "$CTL" "$DBG/summary")
+after=$(snapshot keep)
 check "the pools, buffers and counters are as they were" [ "$before" = "$after" ]
 check "and the kernel logged no warning" \
 	sh -c "[ $(dmesg | grep -c 'WARNING:') -eq $warns0 ] && [ $total -ge 500 ]"

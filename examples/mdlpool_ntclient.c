@@ -1,0 +1,1240 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mdlpool_ntclient - an NT-style client of the MDL pool, built on nt_compat.h
+ *
+ * The first part of this file is written the way an NT driver is written:
+ * NT types and NT calls only, as nt_compat.h provides them.  It creates a
+ * pool, allocates on every CPU, shortens byte counts, frees from other
+ * CPUs, chains MDLs, builds MDLs over its own memory and locks user
+ * buffers, checking every result.  It reports what it saw through
+ * NtcReport(); the tests in selftests/mdlpool_ntcompat.sh judge it.
+ *
+ * The second part is the Linux glue: the debugfs files in
+ * /sys/kernel/debug/mdlpool_ntclient/, a tasklet and an IPI that run NT
+ * routines at DISPATCH_LEVEL and in an interrupt, two checks that look at
+ * an MDL the way Linux code does (its scatterlist, its pages), and module
+ * init and exit.  README.md ("Porting NT code") describes the commands.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/completion.h>
+#include <linux/cpumask.h>
+#include <linux/debugfs.h>
+#include <linux/highmem.h>
+#include <linux/interrupt.h>
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "nt_compat.h"
+
+/* Glue the NT part calls: results, and Linux's view of an MDL. */
+static VOID NtcReport(const char *Key, ULONG_PTR Value);
+static VOID NtcReportStatus(const char *Key, NTSTATUS Status);
+static BOOLEAN NtcScatterlistMatches(PMDL Mdl);
+static BOOLEAN NtcPagesHold(PMDL Mdl, const VOID *Expected);
+
+/* ======================================================================
+ * NT part.
+ */
+
+#define NTC_POOL_TAG		0x6c43744eUL	/* 'lCtN': "NtCl" in memory */
+#define NTC_MAX_HELD		1024
+#define NTC_LINE		8		/* "%07u\n" */
+
+typedef struct _NTC_HELD {
+	PMDL Mdl;
+	PVOID Buffer;
+	ULONG Cpu;
+	UCHAR Fill;
+} NTC_HELD;
+
+typedef struct _NTC_CONTEXT {
+	HANDLE Pool;
+	USHORT BufferSize;
+	ULONG HeldCount;
+	NTC_HELD Held[NTC_MAX_HELD];
+} NTC_CONTEXT;
+
+typedef struct _NTC_DPC_CONTEXT {
+	HANDLE Pool;
+	KIRQL Irql;
+	KIRQL RaiseOld;
+	KIRQL AfterLower;
+	BOOLEAN AtDpcAllocated;
+	BOOLEAN Allocated;
+} NTC_DPC_CONTEXT;
+
+typedef struct _NTC_ISR_CONTEXT {
+	KIRQL Irql;
+	ULONG Cpu;
+} NTC_ISR_CONTEXT;
+
+static NTC_CONTEXT NtcContext;
+
+/* Driver-owned static memory: three pages and some, at no particular offset. */
+static UCHAR NtcStaticBuffer[3 * PAGE_SIZE + 512];
+
+static ULONG NtcCountBits(KAFFINITY Affinity)
+{
+	ULONG Count = 0;
+
+	while (Affinity) {
+		Count += Affinity & 1;
+		Affinity >>= 1;
+	}
+	return Count;
+}
+
+/* Position-dependent bytes that differ between pages at the same offset. */
+static UCHAR NtcPatternByte(ULONG Index)
+{
+	return (UCHAR)(Index * 31 + (Index >> 8) + (Index / PAGE_SIZE) * 101);
+}
+
+static VOID NtcFillPattern(PUCHAR Buffer, ULONG Length)
+{
+	ULONG i;
+
+	for (i = 0; i < Length; i++)
+		Buffer[i] = NtcPatternByte(i);
+}
+
+static BOOLEAN NtcBufferHas(const UCHAR *Buffer, ULONG Length, UCHAR Fill)
+{
+	ULONG i;
+
+	for (i = 0; i < Length; i++) {
+		if (Buffer[i] != Fill)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* Text lines "0000000\n", "0000001\n", ...: what the tests expect to read. */
+static VOID NtcWriteLines(PUCHAR Buffer, ULONG Length)
+{
+	ULONG i, Line, Digit, Value;
+
+	for (i = 0; i < Length; i++) {
+		Line = i / NTC_LINE;
+		Digit = i % NTC_LINE;
+		if (Digit == NTC_LINE - 1) {
+			Buffer[i] = '\n';
+			continue;
+		}
+		Value = Line;
+		for (; Digit < NTC_LINE - 2; Digit++)
+			Value /= 10;
+		Buffer[i] = (UCHAR)('0' + Value % 10);
+	}
+}
+
+static NTSTATUS NtcTypes(VOID)
+{
+	LARGE_INTEGER Large;
+	UCHAR Left[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	UCHAR Right[8] = { 1, 2, 3, 4, 9, 6, 7, 8 };
+	BOOLEAN Equal;
+
+	NtcReport("uchar", sizeof(UCHAR));
+	NtcReport("ushort", sizeof(USHORT));
+	NtcReport("ulong", sizeof(ULONG));
+	NtcReport("longlong", sizeof(LONGLONG));
+	NtcReport("ulong_ptr", sizeof(ULONG_PTR));
+	NtcReport("size_t", sizeof(SIZE_T));
+	NtcReport("pvoid", sizeof(PVOID));
+	NtcReport("handle", sizeof(HANDLE));
+	NtcReport("kirql", sizeof(KIRQL));
+	NtcReport("boolean", sizeof(BOOLEAN));
+	NtcReport("ntstatus", sizeof(NTSTATUS));
+	NtcReport("large_integer", sizeof(LARGE_INTEGER));
+
+	Large.QuadPart = 0x1122334455667788LL;
+	NtcReport("large_parts",
+		  Large.LowPart == 0x55667788UL && Large.HighPart == 0x11223344L &&
+		  Large.u.LowPart == Large.LowPart && Large.u.HighPart == Large.HighPart);
+	Large.QuadPart = -1;
+	NtcReport("large_negative", Large.HighPart == -1 && Large.LowPart == 0xFFFFFFFFUL);
+
+	NtcReport("success_ok", NT_SUCCESS(STATUS_SUCCESS));
+	NtcReport("violation_fails", !NT_SUCCESS(STATUS_ACCESS_VIOLATION));
+	NtcReportStatus("violation", STATUS_ACCESS_VIOLATION);
+	NtcReportStatus("resources", STATUS_INSUFFICIENT_RESOURCES);
+	NtcReport("true", TRUE);
+	NtcReport("false", FALSE);
+	NtcReport("compare", RtlCompareMemory(Left, Right, sizeof(Left)));
+	Equal = RtlEqualMemory(Left, Left, sizeof(Left)) &&
+		!RtlEqualMemory(Left, Right, sizeof(Left));
+	NtcReport("equal", Equal);
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS NtcIrql(VOID)
+{
+	KIRQL OldIrql, NestedIrql;
+	HANDLE Pool, Refused;
+	BOOLEAN Stable = TRUE, Allocated = TRUE;
+	PVOID Buffer;
+	ULONG Cpu, i;
+	PMDL Mdl;
+
+	NtcReport("passive", KeGetCurrentIrql());
+	Pool = MdpCreatePool(256, NTC_POOL_TAG);
+	if (!Pool)
+		return STATUS_INSUFFICIENT_RESOURCES;
+
+	OldIrql = KeRaiseIrqlToDpcLevel();
+	NtcReport("raise_old", OldIrql);
+	NtcReport("raised", KeGetCurrentIrql());
+	Cpu = KeGetCurrentProcessorNumber();
+
+	KeRaiseIrql(DISPATCH_LEVEL, &NestedIrql);
+	NtcReport("nested_old", NestedIrql);
+	for (i = 0; i < 2000; i++) {
+		Mdl = MdpAllocateAtDpcLevel(Pool, &Buffer);
+		if (!Mdl) {
+			Allocated = FALSE;
+			break;
+		}
+		if (KeGetCurrentProcessorNumber() != Cpu)
+			Stable = FALSE;
+		MdpFree(Mdl);
+	}
+	KeLowerIrql(NestedIrql);
+	NtcReport("after_nested", KeGetCurrentIrql());
+	NtcReport("dpc_allocs", Allocated);
+	NtcReport("cpu_stable", Stable && KeGetCurrentProcessorNumber() == Cpu);
+
+	/* The Linux pool sleeps while it creates: not at DISPATCH_LEVEL. */
+	Refused = MdpCreatePool(256, NTC_POOL_TAG);
+	NtcReport("create_refused", !Refused);
+
+	KeLowerIrql(OldIrql);
+	NtcReport("lowered", KeGetCurrentIrql());
+
+	MdpDestroyPool(Refused);
+	MdpDestroyPool(Pool);
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS NtcDpcPrepare(NTC_DPC_CONTEXT *Context)
+{
+	RtlZeroMemory(Context, sizeof(*Context));
+	Context->Pool = MdpCreatePool(128, NTC_POOL_TAG);
+	return Context->Pool ? STATUS_SUCCESS : STATUS_INSUFFICIENT_RESOURCES;
+}
+
+/* Runs as a DPC: in a softirq. */
+static VOID NtcDpcRoutine(NTC_DPC_CONTEXT *Context)
+{
+	PVOID Buffer;
+	PMDL Mdl;
+
+	Context->Irql = KeGetCurrentIrql();
+	Context->RaiseOld = KeRaiseIrqlToDpcLevel();
+	Mdl = MdpAllocateAtDpcLevel(Context->Pool, &Buffer);
+	Context->AtDpcAllocated = Mdl && Buffer && MmGetMdlByteCount(Mdl) == 128;
+	if (Mdl)
+		MdpFree(Mdl);
+	Mdl = MdpAllocate(Context->Pool, &Buffer);
+	Context->Allocated = Mdl && Buffer && MmGetMdlByteCount(Mdl) == 128;
+	if (Mdl)
+		MdpFree(Mdl);
+	KeLowerIrql(Context->RaiseOld);
+	Context->AfterLower = KeGetCurrentIrql();
+}
+
+static NTSTATUS NtcDpcFinish(NTC_DPC_CONTEXT *Context)
+{
+	NtcReport("irql", Context->Irql);
+	NtcReport("raise_old", Context->RaiseOld);
+	NtcReport("after_lower", Context->AfterLower);
+	NtcReport("at_dpc_allocated", Context->AtDpcAllocated);
+	NtcReport("allocated", Context->Allocated);
+	MdpDestroyPool(Context->Pool);
+	return STATUS_SUCCESS;
+}
+
+/* Runs in an interrupt handler. */
+static VOID NtcIsrRoutine(NTC_ISR_CONTEXT *Context)
+{
+	Context->Irql = KeGetCurrentIrql();
+	Context->Cpu = KeGetCurrentProcessorNumber();
+}
+
+static NTSTATUS NtcCpus(VOID)
+{
+	KAFFINITY Active = KeQueryActiveProcessors();
+	KAFFINITY Old, Again;
+	ULONG i, Reached = 0, RoundTrips = 0;
+
+	NtcReport("processors", KeNumberProcessors);
+	NtcReport("active", NtcCountBits(Active));
+	for (i = 0; i < (ULONG)KeNumberProcessors; i++) {
+		if (!(Active & ((KAFFINITY)1 << i)))
+			continue;
+		Old = KeSetSystemAffinityThreadEx((KAFFINITY)1 << i);
+		if (KeGetCurrentProcessorNumber() == i)
+			Reached++;
+		/* Setting it again returns the affinity just set. */
+		Again = KeSetSystemAffinityThreadEx((KAFFINITY)1 << i);
+		if (Again == ((KAFFINITY)1 << i))
+			RoundTrips++;
+		KeRevertToUserAffinityThreadEx(Old);
+	}
+	NtcReport("reached", Reached);
+	NtcReport("round_trips", RoundTrips);
+	return STATUS_SUCCESS;
+}
+
+static VOID NtcFreeHeld(VOID)
+{
+	while (NtcContext.HeldCount) {
+		NtcContext.HeldCount--;
+		MdpFree(NtcContext.Held[NtcContext.HeldCount].Mdl);
+	}
+}
+
+static VOID NtcPoolDestroy(VOID)
+{
+	NtcFreeHeld();
+	MdpDestroyPool(NtcContext.Pool);
+	NtcContext.Pool = NULL;
+}
+
+static NTSTATUS NtcPoolCreate(USHORT BufferSize, ULONG MaxBufferSize)
+{
+	HANDLE Other;
+
+	NtcPoolDestroy();
+	NtcContext.Pool = MdpCreatePool(BufferSize, NTC_POOL_TAG);
+	if (!NtcContext.Pool)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	NtcContext.BufferSize = BufferSize;
+
+	Other = MdpCreatePool(0, NTC_POOL_TAG);
+	NtcReport("zero_refused", !Other);
+	MdpDestroyPool(Other);
+
+	/* Same tag again, and the largest size: a second, distinct pool. */
+	Other = MdpCreatePool((USHORT)MaxBufferSize, NTC_POOL_TAG);
+	NtcReport("max_accepted", Other && Other != NtcContext.Pool);
+	MdpDestroyPool(Other);
+
+	Other = MdpCreatePool((USHORT)(MaxBufferSize + 1), NTC_POOL_TAG);
+	NtcReport("over_max_refused", !Other);
+	MdpDestroyPool(Other);
+
+	NtcReport("max", MaxBufferSize);
+	NtcReport("size", BufferSize);
+	return STATUS_SUCCESS;
+}
+
+typedef struct _NTC_POOL_CHECKS {
+	ULONG Null;
+	ULONG Cpu;
+	ULONG ByteCount;
+	ULONG VirtualAddress;
+	ULONG SystemAddress;
+	ULONG Offset;
+	ULONG BaseVa;
+	ULONG Pfn;
+	ULONG Scatterlist;
+	ULONG Next;
+	ULONG Flags;
+	ULONG Overlap;
+} NTC_POOL_CHECKS;
+
+static VOID NtcCheckPoolMdl(PMDL Mdl, PVOID Buffer, NTC_POOL_CHECKS *Bad)
+{
+	ULONG Size = NtcContext.BufferSize;
+	PUCHAR Start = Buffer;
+	PHYSICAL_ADDRESS Physical = MmGetPhysicalAddress(Buffer);
+
+	if (MmGetMdlByteCount(Mdl) != Size)
+		Bad->ByteCount++;
+	if (MmGetMdlVirtualAddress(Mdl) != Buffer)
+		Bad->VirtualAddress++;
+	if (MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority) != Buffer)
+		Bad->SystemAddress++;
+	if (MmGetMdlByteOffset(Mdl) != BYTE_OFFSET(Buffer) ||
+	    BYTE_OFFSET(Buffer) + Size > PAGE_SIZE)
+		Bad->Offset++;
+	if (MmGetMdlBaseVa(Mdl) != Start - BYTE_OFFSET(Buffer))
+		Bad->BaseVa++;
+	if (MmGetMdlPfnArray(Mdl)[0] !=
+	    (PFN_NUMBER)(Physical.QuadPart >> PAGE_SHIFT) ||
+	    BYTE_OFFSET(Physical.LowPart) != BYTE_OFFSET(Buffer) ||
+	    !NtcPagesHold(Mdl, Buffer))
+		Bad->Pfn++;
+	if (!NtcScatterlistMatches(Mdl))
+		Bad->Scatterlist++;
+	if (Mdl->Next)
+		Bad->Next++;
+	if (!(Mdl->MdlFlags & MDL_SOURCE_IS_NONPAGED_POOL))
+		Bad->Flags++;
+	if ((PUCHAR)Mdl < Start + Size && (PUCHAR)(Mdl + 1) > Start)
+		Bad->Overlap++;
+}
+
+/* Allocate PerCpu buffers on every active processor and keep them. */
+static NTSTATUS NtcAllocateEverywhere(ULONG PerCpu)
+{
+	KAFFINITY Active = KeQueryActiveProcessors();
+	NTC_POOL_CHECKS Bad;
+	NTC_HELD *Held;
+	KAFFINITY Old;
+	ULONG i, k, Allocated = 0, Cpus = 0;
+	PVOID Buffer;
+	PMDL Mdl;
+
+	if (!NtcContext.Pool)
+		return STATUS_INVALID_DEVICE_STATE;
+	RtlZeroMemory(&Bad, sizeof(Bad));
+	for (i = 0; i < (ULONG)KeNumberProcessors; i++) {
+		if (!(Active & ((KAFFINITY)1 << i)))
+			continue;
+		Cpus++;
+		Old = KeSetSystemAffinityThreadEx((KAFFINITY)1 << i);
+		for (k = 0; k < PerCpu; k++) {
+			if (NtcContext.HeldCount == NTC_MAX_HELD)
+				break;
+			Mdl = MdpAllocate(NtcContext.Pool, &Buffer);
+			if (!Mdl || !Buffer) {
+				Bad.Null++;
+				continue;
+			}
+			if (KeGetCurrentProcessorNumber() != i)
+				Bad.Cpu++;
+			NtcCheckPoolMdl(Mdl, Buffer, &Bad);
+			Held = &NtcContext.Held[NtcContext.HeldCount++];
+			Held->Mdl = Mdl;
+			Held->Buffer = Buffer;
+			Held->Cpu = i;
+			Held->Fill = (UCHAR)(NtcContext.HeldCount * 7 + i + 1);
+			RtlFillMemory(Buffer, NtcContext.BufferSize, Held->Fill);
+			Allocated++;
+		}
+		KeRevertToUserAffinityThreadEx(Old);
+	}
+	NtcReport("cpus", Cpus);
+	NtcReport("allocated", Allocated);
+	NtcReport("held", NtcContext.HeldCount);
+	NtcReport("bad_null", Bad.Null);
+	NtcReport("bad_cpu", Bad.Cpu);
+	NtcReport("bad_bytecount", Bad.ByteCount);
+	NtcReport("bad_va", Bad.VirtualAddress);
+	NtcReport("bad_sysva", Bad.SystemAddress);
+	NtcReport("bad_offset", Bad.Offset);
+	NtcReport("bad_baseva", Bad.BaseVa);
+	NtcReport("bad_pfn", Bad.Pfn);
+	NtcReport("bad_sg", Bad.Scatterlist);
+	NtcReport("bad_next", Bad.Next);
+	NtcReport("bad_flags", Bad.Flags);
+	NtcReport("bad_overlap", Bad.Overlap);
+	return STATUS_SUCCESS;
+}
+
+/* Free every held buffer on the next active processor after its own. */
+static NTSTATUS NtcFreeRemotely(VOID)
+{
+	KAFFINITY Active = KeQueryActiveProcessors();
+	ULONG Target, Owner, i, Freed = 0, Remote = 0, Damaged = 0, Wrong = 0;
+	NTC_HELD *Held;
+	KAFFINITY Old;
+
+	for (Target = 0; Target < (ULONG)KeNumberProcessors; Target++) {
+		if (!(Active & ((KAFFINITY)1 << Target)))
+			continue;
+		Old = KeSetSystemAffinityThreadEx((KAFFINITY)1 << Target);
+		for (i = 0; i < NtcContext.HeldCount; i++) {
+			Held = &NtcContext.Held[i];
+			if (!Held->Mdl)
+				continue;
+			/* Owner's successor among the active processors. */
+			Owner = Held->Cpu;
+			do {
+				Owner = (Owner + 1) % (ULONG)KeNumberProcessors;
+			} while (!(Active & ((KAFFINITY)1 << Owner)));
+			if (Owner != Target)
+				continue;
+			if (!NtcBufferHas(Held->Buffer, NtcContext.BufferSize,
+					  Held->Fill))
+				Damaged++;
+			if (MmGetMdlByteCount(Held->Mdl) != NtcContext.BufferSize ||
+			    MmGetMdlVirtualAddress(Held->Mdl) != Held->Buffer)
+				Wrong++;
+			if (KeGetCurrentProcessorNumber() != Held->Cpu)
+				Remote++;
+			MdpFree(Held->Mdl);
+			Held->Mdl = NULL;
+			Freed++;
+		}
+		KeRevertToUserAffinityThreadEx(Old);
+	}
+	NtcReport("freed", Freed);
+	NtcReport("remote", Remote);
+	NtcReport("pattern_errors", Damaged);
+	NtcReport("mdl_errors", Wrong);
+	NtcReport("left", NtcContext.HeldCount - Freed);
+	NtcContext.HeldCount = 0;
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS NtcByteCount(VOID)
+{
+	NTSTATUS Status = STATUS_INSUFFICIENT_RESOURCES;
+	PMDL First, Second, Third;
+	PVOID Buffer;
+	KIRQL OldIrql;
+	KAFFINITY Old;
+	HANDLE Pool;
+
+	Pool = MdpCreatePool(512, NTC_POOL_TAG);
+	if (!Pool)
+		return Status;
+	/* A freed block comes back first, but only on the CPU that owns it. */
+	Old = KeSetSystemAffinityThreadEx((KAFFINITY)1 << KeGetCurrentProcessorNumber());
+
+	OldIrql = KeRaiseIrqlToDpcLevel();
+	First = MdpAllocateAtDpcLevel(Pool, &Buffer);
+	if (!First) {
+		KeLowerIrql(OldIrql);
+		goto out;
+	}
+	NdisAdjustMdlLength(First, 10);
+	NtcReport("shortened", MmGetMdlByteCount(First));
+	NtcReport("sg_shortened", NtcScatterlistMatches(First));
+	First->Next = First;
+	MdpFree(First);
+	Second = MdpAllocateAtDpcLevel(Pool, &Buffer);
+	KeLowerIrql(OldIrql);
+	if (!Second)
+		goto out;
+	NtcReport("same_mdl", Second == First);
+	NtcReport("reset", MmGetMdlByteCount(Second));
+	NtcReport("sg_reset", NtcScatterlistMatches(Second));
+	NtcReport("next_reset", !Second->Next);
+
+	/* The same at PASSIVE_LEVEL through MdpAllocate(). */
+	NdisAdjustMdlLength(Second, 1);
+	MdpFree(Second);
+	Third = MdpAllocate(Pool, &Buffer);
+	if (!Third)
+		goto out;
+	NtcReport("passive_same_mdl", Third == Second);
+	NtcReport("passive_reset", MmGetMdlByteCount(Third));
+	NtcReport("size", 512);
+	MdpFree(Third);
+	Status = STATUS_SUCCESS;
+out:
+	KeRevertToUserAffinityThreadEx(Old);
+	MdpDestroyPool(Pool);
+	return Status;
+}
+
+static NTSTATUS NtcChain(VOID)
+{
+	PMDL Mdl[3], IoMdl, Current, Next;
+	ULONG i, Links, Bytes, Expected, SgBad, NdisLinks;
+	PVOID Buffer, Memory;
+	HANDLE Pool;
+	NTSTATUS Status = STATUS_INSUFFICIENT_RESOURCES;
+
+	Pool = MdpCreatePool(300, NTC_POOL_TAG);
+	if (!Pool)
+		return Status;
+	Memory = ExAllocatePoolWithTag(NonPagedPoolNx, 2 * PAGE_SIZE, NTC_POOL_TAG);
+	if (!Memory)
+		goto out_pool;
+	IoMdl = IoAllocateMdl((PUCHAR)Memory + 50, PAGE_SIZE + 100, FALSE, FALSE, NULL);
+	if (!IoMdl)
+		goto out_memory;
+	MmBuildMdlForNonPagedPool(IoMdl);
+	for (i = 0; i < 3; i++) {
+		Mdl[i] = MdpAllocate(Pool, &Buffer);
+		if (!Mdl[i]) {
+			while (i--)
+				MdpFree(Mdl[i]);
+			goto out_mdl;
+		}
+	}
+	NdisAdjustMdlLength(Mdl[1], 100);
+
+	Mdl[0]->Next = Mdl[1];
+	Mdl[1]->Next = Mdl[2];
+	NDIS_MDL_LINKAGE(Mdl[2]) = IoMdl;
+	Expected = 300 + 100 + 300 + PAGE_SIZE + 100;
+
+	Links = 0;
+	Bytes = 0;
+	SgBad = 0;
+	for (Current = Mdl[0]; Current; Current = Current->Next) {
+		Links++;
+		Bytes += MmGetMdlByteCount(Current);
+		if (!NtcScatterlistMatches(Current))
+			SgBad++;
+	}
+	NdisLinks = 0;
+	for (Current = Mdl[0]; Current; Current = Next) {
+		NdisLinks++;
+		NdisGetNextMdl(Current, Next);
+	}
+	NtcReport("links", Links);
+	NtcReport("ndis_links", NdisLinks);
+	NtcReport("bytes", Bytes);
+	NtcReport("expected", Expected);
+	NtcReport("sg_bad", SgBad);
+	NtcReport("io_last", !IoMdl->Next);
+
+	/* The pool ignores Next: links are the caller's business. */
+	for (i = 0; i < 3; i++)
+		MdpFree(Mdl[i]);
+	Status = STATUS_SUCCESS;
+out_mdl:
+	IoFreeMdl(IoMdl);
+out_memory:
+	ExFreePoolWithTag(Memory, NTC_POOL_TAG);
+out_pool:
+	MdpDestroyPool(Pool);
+	return Status;
+}
+
+/* An MDL over three pages of the driver's own memory, at an offset. */
+static NTSTATUS NtcNonPaged(BOOLEAN UseStatic)
+{
+	ULONG Length = 3 * PAGE_SIZE, Pages, i, PfnBad = 0;
+	PUCHAR Memory, Va, BaseVa;
+	PVOID Mapped, AtDispatch;
+	PHYSICAL_ADDRESS Physical;
+	BOOLEAN Shortened;
+	KIRQL OldIrql;
+	NTSTATUS Status;
+	CSHORT Flags;
+	PMDL Mdl;
+
+	if (UseStatic) {
+		Memory = NtcStaticBuffer;
+		Va = Memory + 256;
+		/* Make sure the three pages start inside a page: four spanned. */
+		if (!BYTE_OFFSET(Va))
+			Va += 8;
+	} else {
+		Memory = ExAllocatePoolWithTag(NonPagedPoolNx, 4 * PAGE_SIZE,
+					       NTC_POOL_TAG);
+		if (!Memory)
+			return STATUS_INSUFFICIENT_RESOURCES;
+		Va = Memory + 100;
+	}
+	NtcFillPattern(Va, Length);
+
+	Mdl = IoAllocateMdl(Va, Length, FALSE, FALSE, NULL);
+	if (!Mdl) {
+		if (!UseStatic)
+			ExFreePoolWithTag(Memory, NTC_POOL_TAG);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	BaseVa = Va - BYTE_OFFSET(Va);
+	Pages = ADDRESS_AND_SIZE_TO_SPAN_PAGES(Va, Length);
+	NtcReport("pages", Pages);
+	NtcReport("offset", BYTE_OFFSET(Va));
+	NtcReport("count_ok", MmGetMdlByteCount(Mdl) == Length);
+	NtcReport("offset_ok", MmGetMdlByteOffset(Mdl) == BYTE_OFFSET(Va));
+	NtcReport("va_ok", MmGetMdlVirtualAddress(Mdl) == Va);
+	NtcReport("baseva_ok", MmGetMdlBaseVa(Mdl) == BaseVa);
+	NtcReport("unbuilt_refused",
+		  !MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority));
+
+	MmBuildMdlForNonPagedPool(Mdl);
+	Flags = Mdl->MdlFlags;
+	NtcReport("flags_ok", (Flags & MDL_SOURCE_IS_NONPAGED_POOL) &&
+		  !(Flags & MDL_PAGES_LOCKED));
+	for (i = 0; i < Pages; i++) {
+		Physical = MmGetPhysicalAddress(BaseVa + i * PAGE_SIZE);
+		if (MmGetMdlPfnArray(Mdl)[i] !=
+		    (PFN_NUMBER)(Physical.QuadPart >> PAGE_SHIFT))
+			PfnBad++;
+	}
+	NtcReport("pfn_ok", PfnBad == 0 && NtcPagesHold(Mdl, Va));
+	NtcReport("sysva_ok",
+		  MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority) == Va);
+	Mapped = MmMapLockedPagesSpecifyCache(Mdl, KernelMode, MmCached, NULL,
+					      FALSE, NormalPagePriority);
+	NtcReport("map_ok", Mapped == Va);
+	OldIrql = KeRaiseIrqlToDpcLevel();
+	AtDispatch = MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority);
+	KeLowerIrql(OldIrql);
+	NtcReport("dispatch_ok", AtDispatch == Va);
+	if (Mapped)
+		MmUnmapLockedPages(Mapped, Mdl);
+	NtcReport("sg_ok", NtcScatterlistMatches(Mdl));
+	NdisAdjustMdlLength(Mdl, PAGE_SIZE);
+	Shortened = NtcScatterlistMatches(Mdl) &&
+		    MmGetMdlByteCount(Mdl) == PAGE_SIZE;
+	NtcReport("short_sg_ok", Shortened);
+	NtcReport("lock_built_refused",
+		  MmProbeAndLockPages(Mdl, KernelMode, IoReadAccess) ==
+		  STATUS_INVALID_PARAMETER);
+	IoFreeMdl(Mdl);
+
+	/* The same memory through MmProbeAndLockPages(). */
+	Mdl = IoAllocateMdl(Va, Length, FALSE, FALSE, NULL);
+	if (!Mdl) {
+		Status = STATUS_INSUFFICIENT_RESOURCES;
+		goto out;
+	}
+	Status = MmProbeAndLockPages(Mdl, UserMode, IoReadAccess);
+	NtcReportStatus("user_probe_status", Status);
+	Status = MmProbeAndLockPages(Mdl, KernelMode, IoModifyAccess);
+	NtcReportStatus("kernel_lock_status", Status);
+	if (NT_SUCCESS(Status)) {
+		NtcReport("kernel_lock_ok",
+			  (Mdl->MdlFlags & MDL_PAGES_LOCKED) &&
+			  MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority) == Va &&
+			  NtcPagesHold(Mdl, Va) && NtcScatterlistMatches(Mdl));
+		MmUnlockPages(Mdl);
+		NtcReport("kernel_unlocked", !(Mdl->MdlFlags & MDL_PAGES_LOCKED));
+	}
+	IoFreeMdl(Mdl);
+	Status = STATUS_SUCCESS;
+out:
+	if (!UseStatic)
+		ExFreePoolWithTag(Memory, NTC_POOL_TAG);
+	return Status;
+}
+
+/*
+ * Mode and CacheType come from the command, so the compiler cannot see
+ * them: these are the run-time refusals.  As constants they do not compile.
+ */
+static NTSTATUS NtcRefusals(KPROCESSOR_MODE Mode, MEMORY_CACHING_TYPE CacheType)
+{
+	PVOID Memory, Paged;
+	KIRQL OldIrql;
+	PMDL Mdl, Other;
+
+	Memory = ExAllocatePoolWithTag(NonPagedPoolNx, PAGE_SIZE, NTC_POOL_TAG);
+	if (!Memory)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	Mdl = IoAllocateMdl(Memory, 64, FALSE, FALSE, NULL);
+	if (!Mdl) {
+		ExFreePoolWithTag(Memory, NTC_POOL_TAG);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	MmBuildMdlForNonPagedPool(Mdl);
+
+	NtcReport("user_map_refused",
+		  !MmMapLockedPagesSpecifyCache(Mdl, Mode, MmCached, NULL, FALSE,
+						NormalPagePriority));
+	NtcReport("cache_refused",
+		  !MmMapLockedPagesSpecifyCache(Mdl, KernelMode, CacheType, NULL,
+						FALSE, NormalPagePriority));
+	NtcReport("address_refused",
+		  !MmMapLockedPagesSpecifyCache(Mdl, KernelMode, MmCached, Memory,
+						FALSE, NormalPagePriority));
+	NtcReport("kernel_map_ok",
+		  MmMapLockedPagesSpecifyCache(Mdl, KernelMode, MmCached, NULL,
+					       FALSE, NormalPagePriority) == Memory);
+
+	Other = IoAllocateMdl(Memory, 0, FALSE, FALSE, NULL);
+	NtcReport("zero_length_refused", !Other);
+	if (Other)
+		IoFreeMdl(Other);
+	Other = IoAllocateMdl(Memory, 64, FALSE, FALSE, (PIRP)Memory);
+	NtcReport("irp_refused", !Other);
+	if (Other)
+		IoFreeMdl(Other);
+
+	OldIrql = KeRaiseIrqlToDpcLevel();
+	Paged = ExAllocatePoolWithTag(PagedPool, 64, NTC_POOL_TAG);
+	KeLowerIrql(OldIrql);
+	NtcReport("paged_at_dispatch_refused", !Paged);
+	if (Paged)
+		ExFreePool(Paged);
+
+	IoFreeMdl(Mdl);
+	ExFreePoolWithTag(Memory, NTC_POOL_TAG);
+	return STATUS_SUCCESS;
+}
+
+/*
+ * A user buffer handed to the driver (the data of a write()): lock it,
+ * read it through a kernel mapping and compare with Expected, which the
+ * glue copied from user space on its own.
+ */
+static NTSTATUS NtcCheckUserBuffer(PVOID UserVa, ULONG Length, const UCHAR *Expected)
+{
+	PVOID SystemVa, AtDispatch;
+	ULONG Pages, Offset, i, PfnBad = 0;
+	PHYSICAL_ADDRESS Physical;
+	KIRQL OldIrql;
+	NTSTATUS Status;
+	PMDL Mdl;
+
+	Mdl = IoAllocateMdl(UserVa, Length, FALSE, FALSE, NULL);
+	if (!Mdl)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	Offset = MmGetMdlByteOffset(Mdl);
+	Pages = ADDRESS_AND_SIZE_TO_SPAN_PAGES(MmGetMdlVirtualAddress(Mdl),
+					       MmGetMdlByteCount(Mdl));
+	NtcReport("length", MmGetMdlByteCount(Mdl));
+	NtcReport("offset", Offset);
+	NtcReport("pages", Pages);
+
+	/* A fault may sleep: user memory is locked at PASSIVE_LEVEL only. */
+	OldIrql = KeRaiseIrqlToDpcLevel();
+	Status = MmProbeAndLockPages(Mdl, UserMode, IoReadAccess);
+	KeLowerIrql(OldIrql);
+	NtcReportStatus("dispatch_lock_status", Status);
+	if (NT_SUCCESS(Status))
+		MmUnlockPages(Mdl);
+
+	Status = MmProbeAndLockPages(Mdl, UserMode, IoReadAccess);
+	NtcReportStatus("lock_status", Status);
+	if (!NT_SUCCESS(Status)) {
+		IoFreeMdl(Mdl);
+		return Status;
+	}
+	NtcReport("locked", (Mdl->MdlFlags & MDL_PAGES_LOCKED) &&
+		  !(Mdl->MdlFlags & MDL_WRITE_OPERATION));
+	NtcReport("va_is_user", MmGetMdlVirtualAddress(Mdl) == UserVa);
+	NtcReport("pfn_hold", NtcPagesHold(Mdl, Expected));
+	NtcReport("sg_ok", NtcScatterlistMatches(Mdl));
+
+	/* A new multi-page mapping needs PASSIVE_LEVEL. */
+	OldIrql = KeRaiseIrqlToDpcLevel();
+	AtDispatch = MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority);
+	KeLowerIrql(OldIrql);
+	NtcReport("dispatch_map_refused", !AtDispatch);
+
+	SystemVa = MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority);
+	NtcReport("mapped", SystemVa && (Mdl->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA));
+	if (SystemVa) {
+		NtcReport("match", RtlCompareMemory(SystemVa, Expected, Length));
+		/* The mapping maps the locked pages, in order. */
+		for (i = 0; i < Pages; i++) {
+			Physical = MmGetPhysicalAddress((PUCHAR)SystemVa - Offset +
+							i * PAGE_SIZE);
+			if (MmGetMdlPfnArray(Mdl)[i] !=
+			    (PFN_NUMBER)(Physical.QuadPart >> PAGE_SHIFT))
+				PfnBad++;
+		}
+		NtcReport("map_pfn_ok", PfnBad == 0);
+
+		OldIrql = KeRaiseIrqlToDpcLevel();
+		AtDispatch = MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority);
+		KeLowerIrql(OldIrql);
+		NtcReport("dispatch_reuse", AtDispatch == SystemVa);
+
+		MmUnmapLockedPages(SystemVa, Mdl);
+		NtcReport("unmapped", !(Mdl->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA));
+	}
+	MmUnlockPages(Mdl);
+	NtcReport("unlocked", !(Mdl->MdlFlags & MDL_PAGES_LOCKED));
+	IoFreeMdl(Mdl);
+	return STATUS_SUCCESS;
+}
+
+/*
+ * A user buffer to fill (the buffer of a read()): lock it for writing,
+ * write text lines through a kernel mapping, and release it at
+ * DISPATCH_LEVEL as a completion routine would.
+ */
+static NTSTATUS NtcFillUserBuffer(PVOID UserVa, ULONG Length)
+{
+	PVOID SystemVa;
+	KIRQL OldIrql;
+	NTSTATUS Status;
+	PMDL Mdl;
+
+	Mdl = IoAllocateMdl(UserVa, Length, FALSE, FALSE, NULL);
+	if (!Mdl)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	Status = MmProbeAndLockPages(Mdl, UserMode, IoWriteAccess);
+	NtcReportStatus("lock_status", Status);
+	if (!NT_SUCCESS(Status)) {
+		IoFreeMdl(Mdl);
+		return Status;
+	}
+	NtcReport("pages", ADDRESS_AND_SIZE_TO_SPAN_PAGES(UserVa, Length));
+	NtcReport("write_op", (Mdl->MdlFlags & MDL_WRITE_OPERATION) != 0);
+	SystemVa = MmMapLockedPagesSpecifyCache(Mdl, KernelMode, MmCached, NULL,
+						FALSE, NormalPagePriority);
+	NtcReport("mapped", !!SystemVa);
+	if (SystemVa)
+		NtcWriteLines(SystemVa, Length);
+
+	OldIrql = KeRaiseIrqlToDpcLevel();
+	if (SystemVa)
+		MmUnmapLockedPages(SystemVa, Mdl);
+	MmUnlockPages(Mdl);
+	NtcReport("unlocked", !(Mdl->MdlFlags & (MDL_PAGES_LOCKED |
+						 MDL_MAPPED_TO_SYSTEM_VA)));
+	IoFreeMdl(Mdl);
+	KeLowerIrql(OldIrql);
+	return SystemVa ? STATUS_SUCCESS : STATUS_INSUFFICIENT_RESOURCES;
+}
+
+/* Lock Length bytes at an address given as text: it may be anything. */
+static NTSTATUS NtcLockAddress(PVOID Va, ULONG Length, LOCK_OPERATION Operation,
+			       KPROCESSOR_MODE Mode)
+{
+	PVOID SystemVa;
+	NTSTATUS Status;
+	PMDL Mdl;
+
+	Mdl = IoAllocateMdl(Va, Length, FALSE, FALSE, NULL);
+	if (!Mdl)
+		return STATUS_INVALID_PARAMETER;
+	NtcReport("pages", ADDRESS_AND_SIZE_TO_SPAN_PAGES(Va, Length));
+	Status = MmProbeAndLockPages(Mdl, Mode, Operation);
+	NtcReportStatus("lock_status", Status);
+	if (NT_SUCCESS(Status)) {
+		SystemVa = MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority);
+		NtcReport("mapped", !!SystemVa);
+		if (SystemVa)
+			MmUnmapLockedPages(SystemVa, Mdl);
+		MmUnlockPages(Mdl);
+	}
+	IoFreeMdl(Mdl);
+	return Status;
+}
+
+/* ======================================================================
+ * Linux glue.
+ */
+
+#define NTC_RESULT_MAX		2048
+#define NTC_CMD_MAX		128
+#define NTC_USERBUF_MAX		(1024 * 1024)
+
+static DEFINE_MUTEX(ntc_mutex);		/* one command at a time */
+static unsigned int ntc_userbuf_skip;	/* leading bytes of a user buffer not described */
+static char ntc_result[NTC_RESULT_MAX];
+static size_t ntc_result_len;
+static struct dentry *ntc_dir;
+
+static NTC_DPC_CONTEXT ntc_dpc_context;
+static DECLARE_COMPLETION(ntc_dpc_done);
+static struct tasklet_struct ntc_tasklet;
+
+static __printf(1, 2) void ntc_result_add(const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	ntc_result_len += vscnprintf(ntc_result + ntc_result_len,
+				     sizeof(ntc_result) - ntc_result_len,
+				     fmt, args);
+	va_end(args);
+}
+
+static VOID NtcReport(const char *Key, ULONG_PTR Value)
+{
+	ntc_result_add(" %s=%lu", Key, Value);
+}
+
+static VOID NtcReportStatus(const char *Key, NTSTATUS Status)
+{
+	ntc_result_add(" %s=0x%08x", Key, (u32)Status);
+}
+
+/*
+ * What a Linux consumer of the MDL sees: a scatterlist that ends after
+ * nt_mdl_sg_nents() entries, whose pages are the PFN array's, which starts
+ * at the byte offset and adds up to the byte count.
+ */
+static BOOLEAN NtcScatterlistMatches(PMDL Mdl)
+{
+	struct scatterlist *first = nt_mdl_sg(Mdl), *sg;
+	unsigned int nents = nt_mdl_sg_nents(Mdl), i;
+	PPFN_NUMBER pfn = MmGetMdlPfnArray(Mdl);
+	unsigned long total = 0;
+
+	if (!first || sg_nents(first) != nents)
+		return FALSE;
+	for_each_sg(first, sg, nents, i) {
+		if (page_to_pfn(sg_page(sg)) != pfn[i])
+			return FALSE;
+		if (sg->offset != (i ? 0 : MmGetMdlByteOffset(Mdl)))
+			return FALSE;
+		if (sg_is_last(sg) != (i == nents - 1))
+			return FALSE;
+		total += sg->length;
+	}
+	return total == MmGetMdlByteCount(Mdl);
+}
+
+/*
+ * Read the bytes an MDL describes through its PFNs alone, page by page
+ * with kmap_local_page(), and compare them with Expected: this proves the
+ * PFN array names the pages that really hold the data.
+ */
+static BOOLEAN NtcPagesHold(PMDL Mdl, const VOID *Expected)
+{
+	unsigned long left = MmGetMdlByteCount(Mdl), done = 0;
+	unsigned int off = MmGetMdlByteOffset(Mdl), i = 0;
+	PPFN_NUMBER pfn = MmGetMdlPfnArray(Mdl);
+	bool same = true;
+
+	while (left && same) {
+		unsigned int len = min_t(unsigned long, left, PAGE_SIZE - off);
+		void *kaddr = kmap_local_page(pfn_to_page(pfn[i]));
+
+		same = !memcmp(kaddr + off, Expected + done, len);
+		kunmap_local(kaddr);
+		done += len;
+		left -= len;
+		off = 0;
+		i++;
+	}
+	return same;
+}
+
+static void ntc_tasklet_fn(struct tasklet_struct *t)
+{
+	NtcDpcRoutine(&ntc_dpc_context);
+	complete(&ntc_dpc_done);
+}
+
+static void ntc_ipi_fn(void *context)
+{
+	NtcIsrRoutine(context);
+}
+
+static NTSTATUS ntc_dpc(void)
+{
+	NTSTATUS status = NtcDpcPrepare(&ntc_dpc_context);
+
+	if (!NT_SUCCESS(status))
+		return status;
+	reinit_completion(&ntc_dpc_done);
+	tasklet_schedule(&ntc_tasklet);
+	wait_for_completion(&ntc_dpc_done);
+	return NtcDpcFinish(&ntc_dpc_context);
+}
+
+static NTSTATUS ntc_isr(void)
+{
+	NTC_ISR_CONTEXT context = {};
+	unsigned int target = cpumask_last(cpu_online_mask);
+	int err;
+
+	err = smp_call_function_single(target, ntc_ipi_fn, &context, 1);
+	if (err)
+		return STATUS_UNSUCCESSFUL;
+	ntc_result_add(" target=%u irql=%u cpu=%u", target, context.Irql,
+		       context.Cpu);
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS ntc_lockaddr(char *args)
+{
+	char *addr = strsep(&args, " "), *len = strsep(&args, " ");
+	char *op = strsep(&args, " "), *mode = strsep(&args, " ");
+	unsigned long va;
+	unsigned int length;
+	LOCK_OPERATION operation;
+
+	if (!addr || !len || !op || args || kstrtoul(addr, 0, &va) ||
+	    kstrtouint(len, 0, &length))
+		return STATUS_INVALID_PARAMETER;
+	if (!strcmp(op, "read"))
+		operation = IoReadAccess;
+	else if (!strcmp(op, "write"))
+		operation = IoWriteAccess;
+	else
+		return STATUS_INVALID_PARAMETER;
+	if (mode && strcmp(mode, "kernel") && strcmp(mode, "user"))
+		return STATUS_INVALID_PARAMETER;
+	return NtcLockAddress((PVOID)va, length, operation,
+			      mode && !strcmp(mode, "kernel") ?
+			      KernelMode : UserMode);
+}
+
+static NTSTATUS ntc_run(char *cmd)
+{
+	char *verb = strsep(&cmd, " ");
+	unsigned int a, b;
+
+	if (!strcmp(verb, "types") && !cmd)
+		return NtcTypes();
+	if (!strcmp(verb, "irql") && !cmd)
+		return NtcIrql();
+	if (!strcmp(verb, "dpc") && !cmd)
+		return ntc_dpc();
+	if (!strcmp(verb, "isr") && !cmd)
+		return ntc_isr();
+	if (!strcmp(verb, "cpus") && !cmd)
+		return NtcCpus();
+	if (!strcmp(verb, "pool") && cmd && !kstrtouint(cmd, 0, &a) &&
+	    a <= USHRT_MAX)
+		return NtcPoolCreate(a, nt_mdp_max_buffer_size());
+	if (!strcmp(verb, "percpu") && cmd && !kstrtouint(cmd, 0, &a))
+		return NtcAllocateEverywhere(a);
+	if (!strcmp(verb, "remote") && !cmd)
+		return NtcFreeRemotely();
+	if (!strcmp(verb, "release") && !cmd) {
+		NtcPoolDestroy();
+		return STATUS_SUCCESS;
+	}
+	if (!strcmp(verb, "bytecount") && !cmd)
+		return NtcByteCount();
+	if (!strcmp(verb, "chain") && !cmd)
+		return NtcChain();
+	if (!strcmp(verb, "nonpaged") && cmd && !strcmp(cmd, "heap"))
+		return NtcNonPaged(FALSE);
+	if (!strcmp(verb, "nonpaged") && cmd && !strcmp(cmd, "static"))
+		return NtcNonPaged(TRUE);
+	if (!strcmp(verb, "refusals") && cmd &&
+	    sscanf(cmd, "%u %u", &a, &b) == 2)
+		return NtcRefusals(a, b);
+	if (!strcmp(verb, "lockaddr") && cmd)
+		return ntc_lockaddr(cmd);
+	if (!strcmp(verb, "skip") && cmd && !kstrtouint(cmd, 0, &a) &&
+	    a < NTC_USERBUF_MAX) {
+		ntc_userbuf_skip = a;
+		return STATUS_SUCCESS;
+	}
+	return STATUS_INVALID_PARAMETER;
+}
+
+/* Runs one command; its report replaces the previous one. */
+static ssize_t ntc_control_write(struct file *file, const char __user *ubuf,
+				 size_t count, loff_t *ppos)
+{
+	char cmd[NTC_CMD_MAX];
+	NTSTATUS status;
+	int err;
+
+	if (!count || count >= sizeof(cmd))
+		return -EINVAL;
+	if (copy_from_user(cmd, ubuf, count))
+		return -EFAULT;
+	cmd[count] = '\0';
+	strim(cmd);
+	if (strlen(cmd) != strnlen(cmd, count) || !*cmd)
+		return -EINVAL;
+
+	mutex_lock(&ntc_mutex);
+	ntc_result_len = 0;
+	ntc_result_add("%s:", cmd);
+	status = ntc_run(cmd);
+	ntc_result_add(" status=0x%08x\n", (u32)status);
+	mutex_unlock(&ntc_mutex);
+	err = nt_status_to_errno(status);
+	return err ? err : count;
+}
+
+static ssize_t ntc_result_read(struct file *file, char __user *ubuf,
+			       size_t count, loff_t *ppos)
+{
+	ssize_t ret;
+
+	mutex_lock(&ntc_mutex);
+	ret = simple_read_from_buffer(ubuf, count, ppos, ntc_result,
+				      ntc_result_len);
+	mutex_unlock(&ntc_mutex);
+	return ret;
+}
+
+/*
+ * The written data stays in user space: the driver locks it there, all of
+ * it but the first ntc_userbuf_skip bytes, as a driver describes the part
+ * of a caller's buffer after a header.
+ */
+static ssize_t ntc_userbuf_write(struct file *file, const char __user *ubuf,
+				 size_t count, loff_t *ppos)
+{
+	unsigned int skip = READ_ONCE(ntc_userbuf_skip);
+	NTSTATUS status;
+	void *expected;
+	int err;
+
+	if (count <= skip || count > NTC_USERBUF_MAX)
+		return -EINVAL;
+	expected = kvmalloc(count, GFP_KERNEL);
+	if (!expected)
+		return -ENOMEM;
+	if (copy_from_user(expected, ubuf, count)) {
+		kvfree(expected);
+		return -EFAULT;
+	}
+	mutex_lock(&ntc_mutex);
+	ntc_result_len = 0;
+	ntc_result_add("userbuf write: skip=%u", skip);
+	status = NtcCheckUserBuffer((__force PVOID)(ubuf + skip), count - skip,
+				    expected + skip);
+	ntc_result_add(" status=0x%08x\n", (u32)status);
+	mutex_unlock(&ntc_mutex);
+	kvfree(expected);
+	err = nt_status_to_errno(status);
+	return err ? err : count;
+}
+
+/*
+ * Every read returns count bytes: after the first ntc_userbuf_skip, which
+ * stay as they were, text lines written by the driver.
+ */
+static ssize_t ntc_userbuf_read(struct file *file, char __user *ubuf,
+				size_t count, loff_t *ppos)
+{
+	unsigned int skip = READ_ONCE(ntc_userbuf_skip);
+	NTSTATUS status;
+	int err;
+
+	if (count <= skip || count > NTC_USERBUF_MAX)
+		return -EINVAL;
+	mutex_lock(&ntc_mutex);
+	ntc_result_len = 0;
+	ntc_result_add("userbuf read: skip=%u", skip);
+	status = NtcFillUserBuffer((__force PVOID)(ubuf + skip), count - skip);
+	ntc_result_add(" status=0x%08x\n", (u32)status);
+	mutex_unlock(&ntc_mutex);
+	err = nt_status_to_errno(status);
+	return err ? err : count;
+}
+
+static const struct file_operations ntc_control_fops = {
+	.owner = THIS_MODULE,
+	.write = ntc_control_write,
+	.read = ntc_result_read,
+	.llseek = default_llseek,
+};
+
+static const struct file_operations ntc_userbuf_fops = {
+	.owner = THIS_MODULE,
+	.write = ntc_userbuf_write,
+	.read = ntc_userbuf_read,
+	.llseek = no_llseek,
+};
+
+static int __init ntc_init(void)
+{
+	tasklet_setup(&ntc_tasklet, ntc_tasklet_fn);
+	ntc_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("control", 0600, ntc_dir, NULL, &ntc_control_fops);
+	debugfs_create_file("userbuf", 0600, ntc_dir, NULL, &ntc_userbuf_fops);
+	return 0;
+}
+
+static void __exit ntc_exit(void)
+{
+	debugfs_remove_recursive(ntc_dir);
+	tasklet_kill(&ntc_tasklet);
+	NtcPoolDestroy();
+	nt_compat_flush_deferred();
+}
+
+module_init(ntc_init);
+module_exit(ntc_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("An NT-style client of mdlpool, written against nt_compat.h");
