@@ -5,6 +5,7 @@
 #   make                 build against KDIR (default: newest Debian kernel here)
 #   make run             the main job: boot a guest, stress a pool, print stats
 #   make test            the whole test suite in QEMU guests
+#   make bench           the benchmark against SLUB, mempool and page_pool
 #   make checkpatch      checkpatch.pl --strict on the project's C files
 #   make nt-compat-check nt_compat.h's compile-time refusals and README list
 
@@ -23,6 +24,9 @@ clean:
 run:
 	scripts/run-main
 
+bench:
+	scripts/run-bench
+
 test:
 	scripts/run-tests
 
@@ -32,4 +36,4 @@ checkpatch:
 nt-compat-check:
 	scripts/nt-compat-check $(KDIR)
 
-.PHONY: all modules clean run test checkpatch nt-compat-check
+.PHONY: all modules clean run bench test checkpatch nt-compat-check
