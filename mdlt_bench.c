@@ -736,6 +736,37 @@ static void mdlb_print_ratio(struct seq_buf *s, u64 milli)
 			       (milli % 1000) / 10);
 }
 
+/* Throughput of all CPUs at 2 vCPUs over that at 1: 2.00 is perfect. */
+static void mdlb_print_scaling(struct seq_buf *s, unsigned int size,
+			       struct mdlb_results *res)
+{
+	unsigned int ci, one = 0, two = 0, si;
+
+	for (si = 0; si < MDLB_NS; si++) {
+		if (mdlb_scenarios[si].kind != MDLB_ALLCPU)
+			continue;
+		if (mdlb_scenarios[si].arg == 1)
+			one = si;
+		else if (mdlb_scenarios[si].arg == 2)
+			two = si;
+	}
+	if (!mdlb_scenario_ran(res, one) || !mdlb_scenario_ran(res, two))
+		return;
+	seq_buf_printf(s, "\nscaling, %u bytes: throughput at 2 vCPUs / at 1 vCPU\n",
+		       size);
+	for (ci = 0; ci < MDLB_NC; ci++) {
+		u64 t1 = res->t[one][ci].median, t2 = res->t[two][ci].median;
+
+		seq_buf_printf(s, "  %-10s", mdlb_contenders[ci].name);
+		if (t1 && t2)
+			seq_buf_printf(s, " %7llu.%02llux\n",
+				       div64_u64(2 * t1, t2),
+				       div64_u64(200 * t1, t2) % 100);
+		else
+			seq_buf_printf(s, " %10s\n", "n/a");
+	}
+}
+
 static void mdlb_print_size(struct seq_buf *s, unsigned int size,
 			    struct mdlb_results *res)
 {
@@ -761,6 +792,7 @@ static void mdlb_print_size(struct seq_buf *s, unsigned int size,
 			seq_buf_printf(s, "\n");
 		}
 	}
+	mdlb_print_scaling(s, size, res);
 	seq_buf_printf(s, "\nmemory, %u bytes: bytes held per live buffer with %u out\n",
 		       size, MDLB_HELD);
 	for (ci = 0; ci < MDLB_NC; ci++) {
