@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Out-of-tree build of mdlpool.ko and mdlpool_test.ko.
-#   make                 build against KDIR (default: newest Debian kernel here)
+#   make                 build against KDIR (default: newest stock Debian kernel)
 #   make run             the main job: boot a guest, stress a pool, print stats
 #   make test            the whole test suite in QEMU guests
 #   make checkpatch      checkpatch.pl --strict on the project's C files
 
-KVER ?= $(notdir $(patsubst %/build,%,$(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1)))
+# Debian's PREEMPT_RT kernel (*-rt-amd64) sorts after the stock one, so it is
+# left out: the default stays the stock kernel once the RT one is installed.
+KVER ?= $(notdir $(patsubst %/build,%,$(shell ls -d /lib/modules/*/build 2>/dev/null | grep -v -- '-rt-' | sort -V | tail -n 1)))
 KDIR ?= /lib/modules/$(KVER)/build
 PWD := $(CURDIR)
 
