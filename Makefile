@@ -9,7 +9,9 @@
 #   make checkpatch      checkpatch.pl --strict on the project's C files
 #   make nt-compat-check nt_compat.h's compile-time refusals and README list
 
-KVER ?= $(notdir $(patsubst %/build,%,$(shell ls -d /lib/modules/*/build 2>/dev/null | grep -v -- -rt- | sort -V | tail -n 1)))
+# Debian's PREEMPT_RT kernel (*-rt-amd64) sorts after the stock one, so it is
+# left out: the default stays the stock kernel once the RT one is installed.
+KVER ?= $(notdir $(patsubst %/build,%,$(shell ls -d /lib/modules/*/build 2>/dev/null | grep -v -- '-rt-' | sort -V | tail -n 1)))
 KDIR ?= /lib/modules/$(KVER)/build
 PWD := $(CURDIR)
 
