@@ -25,6 +25,7 @@
 #include <linux/random.h>
 #include <linux/scatterlist.h>
 #include <linux/sched.h>
+#include <linux/timer.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -42,6 +43,7 @@
 struct mdlt_stress_result {
 	unsigned int threads;
 	unsigned long ops;
+	unsigned long softirq_ops;
 	unsigned long allocs;
 	unsigned long frees;
 	unsigned long remote_frees;
@@ -527,6 +529,32 @@ struct mdlt_item {
 	u32 seq;
 };
 
+/* A buffer the softirq side of a worker holds in one of its slots. */
+struct mdlt_slot {
+	struct scatterlist *sg;
+	void *buf;
+	u32 seq;
+};
+
+#define MDLT_TICK_SLOTS		8
+
+/*
+ * The softirq side of a worker: a timer on the worker's CPU that, every
+ * jiffy, frees what other workers handed over and then allocates or frees
+ * in its own slots, so that softirqs use the same CPU's share of the pool
+ * as the worker task they interrupt.  Its state is its own: a timer
+ * callback never runs twice at once, even if hotplug moves the timer.
+ */
+struct mdlt_ticker {
+	struct timer_list timer;
+	struct mdlt_worker *w;
+	bool stop;
+	u32 seq;
+	struct rnd_state rnd;
+	struct mdlt_slot slots[MDLT_TICK_SLOTS];
+	struct mdlt_stress_result res;
+};
+
 struct mdlt_worker {
 	struct mdlt_stress *st;
 	struct task_struct *task;
@@ -535,6 +563,7 @@ struct mdlt_worker {
 	struct llist_head inbox;	/* buffers other workers want freed here */
 	struct rnd_state rnd;
 	struct mdlt_stress_result res;
+	struct mdlt_ticker tick;
 };
 
 struct mdlt_stress {
@@ -543,6 +572,7 @@ struct mdlt_stress {
 	unsigned int ops;
 	unsigned int remote_pct;
 	unsigned int hold;
+	unsigned int softirq_ops;	/* per tick and worker; 0: no ticker */
 	bool timed;
 	unsigned long deadline;
 	atomic_t running;
@@ -551,26 +581,36 @@ struct mdlt_stress {
 	struct mdlt_worker *w;
 };
 
-static void mdlt_item_free(struct mdlt_worker *w, struct mdlt_item *it)
+/* Checks a buffer's pattern and frees it, counting in @res. */
+static void mdlt_buf_free(struct mdlt_stress *st, struct mdlt_stress_result *res,
+			  struct scatterlist *sg, void *buf, u32 owner, u32 seq)
 {
-	unsigned int size = mdlpool_buffer_size(w->st->pool);
+	if (!mdlt_intact(buf, mdlpool_buffer_size(st->pool), owner, seq))
+		res->mismatches++;
+	if (mdlpool_free(sg))
+		res->free_errors++;
+	res->frees++;
+}
 
-	if (!mdlt_intact(it->buf, size, it->owner, it->seq))
-		w->res.mismatches++;
-	if (mdlpool_free(it->sg))
-		w->res.free_errors++;
-	w->res.frees++;
+static void mdlt_item_free(struct mdlt_stress *st, struct mdlt_stress_result *res,
+			   struct mdlt_item *it)
+{
+	mdlt_buf_free(st, res, it->sg, it->buf, it->owner, it->seq);
 	kfree(it);
 }
 
-static void mdlt_drain_inbox(struct mdlt_worker *w)
+/*
+ * Both the worker and its ticker empty the inbox; llist_del_all() takes
+ * the whole list at once, so two consumers are safe.
+ */
+static void mdlt_drain_inbox(struct mdlt_worker *w, struct mdlt_stress_result *res)
 {
 	struct llist_node *list = llist_del_all(&w->inbox);
 	struct mdlt_item *it, *tmp;
 
 	llist_for_each_entry_safe(it, tmp, list, node) {
-		mdlt_item_free(w, it);
-		w->res.remote_frees++;
+		mdlt_item_free(w->st, res, it);
+		res->remote_frees++;
 	}
 }
 
@@ -617,7 +657,81 @@ static void mdlt_item_release(struct mdlt_worker *w, struct mdlt_item *it)
 	if (peer)
 		llist_add(&it->node, &peer->inbox);
 	else
-		mdlt_item_free(w, it);
+		mdlt_item_free(w->st, &w->res, it);
+}
+
+/* Ticker pattern owners follow the workers' ids, so no two fills match. */
+static u32 mdlt_ticker_owner(struct mdlt_ticker *t)
+{
+	return t->w->st->nr_workers + t->w->id;
+}
+
+static void mdlt_ticker_step(struct mdlt_ticker *t)
+{
+	struct mdlt_stress *st = t->w->st;
+	unsigned int size = mdlpool_buffer_size(st->pool);
+	struct mdlt_slot *s;
+
+	s = &t->slots[prandom_u32_state(&t->rnd) % MDLT_TICK_SLOTS];
+	if (s->sg) {
+		mdlt_buf_free(st, &t->res, s->sg, s->buf, mdlt_ticker_owner(t),
+			      s->seq);
+		s->sg = NULL;
+	} else {
+		/* Both entry points: softirq is where _bh callers live. */
+		s->seq = t->seq++;
+		s->sg = s->seq & 1 ? mdlpool_alloc_bh(st->pool, &s->buf) :
+				     mdlpool_alloc(st->pool, &s->buf);
+		if (!s->sg) {
+			t->res.alloc_failures++;
+			return;
+		}
+		mdlt_fill(s->buf, size, mdlt_ticker_owner(t), s->seq);
+		t->res.allocs++;
+	}
+	t->res.softirq_ops++;
+}
+
+static void mdlt_ticker_fn(struct timer_list *timer)
+{
+	struct mdlt_ticker *t = from_timer(t, timer, timer);
+	unsigned int i;
+
+	mdlt_drain_inbox(t->w, &t->res);
+	for (i = 0; i < t->w->st->softirq_ops; i++)
+		mdlt_ticker_step(t);
+	if (!READ_ONCE(t->stop))
+		mod_timer(&t->timer, jiffies + 1);
+}
+
+/* From the worker task: a pinned timer starts on the worker's CPU. */
+static void mdlt_ticker_start(struct mdlt_worker *w)
+{
+	struct mdlt_ticker *t = &w->tick;
+
+	t->w = w;
+	prandom_seed_state(&t->rnd, get_random_u64());
+	timer_setup(&t->timer, mdlt_ticker_fn, TIMER_PINNED);
+	mod_timer(&t->timer, jiffies + 1);
+}
+
+/*
+ * After del_timer_sync() the callback is neither running nor queued, and
+ * with stop set it cannot queue itself again, so the slots are ours.
+ */
+static void mdlt_ticker_stop(struct mdlt_ticker *t)
+{
+	unsigned int i;
+
+	WRITE_ONCE(t->stop, true);
+	del_timer_sync(&t->timer);
+	for (i = 0; i < MDLT_TICK_SLOTS; i++) {
+		struct mdlt_slot *s = &t->slots[i];
+
+		if (s->sg)
+			mdlt_buf_free(t->w->st, &t->res, s->sg, s->buf,
+				      mdlt_ticker_owner(t), s->seq);
+	}
 }
 
 static int mdlt_worker_fn(void *arg)
@@ -628,10 +742,12 @@ static int mdlt_worker_fn(void *arg)
 	unsigned int i, slot;
 
 	slots = kcalloc(st->hold, sizeof(*slots), GFP_KERNEL);
+	if (st->softirq_ops)
+		mdlt_ticker_start(w);
 	for (i = 0; slots && i < st->ops; i++) {
 		if (st->timed && time_after(jiffies, st->deadline))
 			break;
-		mdlt_drain_inbox(w);
+		mdlt_drain_inbox(w, &w->res);
 		slot = prandom_u32_state(&w->rnd) % st->hold;
 		if (slots[slot]) {
 			mdlt_item_release(w, slots[slot]);
@@ -645,20 +761,22 @@ static int mdlt_worker_fn(void *arg)
 	}
 	for (i = 0; slots && i < st->hold; i++) {
 		if (slots[i])
-			mdlt_item_free(w, slots[i]);
+			mdlt_item_free(st, &w->res, slots[i]);
 	}
 	kfree(slots);
 	if (!slots)
 		w->res.alloc_failures++;
+	if (st->softirq_ops)
+		mdlt_ticker_stop(&w->tick);
 
 	/* Release: our last hand-off is visible before we count ourselves out. */
 	smp_mb__before_atomic();
 	atomic_dec(&st->running);
 	while (atomic_read_acquire(&st->running)) {
-		mdlt_drain_inbox(w);
+		mdlt_drain_inbox(w, &w->res);
 		usleep_range(100, 200);
 	}
-	mdlt_drain_inbox(w);
+	mdlt_drain_inbox(w, &w->res);
 
 	if (atomic_dec_and_test(&st->unfinished))
 		complete(&st->done);
@@ -672,6 +790,19 @@ static int mdlt_worker_fn(void *arg)
 	return 0;
 }
 
+static void mdlt_stress_add(struct mdlt_stress_result *r,
+			    const struct mdlt_stress_result *w)
+{
+	r->ops += w->ops;
+	r->softirq_ops += w->softirq_ops;
+	r->allocs += w->allocs;
+	r->frees += w->frees;
+	r->remote_frees += w->remote_frees;
+	r->mismatches += w->mismatches;
+	r->alloc_failures += w->alloc_failures;
+	r->free_errors += w->free_errors;
+}
+
 static void mdlt_stress_sum(struct mdlt_stress *st, struct mdlt_stress_result *r)
 {
 	unsigned int i;
@@ -679,15 +810,8 @@ static void mdlt_stress_sum(struct mdlt_stress *st, struct mdlt_stress_result *r
 	memset(r, 0, sizeof(*r));
 	r->threads = st->nr_workers;
 	for (i = 0; i < st->nr_workers; i++) {
-		struct mdlt_stress_result *w = &st->w[i].res;
-
-		r->ops += w->ops;
-		r->allocs += w->allocs;
-		r->frees += w->frees;
-		r->remote_frees += w->remote_frees;
-		r->mismatches += w->mismatches;
-		r->alloc_failures += w->alloc_failures;
-		r->free_errors += w->free_errors;
+		mdlt_stress_add(r, &st->w[i].res);
+		mdlt_stress_add(r, &st->w[i].tick.res);
 	}
 }
 
@@ -717,12 +841,14 @@ static int mdlt_stress_start(struct mdlt_stress *st)
 static int mdlt_cmd_stress(char **argv, int argc)
 {
 	unsigned int threads = 1, ops = 20000, remote = 50, hold = 16, secs = 0;
+	unsigned int softirq = 0;
 	struct mdlt_opt opts[] = {
 		{ "threads", 1, 8, &threads },
 		{ "ops", 1, 100000000, &ops },
 		{ "remote", 0, 100, &remote },
 		{ "hold", 1, 4096, &hold },
 		{ "secs", 1, 86400, &secs },
+		{ "softirq", 0, 64, &softirq },
 	};
 	struct mdlt_stress st = {};
 	struct mdlt_pool *mp;
@@ -742,6 +868,7 @@ static int mdlt_cmd_stress(char **argv, int argc)
 	st.timed = secs;
 	st.remote_pct = remote;
 	st.hold = hold;
+	st.softirq_ops = softirq;
 	init_completion(&st.done);
 	/*
 	 * Hold the online set still only while the workers are created and
@@ -864,8 +991,9 @@ static int mdlt_control_show(struct seq_file *m, void *unused)
 			   mp->name, mp->nr_held, full, mp->pattern_errors);
 		if (!mp->stressed)
 			continue;
-		seq_printf(m, "stress %s threads=%u ops=%lu allocs=%lu frees=%lu remote_frees=%lu mismatches=%lu alloc_failures=%lu free_errors=%lu\n",
+		seq_printf(m, "stress %s threads=%u ops=%lu softirq_ops=%lu allocs=%lu frees=%lu remote_frees=%lu mismatches=%lu alloc_failures=%lu free_errors=%lu\n",
 			   mp->name, mp->stress.threads, mp->stress.ops,
+			   mp->stress.softirq_ops,
 			   mp->stress.allocs, mp->stress.frees,
 			   mp->stress.remote_frees, mp->stress.mismatches,
 			   mp->stress.alloc_failures, mp->stress.free_errors);

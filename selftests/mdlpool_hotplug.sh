@@ -53,7 +53,7 @@ ctl_ok free hp all cpu=1
 
 # A stress while CPUs 1..N-1 go offline and online in turn.
 last=$(($(online_cpus) - 1))
-echo "stress hp threads=2 secs=20 remote=50 hold=32" > "$CTL" &
+echo "stress hp threads=2 secs=20 remote=50 hold=32 softirq=4" > "$CTL" &
 stress_pid=$!
 cycles=0
 while kill -0 $stress_pid 2>/dev/null; do

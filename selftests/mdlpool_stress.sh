@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # Every online CPU allocating and freeing at once, half the frees handed to
-# another CPU, every buffer's pattern checked before it is freed.
+# another CPU, every buffer's pattern checked before it is freed; then the
+# same with softirqs on every CPU using the pool under the tasks.
 . "$(dirname "$0")/lib.sh"
 
 require_modules
@@ -11,7 +12,7 @@ if [ "$cpus" -lt 2 ]; then
 	ktap_skip "stress" "needs two CPUs"
 	exit $KSFT_SKIP
 fi
-ktap_plan 12
+ktap_plan 15
 diag "$cpus CPUs online"
 pages0=$(summary pages_held)
 
@@ -58,5 +59,27 @@ check "an all-local stress makes no remote free and balances" \
 	sh -c "[ $rc -eq 0 ] && [ $(stress_field churn remote_frees) -eq 0 ] &&
 	       [ $(stress_field churn mismatches) -eq 0 ] && [ $(stat churn in_use) -eq 0 ]"
 ctl_ok destroy churn
+
+# A timer on each worker's CPU allocates (mdlpool_alloc and _bh) and frees
+# in softirq context every jiffy, and frees what other CPUs handed over,
+# while the worker task on that CPU uses the same share of the pool.
+ctl_ok create soft 256
+ctl_ok stress soft threads=2 secs=3 remote=50 hold=16 softirq=8
+rc=$?
+diag "$(grep '^stress soft ' "$CTL")"
+# 3 s of ticks at HZ >= 100 on every CPU: thousands of softirq steps.
+check "softirq: a 3 s stress with softirq=8 completes, with over 1000 softirq steps" \
+	sh -c "[ $rc -eq 0 ] && [ $(stress_field soft softirq_ops) -gt 1000 ] &&
+	       [ $(stress_field soft ops) -gt 0 ]"
+check "softirq: no pattern mismatch, no refused free, no failed allocation" \
+	sh -c "[ $(stress_field soft mismatches) -eq 0 ] &&
+	       [ $(stress_field soft free_errors) -eq 0 ] &&
+	       [ $(stress_field soft alloc_failures) -eq 0 ]"
+check "softirq: the pool counted exactly the tasks' and softirqs' allocations and frees, and they balance" \
+	sh -c "[ $(stat soft allocs) -eq $(stress_field soft allocs) ] &&
+	       [ $(stat soft frees) -eq $(stress_field soft frees) ] &&
+	       [ $(stat soft remote_frees) -eq $(stress_field soft remote_frees) ] &&
+	       [ $(stat soft allocs) -eq $(stat soft frees) ] && [ $(stat soft in_use) -eq 0 ]"
+ctl_ok destroy soft
 
 ktap_finish

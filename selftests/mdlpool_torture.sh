@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Torture: every CPU allocating, holding and freeing at random with remote
-# frees and checked patterns, while the tunables change, CPUs go offline and
+# Torture: every CPU allocating, holding and freeing at random, in tasks
+# and in softirqs, with remote frees and checked patterns, while the tunables change, CPUs go offline and
 # online, and page allocations fail at random.  The duration comes from the
 # kernel command line, mdlpool.torture_secs=N (default 20).
 . "$(dirname "$0")/lib.sh"
@@ -25,7 +25,7 @@ pick() {
 diag "torture for $secs s on $(online_cpus) CPUs"
 ctl_ok create torture 700 Tort
 set_param fail_page_percent 2
-echo "stress torture threads=2 secs=$secs remote=50 hold=64" > "$CTL" &
+echo "stress torture threads=2 secs=$secs remote=50 hold=64 softirq=4" > "$CTL" &
 stress_pid=$!
 cycles=0
 changes=0
@@ -48,7 +48,7 @@ set_param fail_page_percent 0
 injected=$(($(summary injected_failures) - injected0))
 
 diag "$(grep '^stress torture ' "$CTL")"
-diag "figures: ops=$(stress_field torture ops) remote_frees=$(stress_field torture remote_frees) hotplug_cycles=$cycles injected_failures=$injected tunable_changes=$changes"
+diag "figures: ops=$(stress_field torture ops) softirq_ops=$(stress_field torture softirq_ops) remote_frees=$(stress_field torture remote_frees) hotplug_cycles=$cycles injected_failures=$injected tunable_changes=$changes"
 sed 's/^/# /' "$DBG/torture/stats"
 check "the torture stress ran to its end" \
 	sh -c "[ $rc -eq 0 ] && [ $(stress_field torture ops) -gt 0 ]"
