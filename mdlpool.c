@@ -19,8 +19,11 @@
  * marks the move as missed; the owner picks such pages up when it
  * scavenges, either because the used list grew past
  * used_pages_threshold after a missed move or because the scavenge period
- * passed.  Scavenging also returns pages that have been completely free for
- * at least min_page_lifetime_ms.
+ * passed.  NT finds those pages by walking the whole used list; here the
+ * remote free that finds its page there queues it for the owner, so a
+ * scavenge costs what it recovers, not what is in use.  Scavenging also
+ * returns pages that have been completely free for at least
+ * min_page_lifetime_ms.
  *
  * Context rules
  * =============
@@ -33,6 +36,8 @@
  *    from process or softirq context, never from hardirq or NMI context or
  *    with interrupts disabled.  mdlpool_alloc_bh() is for callers already in
  *    softirq context or with bottom halves disabled (NT's DISPATCH_LEVEL).
+ *    Hardirq and NMI callers are refused with a warning; interrupts off is
+ *    a lockdep assertion, as in local_bh_enable().
  *
  * 3. A CPU's struct mdlpool_cpu and the lists, block counts and used flags
  *    of its pages are written only by that CPU, inside its section: bottom
@@ -47,11 +52,15 @@
  *    on a plain list in the page that no other CPU touches, which keeps
  *    atomic operations off the owner's alloc/free path.
  *
- * 5. A free on another CPU touches the page only until it has counted
- *    itself in page->remote_frees: until then the block it returns is still
- *    counted as out, so the owner cannot release the page under it.
- *    Afterwards it touches only the owner's cross-CPU fields (missed_move
- *    and the atomic counters), which live as long as the pool.
+ * 5. A free on another CPU runs outside any section.  It touches the page
+ *    only until it has counted itself in page->remote_frees: until then the
+ *    block it returns is still counted as out, so the owner cannot release
+ *    the page under it.  In that window, if the page is on the used list,
+ *    it also queues the page on the owner's orphans llist (once: the page's
+ *    orphaned flag says it is queued), and the owner never releases a
+ *    queued page.  Afterwards it touches only the owner's cross-CPU fields
+ *    (missed_move, orphans and the atomic counters), which live as long as
+ *    the pool.
  *
  * 6. Statistics are read without locks by the debugfs file: they are a
  *    snapshot, not an invariant.
@@ -224,10 +233,17 @@ static void mdlpool_assert_owner(struct mdlpool_cpu *c)
 	WARN_ON_ONCE(c->cpu != raw_smp_processor_id());
 }
 
-/* Rule 2: the contexts in which the pool may be entered at all. */
+/*
+ * Rule 2: the contexts in which the pool may be entered at all.  A call
+ * from a hardirq or NMI could land inside the section it interrupted, so it
+ * is refused on every kernel, at the cost of one read of preempt_count.
+ * A caller with interrupts off is asserted against only, as
+ * local_bh_enable() itself does: lockdep kernels catch it.
+ */
 static bool mdlpool_context_ok(void)
 {
-	return !WARN_ON_ONCE(in_hardirq() || in_nmi() || irqs_disabled());
+	lockdep_assert_irqs_enabled();
+	return !WARN_ON_ONCE(in_hardirq() || in_nmi());
 }
 
 static void mdlpool_enter(struct mdlpool *pool)
@@ -278,6 +294,7 @@ static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
 	pg->nr_out = 0;
 	atomic_set(&pg->remote_frees, 0);
 	pg->on_used = false;
+	pg->orphaned = false;
 	pg->last_free = jiffies;
 	set_page_private(page, mdlpool_page_mark(pg));
 
@@ -321,7 +338,8 @@ static void mdlpool_page_retire(struct mdlpool_cpu *c, struct mdlpool_page *pg)
 	 * A remote free pushes its block (a full barrier) and then reads
 	 * on_used.  With this barrier between our store of on_used and our
 	 * look at the list, either we see its block and keep the page where
-	 * allocation finds it, or it sees on_used and records a missed move.
+	 * allocation finds it, or it sees on_used, records a missed move and
+	 * queues the page as an orphan.
 	 */
 	smp_mb();
 	if (!llist_empty(&pg->free))
@@ -329,8 +347,32 @@ static void mdlpool_page_retire(struct mdlpool_cpu *c, struct mdlpool_page *pg)
 }
 
 /*
- * Give back the pages completely free for @lifetime jiffies and put used
- * pages with free blocks back on the page list.
+ * Put the used pages that remote frees queued back on the page list.
+ *
+ * Each page's orphaned flag is cleared before its free list is looked at,
+ * with a full barrier between: a remote free whose xchg still found the
+ * flag set had pushed its block before, so we see the block; one that
+ * finds it clear queues the page again.  That may happen as soon as the
+ * flag is clear and rewrites the page's link, hence the _safe walk, which
+ * reads the link first.
+ */
+static void mdlpool_adopt_orphans(struct mdlpool_cpu *c)
+{
+	/* Fully ordered: also after our caller's clear of missed_move. */
+	struct llist_node *orphans = llist_del_all(&c->orphans);
+	struct mdlpool_page *pg, *tmp;
+
+	llist_for_each_entry_safe(pg, tmp, orphans, orphan_node) {
+		/* Pairs with the xchg in mdlpool_free_remote(). */
+		smp_store_mb(pg->orphaned, false);
+		if (pg->on_used && !llist_empty(&pg->free))
+			mdlpool_page_restore(c, pg);
+	}
+}
+
+/*
+ * Put used pages with free blocks back on the page list, then give back
+ * the pages completely free for @lifetime jiffies.
  */
 static void mdlpool_cpu_reclaim(struct mdlpool_cpu *c, unsigned long lifetime)
 {
@@ -340,21 +382,16 @@ static void mdlpool_cpu_reclaim(struct mdlpool_cpu *c, unsigned long lifetime)
 	mdlpool_assert_owner(c);
 
 	/*
-	 * Clear the flag before walking the used list: a remote free that
-	 * pushes after our walk looked at its page sets the flag again after
-	 * its push, so no missed move is forgotten.
+	 * Clear the flag before taking the orphans: a remote free that
+	 * queues a page after we took them sets the flag again after it,
+	 * so no missed move is forgotten.
 	 */
 	WRITE_ONCE(c->missed_move, false);
-	/* Order the clear before our reads of the free lists below. */
-	smp_mb();
+	mdlpool_adopt_orphans(c);
 
 	list_for_each_entry_safe(pg, tmp, &c->pages, link) {
 		if (mdlpool_page_idle(pg, now, lifetime))
 			mdlpool_page_release(c, pg);
-	}
-	list_for_each_entry_safe(pg, tmp, &c->used_pages, link) {
-		if (!llist_empty(&pg->free))
-			mdlpool_page_restore(c, pg);
 	}
 	c->scavenges++;
 }
@@ -517,6 +554,14 @@ static struct scatterlist *mdlpool_alloc_here(struct mdlpool *pool, void **buf)
 	mdlpool_cpu_scavenge_if_due(c);
 
 	pg = mdlpool_first_usable_page(pool, c);
+	if (!pg && !llist_empty(&c->orphans)) {
+		/*
+		 * NT grows the pool here and leaves orphans to the next
+		 * scavenge; pages other CPUs have freed into are cheaper.
+		 */
+		mdlpool_adopt_orphans(c);
+		pg = mdlpool_first_usable_page(pool, c);
+	}
 	if (!pg) {
 		pg = mdlpool_page_add(c);
 		if (!pg) {
@@ -660,6 +705,7 @@ static void mdlpool_free_local(struct mdlpool_cpu *c, struct mdlpool_page *pg,
 		mdlpool_cpu_scavenge(c);
 }
 
+/* Rule 5: any CPU, any supported context, no section needed. */
 static void mdlpool_free_remote(struct mdlpool_cpu *owner,
 				struct mdlpool_page *pg,
 				struct mdlpool_block *blk)
@@ -670,6 +716,9 @@ static void mdlpool_free_remote(struct mdlpool_cpu *owner,
 	/* Fully ordered: pairs with the barrier in mdlpool_page_retire(). */
 	llist_add(&blk->free_node, &pg->free);
 	on_used = READ_ONCE(pg->on_used);
+	/* Fully ordered too: pairs with mdlpool_adopt_orphans(). */
+	if (on_used && !xchg(&pg->orphaned, true))
+		llist_add(&pg->orphan_node, &owner->orphans);
 	/* Our last touch of the page: the owner may release it after this. */
 	atomic_inc_return_release(&pg->remote_frees);
 
@@ -725,6 +774,15 @@ int mdlpool_free(struct scatterlist *sg)
 	if (pool->checked)
 		mdlpool_check_redzone(pool, pg, blk);
 
+	/*
+	 * A free on another CPU needs no section (rule 5), so a racy look at
+	 * the CPU is enough to send it there; a free that looks local is
+	 * checked again inside the section, where the CPU cannot change.
+	 */
+	if (c->cpu != raw_smp_processor_id()) {
+		mdlpool_free_remote(c, pg, blk);
+		return 0;
+	}
 	mdlpool_enter(pool);
 	if (c == this_cpu_ptr(pool->pcpu))
 		mdlpool_free_local(c, pg, blk);
@@ -938,6 +996,7 @@ static void mdlpool_cpu_init(struct mdlpool *pool, int cpu)
 	c->cpu = cpu;
 	INIT_LIST_HEAD(&c->pages);
 	INIT_LIST_HEAD(&c->used_pages);
+	init_llist_head(&c->orphans);
 	INIT_WORK(&c->reclaim_work, mdlpool_reclaim_work);
 	/* As in NT, the first allocation scavenges and sets the period. */
 	c->next_scavenge = jiffies - 1;

@@ -50,6 +50,9 @@
  * @scavenges: scavenges run
  * @alloc_failures: allocations that found no page
  * @missed_move: a free on another CPU hit a page on @used_pages
+ * @orphans: pages of @used_pages that other CPUs freed blocks into, each
+ *	queued once by the free that found it there, so that a scavenge
+ *	moves them back without walking @used_pages (rule 5)
  * @remote_frees: buffers freed on other CPUs into this CPU's pages
  * @missed_moves: how often @missed_move was set
  * @rejected_frees: frees of this CPU's pages refused as corrupt or double
@@ -82,6 +85,7 @@ struct mdlpool_cpu {
 	unsigned long alloc_failures;
 
 	bool missed_move ____cacheline_aligned_in_smp;
+	struct llist_head orphans;
 	atomic_long_t remote_frees;
 	atomic_long_t missed_moves;
 	atomic_long_t rejected_frees;
@@ -129,6 +133,9 @@ struct mdlpool {
  * @remote_frees: blocks other CPUs gave back (rule 5); the page's blocks in
  *	use are @nr_out - @remote_frees, modulo 2^32
  * @on_used: the page is on @owner's used list (owner writes, anyone reads)
+ * @orphaned: the page is queued on @owner's orphans; set by the remote free
+ *	that queues it, cleared by the owner when it takes it off
+ * @orphan_node: link on @owner's orphans
  * @last_free: jiffies of the last free into the page
  */
 struct mdlpool_page {
@@ -140,6 +147,8 @@ struct mdlpool_page {
 	unsigned int nr_out;
 	atomic_t remote_frees;
 	bool on_used;
+	bool orphaned;
+	struct llist_node orphan_node;
 	unsigned long last_free;
 };
 
@@ -200,10 +209,15 @@ static inline bool mdlpool_page_exhausted(const struct mdlpool *pool,
 	       llist_empty(&pg->free);
 }
 
+/*
+ * Whether the owner may give the page back.  A page still queued as an
+ * orphan must wait for the scavenge that takes it off the queue; the
+ * acquire in mdlpool_page_in_use() makes the queuing free's mark visible.
+ */
 static inline bool mdlpool_page_idle(struct mdlpool_page *pg, unsigned long now,
 				     unsigned long lifetime)
 {
-	if (mdlpool_page_in_use(pg))
+	if (mdlpool_page_in_use(pg) || READ_ONCE(pg->orphaned))
 		return false;
 	return time_after_eq(now, READ_ONCE(pg->last_free) + lifetime);
 }

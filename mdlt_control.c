@@ -16,6 +16,7 @@
 #include <linux/ctype.h>
 #include <linux/debugfs.h>
 #include <linux/delay.h>
+#include <linux/irq_work.h>
 #include <linux/kthread.h>
 #include <linux/list.h>
 #include <linux/llist.h>
@@ -462,6 +463,70 @@ static int mdlt_cmd_badfree(char **argv, int argc)
 	if (!strcmp(argv[2], "foreign"))
 		return mdlt_badfree_foreign(mp);
 	return mdlt_badfree_block(mp, argv[2]);
+}
+
+/* ---- badcontext: calls from hardirq context must be refused ---- */
+
+struct mdlt_hardirq {
+	struct irq_work work;
+	struct mdlpool *pool;
+	struct scatterlist *live;	/* a buffer held in process context */
+	bool in_hardirq;
+	bool alloc_refused;
+	bool alloc_bh_refused;
+	int free_err;
+};
+
+static void mdlt_hardirq_calls(struct irq_work *work)
+{
+	struct mdlt_hardirq *h = container_of(work, struct mdlt_hardirq, work);
+	struct scatterlist *sg;
+	void *buf = h;
+
+	h->in_hardirq = in_hardirq();
+	sg = mdlpool_alloc(h->pool, &buf);
+	h->alloc_refused = !sg && !buf;
+	buf = h;
+	sg = mdlpool_alloc_bh(h->pool, &buf);
+	h->alloc_bh_refused = !sg && !buf;
+	h->free_err = mdlpool_free(h->live);
+}
+
+/*
+ * From a hardirq (an irq_work, raised as a self-interrupt), allocate with
+ * both entry points and free a live buffer: each must be refused, and the
+ * buffer must still be ours to free afterwards.
+ */
+static int mdlt_cmd_badcontext(char **argv, int argc)
+{
+	struct mdlt_hardirq h = {};
+	struct mdlt_pool *mp;
+	void *buf;
+	int err;
+
+	if (argc != 2)
+		return -EINVAL;
+	mp = mdlt_find(argv[1]);
+	if (!mp)
+		return -ENOENT;
+	h.pool = mp->pool;
+	h.live = mdlpool_alloc(mp->pool, &buf);
+	if (!h.live)
+		return -ENOMEM;
+	/* Hard: on PREEMPT_RT other irq_work runs in a thread. */
+	h.work = IRQ_WORK_INIT_HARD(mdlt_hardirq_calls);
+	irq_work_queue(&h.work);
+	irq_work_sync(&h.work);
+	err = mdlpool_free(h.live);
+	pr_info("badcontext %s: in_hardirq=%d alloc_refused=%d alloc_bh_refused=%d free=%d, then free in process context=%d\n",
+		mp->name, h.in_hardirq, h.alloc_refused, h.alloc_bh_refused,
+		h.free_err, err);
+	if (!h.in_hardirq)
+		return -EOPNOTSUPP;	/* no self-interrupt: could not test */
+	if (err || !h.alloc_refused || !h.alloc_bh_refused ||
+	    h.free_err != -EPERM)
+		return -EIO;
+	return 0;
 }
 
 /*
@@ -919,6 +984,7 @@ static const struct mdlt_cmd mdlt_cmds[] = {
 	{ "free", mdlt_cmd_free },
 	{ "scavenge", mdlt_cmd_scavenge },
 	{ "badfree", mdlt_cmd_badfree },
+	{ "badcontext", mdlt_cmd_badcontext },
 	{ "corrupt", mdlt_cmd_corrupt },
 	{ "stress", mdlt_cmd_stress },
 	{ "bench", mdlt_cmd_bench },

@@ -1,11 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Bad frees, destroy with buffers out, and malformed control input: each is
-# refused with an errno and leaves the pools as they were.
+# Bad frees, calls from hardirq context, destroy with buffers out, and
+# malformed control input: each is refused with an errno and leaves the
+# pools as they were.
 . "$(dirname "$0")/lib.sh"
 
 require_modules
-ktap_plan 16
+ktap_plan 18
 
 ctl_ok create bad 200
 foreign0=$(summary foreign_frees)
@@ -26,6 +27,13 @@ check "each refusal is counted in the pool's rejected_frees" \
 	expect_stat bad rejected_frees 4
 check "after the refusals every buffer is accounted for" \
 	sh -c "[ $(stat bad in_use) -eq 0 ] && [ $(stat bad allocs) -eq $(stat bad frees) ]"
+
+held0=$(stat bad in_use)
+check "calls from a hardirq are refused: alloc, alloc_bh and free of a live buffer" \
+	ctl_ok badcontext bad
+check "... and leave the pool as it was" \
+	sh -c "[ $(stat bad in_use) -eq $held0 ] && [ $(stat bad allocs) -eq $(stat bad frees) ] &&
+	       [ $(stat bad rejected_frees) -eq 4 ]"
 
 ctl_ok alloc bad 3
 check "destroy with buffers out is refused" \
@@ -87,6 +95,10 @@ No such file or directory|scavenge nosuch
 Invalid argument|badfree keep
 Invalid argument|badfree keep weird
 No such file or directory|badfree nosuch double
+Invalid argument|badcontext
+Invalid argument|badcontext keep extra
+No such file or directory|badcontext nosuch
+Invalid argument|stress keep softirq=65
 No such file or directory|stress nosuch
 Invalid argument|stress keep remote=101
 Invalid argument|stress keep threads=0
@@ -97,7 +109,7 @@ Invalid argument|stress keep ops=1 ops=2
 Invalid argument|stress keep nothing
 Invalid argument|a b c d e f g h i
 CMDS
-check "49 malformed or impossible commands fail with the right errno" \
+check "53 malformed or impossible commands fail with the right errno" \
 	[ $bad_input_ok -eq 0 ]
 check "a command longer than the limit is refused" \
 	ctl_fails "Invalid argument" "create $long 64"
