@@ -21,9 +21,10 @@
  * used_pages_threshold after a missed move or because the scavenge period
  * passed.  NT finds those pages by walking the whole used list; here the
  * remote free that finds its page there queues it for the owner, so a
- * scavenge costs what it recovers, not what is in use.  Scavenging also
- * returns pages that have been completely free for at least
- * min_page_lifetime_ms.
+ * scavenge costs what it recovers, not what is in use.  A timed scavenge
+ * also returns pages that have been completely free for at least
+ * min_page_lifetime_ms; one forced by the threshold only takes the queued
+ * pages back (see mdlpool_scavenge_due()).
  *
  * Context rules
  * =============
@@ -370,6 +371,19 @@ static void mdlpool_adopt_orphans(struct mdlpool_cpu *c)
 	}
 }
 
+/* The used-list half of a scavenge: the missed moves are made up. */
+static void mdlpool_cpu_recover_orphans(struct mdlpool_cpu *c)
+{
+	mdlpool_assert_owner(c);
+	/*
+	 * Clear the flag before taking the orphans: a remote free that
+	 * queues a page after we took them sets the flag again after it,
+	 * so no missed move is forgotten.
+	 */
+	WRITE_ONCE(c->missed_move, false);
+	mdlpool_adopt_orphans(c);
+}
+
 /*
  * Put used pages with free blocks back on the page list, then give back
  * the pages completely free for @lifetime jiffies.
@@ -379,16 +393,7 @@ static void mdlpool_cpu_reclaim(struct mdlpool_cpu *c, unsigned long lifetime)
 	unsigned long now = jiffies;
 	struct mdlpool_page *pg, *tmp;
 
-	mdlpool_assert_owner(c);
-
-	/*
-	 * Clear the flag before taking the orphans: a remote free that
-	 * queues a page after we took them sets the flag again after it,
-	 * so no missed move is forgotten.
-	 */
-	WRITE_ONCE(c->missed_move, false);
-	mdlpool_adopt_orphans(c);
-
+	mdlpool_cpu_recover_orphans(c);
 	list_for_each_entry_safe(pg, tmp, &c->pages, link) {
 		if (mdlpool_page_idle(pg, now, lifetime))
 			mdlpool_page_release(c, pg);
@@ -405,8 +410,17 @@ static void mdlpool_cpu_scavenge(struct mdlpool_cpu *c)
 
 static void mdlpool_cpu_scavenge_if_due(struct mdlpool_cpu *c)
 {
-	if (mdlpool_scavenge_due(c, jiffies, READ_ONCE(used_pages_threshold)))
+	switch (mdlpool_scavenge_due(c, jiffies, READ_ONCE(used_pages_threshold))) {
+	case MDLPOOL_SCAVENGE_FULL:
 		mdlpool_cpu_scavenge(c);
+		break;
+	case MDLPOOL_SCAVENGE_ORPHANS:
+		mdlpool_cpu_recover_orphans(c);
+		c->scavenges++;
+		break;
+	case MDLPOOL_SCAVENGE_NONE:
+		break;
+	}
 }
 
 /*

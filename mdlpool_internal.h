@@ -235,16 +235,33 @@ static inline unsigned int mdlpool_tail_size(const struct mdlpool *pool)
 	return pool->block_size - MDLPOOL_BLOCK_HEADER - pool->buffer_size;
 }
 
+/* What an allocation or free on the owner CPU should scavenge now. */
+enum mdlpool_scavenge {
+	MDLPOOL_SCAVENGE_NONE,
+	/* take the orphans back to the page list */
+	MDLPOOL_SCAVENGE_ORPHANS,
+	/* that, and give back the pages idle for the minimum lifetime */
+	MDLPOOL_SCAVENGE_FULL,
+};
+
 /*
- * Whether the owner should scavenge now: after a missed move once the used
- * list is longer than @threshold, or once the scavenge period is over.
+ * NT's two triggers: the scavenge period is over, or a move was missed and
+ * the used list is longer than @threshold.  NT runs a whole scavenge for
+ * either.  The second exists to get used pages back, and it can fire at
+ * every allocation while many buffers are out, so it only takes the
+ * orphans back: walking the page list for idle pages each time would make
+ * every allocation cost as much as the pages held.  Idle pages still go at
+ * the next timed scavenge or idle reclaim.
  */
-static inline bool mdlpool_scavenge_due(struct mdlpool_cpu *c,
-					unsigned long now,
-					unsigned int threshold)
+static inline enum mdlpool_scavenge mdlpool_scavenge_due(struct mdlpool_cpu *c,
+							 unsigned long now,
+							 unsigned int threshold)
 {
-	return (READ_ONCE(c->missed_move) && c->nr_used_pages > threshold) ||
-	       time_after(now, c->next_scavenge);
+	if (time_after(now, c->next_scavenge))
+		return MDLPOOL_SCAVENGE_FULL;
+	if (READ_ONCE(c->missed_move) && c->nr_used_pages > threshold)
+		return MDLPOOL_SCAVENGE_ORPHANS;
+	return MDLPOOL_SCAVENGE_NONE;
 }
 
 #endif /* _MDLPOOL_INTERNAL_H */

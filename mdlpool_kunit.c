@@ -244,17 +244,29 @@ static void mdlpool_scavenge_decisions(struct kunit *test)
 		atomic_set(&pg->remote_frees, 3);
 		KUNIT_EXPECT_TRUE(test, mdlpool_page_idle(pg, t + 10 * life, life));
 
+		/* A page a remote free queued waits for its adoption. */
+		pg->orphaned = true;
+		KUNIT_EXPECT_FALSE(test, mdlpool_page_idle(pg, t + 10 * life, life));
+		pg->orphaned = false;
+
 		c->next_scavenge = t;
 		c->missed_move = false;
 		c->nr_used_pages = 1000;
-		KUNIT_EXPECT_FALSE(test, mdlpool_scavenge_due(c, t, 64));
-		KUNIT_EXPECT_TRUE(test, mdlpool_scavenge_due(c, t + 1, 64));
-		/* A missed move counts only past the threshold. */
+		KUNIT_EXPECT_EQ(test, mdlpool_scavenge_due(c, t, 64),
+				MDLPOOL_SCAVENGE_NONE);
+		KUNIT_EXPECT_EQ(test, mdlpool_scavenge_due(c, t + 1, 64),
+				MDLPOOL_SCAVENGE_FULL);
+		/* A missed move counts only past the threshold... */
 		c->missed_move = true;
 		c->nr_used_pages = 64;
-		KUNIT_EXPECT_FALSE(test, mdlpool_scavenge_due(c, t - 100, 64));
+		KUNIT_EXPECT_EQ(test, mdlpool_scavenge_due(c, t - 100, 64),
+				MDLPOOL_SCAVENGE_NONE);
 		c->nr_used_pages = 65;
-		KUNIT_EXPECT_TRUE(test, mdlpool_scavenge_due(c, t - 100, 64));
+		KUNIT_EXPECT_EQ(test, mdlpool_scavenge_due(c, t - 100, 64),
+				MDLPOOL_SCAVENGE_ORPHANS);
+		/* ... and the period, when it is over, asks for the whole. */
+		KUNIT_EXPECT_EQ(test, mdlpool_scavenge_due(c, t + 1, 64),
+				MDLPOOL_SCAVENGE_FULL);
 	}
 }
 
