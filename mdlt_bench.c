@@ -804,7 +804,11 @@ static void mdlb_print_size(struct seq_buf *s, unsigned int size,
 	}
 }
 
-/* Machine-readable lines, one per measurement, for scripts. */
+/*
+ * Machine-readable lines, one per measurement, for scripts such as
+ * scripts/bench-summary, which combines several boots.  The scenario's
+ * name comes last because it has spaces.
+ */
 static void mdlb_print_raw(struct seq_buf *s, unsigned int size,
 			   struct mdlb_results *res)
 {
@@ -818,9 +822,16 @@ static void mdlb_print_raw(struct seq_buf *s, unsigned int size,
 				continue;
 			seq_buf_printf(s, "raw size=%u scenario=%u contender=%s ",
 				       size, si, mdlb_contenders[ci].name);
-			seq_buf_printf(s, "ns=%llu spread_pct=%llu ratio_milli=%llu\n",
-				       st->median, st->spread_pct, st->ratio_milli);
+			seq_buf_printf(s, "ns=%llu spread_pct=%llu ratio_milli=%llu name=%s\n",
+				       st->median, st->spread_pct, st->ratio_milli,
+				       mdlb_scenarios[si].name);
 		}
+	}
+	for (ci = 0; ci < MDLB_NC; ci++) {
+		if (res->ran[ci] && res->bytes[ci] > 0)
+			seq_buf_printf(s, "raw size=%u memory contender=%s bytes=%ld\n",
+				       size, mdlb_contenders[ci].name,
+				       res->bytes[ci]);
 	}
 }
 
