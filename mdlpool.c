@@ -45,7 +45,9 @@
  *    halves off (so a softirq on the same CPU cannot interleave with a task)
  *    plus the per-CPU local_lock (which keeps RT kernels, where both of
  *    those are preemptible, exclusive per CPU, and gives lockdep something
- *    to check).  mdlpool_assert_owner() asserts this on every such path.
+ *    to check; elsewhere it is lockdep's record only, see
+ *    mdlpool_lock_nested_bh()).  mdlpool_assert_owner() asserts this on
+ *    every such path.
  *
  * 4. Any CPU may push a block onto a page's free llist (llist_add()).  Only
  *    the owner takes blocks off it, all at once (llist_del_all()), inside
@@ -247,15 +249,43 @@ static bool mdlpool_context_ok(void)
 	return !WARN_ON_ONCE(in_hardirq() || in_nmi());
 }
 
+/*
+ * The per-CPU lock of a section whose bottom halves are already off, as
+ * local_lock_nested_bh() does in later kernels.  Without PREEMPT_RT, BH off
+ * already keeps this CPU's other tasks and softirqs out, so the lock is
+ * only lockdep's record of the section and costs nothing otherwise; a
+ * plain local_lock() would add a redundant preempt_disable(), which the
+ * benchmark measured at several percent of an alloc/free pair.  On
+ * PREEMPT_RT, where BH-off sections are preemptible, it is the real lock.
+ */
+static void mdlpool_lock_nested_bh(struct mdlpool *pool)
+{
+	lockdep_assert_in_softirq();
+#ifdef CONFIG_PREEMPT_RT
+	local_lock(&pool->pcpu->lock);
+#else
+	local_lock_acquire(this_cpu_ptr(&pool->pcpu->lock));
+#endif
+}
+
+static void mdlpool_unlock_nested_bh(struct mdlpool *pool)
+{
+#ifdef CONFIG_PREEMPT_RT
+	local_unlock(&pool->pcpu->lock);
+#else
+	local_lock_release(this_cpu_ptr(&pool->pcpu->lock));
+#endif
+}
+
 static void mdlpool_enter(struct mdlpool *pool)
 {
 	local_bh_disable();
-	local_lock(&pool->pcpu->lock);
+	mdlpool_lock_nested_bh(pool);
 }
 
 static void mdlpool_leave(struct mdlpool *pool)
 {
-	local_unlock(&pool->pcpu->lock);
+	mdlpool_unlock_nested_bh(pool);
 	local_bh_enable();
 }
 
@@ -612,9 +642,9 @@ struct scatterlist *mdlpool_alloc_bh(struct mdlpool *pool, void **buf)
 	*buf = NULL;
 	if (!mdlpool_context_ok() || WARN_ON_ONCE(!in_softirq()))
 		return NULL;
-	local_lock(&pool->pcpu->lock);
+	mdlpool_lock_nested_bh(pool);
 	sg = mdlpool_alloc_here(pool, buf);
-	local_unlock(&pool->pcpu->lock);
+	mdlpool_unlock_nested_bh(pool);
 	return sg;
 }
 EXPORT_SYMBOL_GPL(mdlpool_alloc_bh);
