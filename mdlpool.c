@@ -389,10 +389,12 @@ static void mdlpool_page_retire(struct mdlpool_cpu *c, struct mdlpool_page *pg)
  */
 static void mdlpool_adopt_orphans(struct mdlpool_cpu *c)
 {
-	/* Fully ordered: also after our caller's clear of missed_move. */
-	struct llist_node *orphans = llist_del_all(&c->orphans);
+	struct llist_node *orphans;
 	struct mdlpool_page *pg, *tmp;
 
+	mdlpool_assert_owner(c);
+	/* Fully ordered: also after our caller's clear of missed_move. */
+	orphans = llist_del_all(&c->orphans);
 	llist_for_each_entry_safe(pg, tmp, orphans, orphan_node) {
 		/* Pairs with the xchg in mdlpool_free_remote(). */
 		smp_store_mb(pg->orphaned, false);
@@ -404,7 +406,6 @@ static void mdlpool_adopt_orphans(struct mdlpool_cpu *c)
 /* The used-list half of a scavenge: the missed moves are made up. */
 static void mdlpool_cpu_recover_orphans(struct mdlpool_cpu *c)
 {
-	mdlpool_assert_owner(c);
 	/*
 	 * Clear the flag before taking the orphans: a remote free that
 	 * queues a page after we took them sets the flag again after it,

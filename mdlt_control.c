@@ -26,10 +26,10 @@
 #include <linux/random.h>
 #include <linux/scatterlist.h>
 #include <linux/sched.h>
-#include <linux/timer.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/timer.h>
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
 
@@ -472,23 +472,24 @@ struct mdlt_hardirq {
 	struct mdlpool *pool;
 	struct scatterlist *live;	/* a buffer held in process context */
 	bool in_hardirq;
-	bool alloc_refused;
-	bool alloc_bh_refused;
+	/* what the calls returned, kept so that nothing leaks if they worked */
+	struct scatterlist *sg;
+	struct scatterlist *sg_bh;
+	void *buf;
+	void *buf_bh;
 	int free_err;
 };
 
 static void mdlt_hardirq_calls(struct irq_work *work)
 {
 	struct mdlt_hardirq *h = container_of(work, struct mdlt_hardirq, work);
-	struct scatterlist *sg;
-	void *buf = h;
 
 	h->in_hardirq = in_hardirq();
-	sg = mdlpool_alloc(h->pool, &buf);
-	h->alloc_refused = !sg && !buf;
-	buf = h;
-	sg = mdlpool_alloc_bh(h->pool, &buf);
-	h->alloc_bh_refused = !sg && !buf;
+	/* Not NULL, so that a refusal is seen to clear them. */
+	h->buf = h;
+	h->buf_bh = h;
+	h->sg = mdlpool_alloc(h->pool, &h->buf);
+	h->sg_bh = mdlpool_alloc_bh(h->pool, &h->buf_bh);
 	h->free_err = mdlpool_free(h->live);
 }
 
@@ -517,14 +518,18 @@ static int mdlt_cmd_badcontext(char **argv, int argc)
 	h.work = IRQ_WORK_INIT_HARD(mdlt_hardirq_calls);
 	irq_work_queue(&h.work);
 	irq_work_sync(&h.work);
-	err = mdlpool_free(h.live);
-	pr_info("badcontext %s: in_hardirq=%d alloc_refused=%d alloc_bh_refused=%d free=%d, then free in process context=%d\n",
-		mp->name, h.in_hardirq, h.alloc_refused, h.alloc_bh_refused,
-		h.free_err, err);
+	/* Whatever the calls did, give back what they handed out. */
+	err = h.free_err ? mdlpool_free(h.live) : 0;
+	if (h.sg)
+		err = mdlpool_free(h.sg) ?: err;
+	if (h.sg_bh)
+		err = mdlpool_free(h.sg_bh) ?: err;
+	pr_info("badcontext %s: in_hardirq=%d alloc=%s alloc_bh=%s free=%d, cleanup=%d\n",
+		mp->name, h.in_hardirq, h.sg ? "handed out" : "refused",
+		h.sg_bh ? "handed out" : "refused", h.free_err, err);
 	if (!h.in_hardirq)
 		return -EOPNOTSUPP;	/* no self-interrupt: could not test */
-	if (err || !h.alloc_refused || !h.alloc_bh_refused ||
-	    h.free_err != -EPERM)
+	if (err || h.sg || h.buf || h.sg_bh || h.buf_bh || h.free_err != -EPERM)
 		return -EIO;
 	return 0;
 }

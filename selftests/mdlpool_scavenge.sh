@@ -9,7 +9,7 @@ if [ "$(online_cpus)" -lt 2 ]; then
 	ktap_skip "remote frees" "needs two CPUs"
 	exit $KSFT_SKIP
 fi
-ktap_plan 10
+ktap_plan 12
 save_params
 set_param scavenge_period_ms 600000
 set_param min_page_lifetime_ms 600000
@@ -66,5 +66,26 @@ check "the pool takes a new page after giving all back" \
 	expect_stat timed pages_alloc 5 cpu=0
 ctl_ok free timed all
 ctl_ok destroy timed
+
+# Orphans below the threshold: an allocation that finds no usable page
+# takes them back instead of growing the pool (NT would add a page).
+set_param scavenge_period_ms 600000
+set_param min_page_lifetime_ms 600000
+ctl_ok create adopt 1500
+ctl_ok alloc adopt 1 cpu=0	# the first allocation's scavenge is done
+ctl_ok free adopt 1 cpu=0
+bpp=$(stat adopt blocks_per_page pool)
+ctl_ok alloc adopt $((7 * bpp)) cpu=0
+ctl_ok free adopt all cpu=1
+pages0=$(stat adopt pages_alloc cpu=0)
+scav0=$(stat adopt scavenges cpu=0)
+diag "after the remote frees: $pages0 pages, $(stat adopt used_list_pages cpu=0) on the used list"
+ctl_ok alloc adopt $((bpp + 1)) cpu=0
+check "with only orphaned pages left, an allocation adopts them instead of taking a page" \
+	sh -c "[ $(stat adopt pages_alloc cpu=0) -eq $pages0 ] && [ $(stat adopt scavenges cpu=0) -eq $scav0 ]"
+check "... and the orphans left the used list" \
+	sh -c "[ $(stat adopt used_list_pages cpu=0) -le 1 ]"
+ctl_ok free adopt all cpu=0
+ctl_ok destroy adopt
 
 ktap_finish
