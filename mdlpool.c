@@ -78,7 +78,16 @@
  *    reclaim_work on that CPU every half min_page_lifetime_ms; it runs in
  *    process context there and enters the section like any caller, so an
  *    idle page goes back within twice the lifetime.  Under memory pressure
- *    the shrinker queues the same works to give back every free page.
+ *    the shrinker queues the same works to give back every free page and
+ *    waits for them.  Reclaim may be entered with the CPU hotplug lock held
+ *    (bring-up allocates), so nothing the shrinker reaches takes that lock
+ *    or waits for a lock held around an allocation: mdlpool_mutex is only
+ *    tried, and the works it waits for take only their CPU's section.
+ *
+ * 9. On PREEMPT_RT the section's locks sleep, so a caller that cannot sleep
+ *    (preemption or interrupts off, a raw spinlock held) is refused with a
+ *    warning, as hardirq callers are everywhere.  Elsewhere such callers
+ *    are fine: bottom halves off nest inside preemption off.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -135,6 +144,15 @@ module_param(debug_checks, bool, 0644);
 MODULE_PARM_DESC(debug_checks,
 		 "Pools created while set guard each buffer with a redzone and poison freed buffers (NT special pool style)");
 
+/*
+ * Page refills run inside the section, so they cannot sleep; but they need
+ * not take the reserves GFP_ATOMIC opens (__GFP_HIGH), which exist for
+ * interrupt handlers and reclaim itself.  Like NT's NormalPoolPriority, a
+ * refill fails once free memory is at the min watermark, wakes kswapd on
+ * its way, and the caller sees NULL, counted in alloc_failures.
+ */
+#define MDLPOOL_REFILL_GFP	(GFP_NOWAIT | __GFP_NOWARN)
+
 enum mdlpool_stat {
 	MDLPOOL_STAT_ALLOCS,
 	MDLPOOL_STAT_FREES,
@@ -153,6 +171,7 @@ enum mdlpool_stat {
 	MDLPOOL_STAT_ALLOC_FAILURES,
 	MDLPOOL_STAT_OVERRUNS,
 	MDLPOOL_STAT_POISON_ERRORS,
+	MDLPOOL_STAT_CORRUPT_FREE_BLOCKS,
 	MDLPOOL_NR_STATS
 };
 
@@ -174,6 +193,7 @@ static const char * const mdlpool_stat_names[MDLPOOL_NR_STATS] = {
 	[MDLPOOL_STAT_ALLOC_FAILURES]	= "alloc_failures",
 	[MDLPOOL_STAT_OVERRUNS]		= "overruns",
 	[MDLPOOL_STAT_POISON_ERRORS]	= "poison_errors",
+	[MDLPOOL_STAT_CORRUPT_FREE_BLOCKS] = "corrupt_free_blocks",
 };
 
 /* Guards mdlpool_list.  Taken before the CPU hotplug lock, never after. */
@@ -188,8 +208,14 @@ static void mdlpool_idle_tick(struct work_struct *work);
 static void mdlpool_reclaim_work(struct work_struct *work);
 static unsigned long mdlpool_idle_delay(void);
 static DECLARE_DELAYED_WORK(mdlpool_idle_work, mdlpool_idle_tick);
-/* Reclaim runs when memory is short: the queue needs a rescuer. */
+/*
+ * The reclaim works and nothing else: they run when memory is short, so the
+ * queue has a rescuer, and the shrinker waits for them, so no work on it
+ * may take a lock the shrinker holds (the idle tick runs on system_wq).
+ */
 static struct workqueue_struct *mdlpool_wq;
+/* Pages the reclaim works gave back for the shrinker's pass under way. */
+static atomic_long_t mdlpool_shrunk = ATOMIC_LONG_INIT(0);
 
 /*
  * page_private() of a pool page holds its address mixed with this secret,
@@ -237,16 +263,20 @@ static void mdlpool_assert_owner(struct mdlpool_cpu *c)
 }
 
 /*
- * Rule 2: the contexts in which the pool may be entered at all.  A call
- * from a hardirq or NMI could land inside the section it interrupted, so it
- * is refused on every kernel, at the cost of one read of preempt_count.
+ * Rules 2 and 9: the contexts in which the pool may be entered at all.  A
+ * call from a hardirq or NMI could land inside the section it interrupted,
+ * so it is refused on every kernel, at the cost of one read of
+ * preempt_count; on PREEMPT_RT so is any caller that cannot sleep.
  * A caller with interrupts off is asserted against only, as
  * local_bh_enable() itself does: lockdep kernels catch it.
  */
 static bool mdlpool_context_ok(void)
 {
 	lockdep_assert_irqs_enabled();
-	return !WARN_ON_ONCE(in_hardirq() || in_nmi());
+	if (WARN_ON_ONCE(in_hardirq() || in_nmi()))
+		return false;
+	/* Rule 9: on PREEMPT_RT the section's locks sleep. */
+	return !(IS_ENABLED(CONFIG_PREEMPT_RT) && WARN_ON_ONCE(!preemptible()));
 }
 
 /*
@@ -313,7 +343,7 @@ static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
 
 	if (mdlpool_inject_page_failure())
 		return NULL;
-	page = alloc_pages_node(numa_mem_id(), GFP_ATOMIC | __GFP_NOWARN, 0);
+	page = alloc_pages_node(numa_mem_id(), MDLPOOL_REFILL_GFP, 0);
 	if (!page)
 		return NULL;
 
@@ -419,17 +449,21 @@ static void mdlpool_cpu_recover_orphans(struct mdlpool_cpu *c)
  * Put used pages with free blocks back on the page list, then give back
  * the pages completely free for @lifetime jiffies.
  */
-static void mdlpool_cpu_reclaim(struct mdlpool_cpu *c, unsigned long lifetime)
+static unsigned long mdlpool_cpu_reclaim(struct mdlpool_cpu *c,
+					 unsigned long lifetime)
 {
-	unsigned long now = jiffies;
+	unsigned long now = jiffies, released = 0;
 	struct mdlpool_page *pg, *tmp;
 
 	mdlpool_cpu_recover_orphans(c);
 	list_for_each_entry_safe(pg, tmp, &c->pages, link) {
-		if (mdlpool_page_idle(pg, now, lifetime))
+		if (mdlpool_page_idle(pg, now, lifetime)) {
 			mdlpool_page_release(c, pg);
+			released++;
+		}
 	}
 	c->scavenges++;
+	return released;
 }
 
 static void mdlpool_cpu_scavenge(struct mdlpool_cpu *c)
@@ -515,6 +549,62 @@ static struct mdlpool_block *mdlpool_block_build(const struct mdlpool *pool,
 	return blk;
 }
 
+/* The built block a descriptor address names, or NULL. */
+static struct mdlpool_block *mdlpool_block_of(const struct mdlpool *pool,
+					      struct mdlpool_page *pg,
+					      const struct scatterlist *sg)
+{
+	unsigned long off = offset_in_page(sg);
+	struct mdlpool_block *blk = (void *)sg;
+	u32 idx;
+
+	/* Whatever @sg points at, the header read below stays in the page. */
+	if (off < MDLPOOL_FIRST_BLOCK ||
+	    off > PAGE_SIZE - sizeof(struct mdlpool_block))
+		return NULL;
+	idx = READ_ONCE(blk->index);
+	if (idx >= READ_ONCE(pg->built) ||
+	    mdlpool_block_at(pool, pg, idx) != blk)
+		return NULL;
+	return blk;
+}
+
+/* Whether a free-list link points at a built block of @pg. */
+static bool mdlpool_node_in_page(const struct mdlpool *pool,
+				 struct mdlpool_page *pg,
+				 struct llist_node *node)
+{
+	struct mdlpool_block *blk = container_of(node, struct mdlpool_block,
+						 free_node);
+
+	return ((unsigned long)blk & PAGE_MASK) == (unsigned long)pg &&
+	       mdlpool_block_of(pool, pg, &blk->sg) == blk;
+}
+
+/*
+ * A block on a free list whose state is not "free" was written to after it
+ * was freed.  Handing it out would give a caller memory someone else still
+ * writes, so it is left out of the page's lists for good (the page still
+ * goes back once its other blocks are free), counted and reported.  Its link
+ * lies in the same header, so it is followed only into a block of this
+ * page; otherwise the rest of that list is left out too.
+ */
+static struct llist_node *mdlpool_drop_overwritten(const struct mdlpool *pool,
+						   struct mdlpool_page *pg,
+						   struct mdlpool_block *blk)
+{
+	struct llist_node *next = blk->free_node.next;
+
+	pg->owner->corrupt_free_blocks++;
+	mdlpool_report(pool, pg, blk, "free block overwritten, left out");
+	return next && mdlpool_node_in_page(pool, pg, next) ? next : NULL;
+}
+
+/*
+ * The next block of @pg to hand out: one freed before, else a new one.
+ * NULL only if overwritten free blocks were all the page had left; the page
+ * is exhausted then and the caller moves on.
+ */
 static struct mdlpool_block *mdlpool_block_take(const struct mdlpool *pool,
 						struct mdlpool_page *pg)
 {
@@ -524,19 +614,20 @@ static struct mdlpool_block *mdlpool_block_take(const struct mdlpool *pool,
 	/* One exchange takes every block other CPUs have freed so far. */
 	if (!node)
 		node = llist_del_all(&pg->free);
-	if (!node) {
-		/* A page on the list with neither kind of block is a bug. */
-		if (WARN_ON_ONCE(pg->built >= pool->blocks_per_page))
-			return NULL;
-		return mdlpool_block_build(pool, pg);
+	while (node) {
+		blk = container_of(node, struct mdlpool_block, free_node);
+		if (likely(blk->state == MDLPOOL_BLOCK_FREE)) {
+			pg->owner_free = node->next;
+			return blk;
+		}
+		node = mdlpool_drop_overwritten(pool, pg, blk);
+		if (!node)
+			node = llist_del_all(&pg->free);
 	}
-	pg->owner_free = node->next;
-	blk = container_of(node, struct mdlpool_block, free_node);
-	if (WARN_ONCE(blk->state != MDLPOOL_BLOCK_FREE,
-		      "%s: free block %p of page %p overwritten\n",
-		      pool->name, blk, pg))
-		return NULL;
-	return blk;
+	pg->owner_free = NULL;
+	if (pg->built < pool->blocks_per_page)
+		return mdlpool_block_build(pool, pg);
+	return NULL;
 }
 
 static struct scatterlist *mdlpool_block_hand_out(const struct mdlpool *pool,
@@ -588,15 +679,11 @@ static struct mdlpool_page *mdlpool_first_usable_page(struct mdlpool *pool,
 	return NULL;
 }
 
-static struct scatterlist *mdlpool_alloc_here(struct mdlpool *pool, void **buf)
+/* A page to allocate from: a usable one, an orphan, else a new one. */
+static struct mdlpool_page *mdlpool_page_to_use(struct mdlpool *pool,
+						struct mdlpool_cpu *c)
 {
-	struct mdlpool_cpu *c = this_cpu_ptr(pool->pcpu);
-	struct mdlpool_block *blk;
 	struct mdlpool_page *pg;
-
-	mdlpool_assert_owner(c);
-	*buf = NULL;
-	mdlpool_cpu_scavenge_if_due(c);
 
 	pg = mdlpool_first_usable_page(pool, c);
 	if (!pg && !llist_empty(&c->orphans)) {
@@ -607,16 +694,30 @@ static struct scatterlist *mdlpool_alloc_here(struct mdlpool *pool, void **buf)
 		mdlpool_adopt_orphans(c);
 		pg = mdlpool_first_usable_page(pool, c);
 	}
-	if (!pg) {
+	if (!pg)
 		pg = mdlpool_page_add(c);
+	return pg;
+}
+
+static struct scatterlist *mdlpool_alloc_here(struct mdlpool *pool, void **buf)
+{
+	struct mdlpool_cpu *c = this_cpu_ptr(pool->pcpu);
+	struct mdlpool_block *blk;
+	struct mdlpool_page *pg;
+
+	mdlpool_assert_owner(c);
+	*buf = NULL;
+	mdlpool_cpu_scavenge_if_due(c);
+
+	/* Each pass that finds no block has exhausted a page: it moves on. */
+	do {
+		pg = mdlpool_page_to_use(pool, c);
 		if (!pg) {
 			c->alloc_failures++;
 			return NULL;
 		}
-	}
-	blk = mdlpool_block_take(pool, pg);
-	if (!blk)
-		return NULL;
+		blk = mdlpool_block_take(pool, pg);
+	} while (!blk);
 	pg->nr_out++;
 	mdlpool_count_alloc(c);
 	return mdlpool_block_hand_out(pool, pg, blk, buf);
@@ -695,26 +796,6 @@ static struct mdlpool_page *mdlpool_page_of(const void *addr)
 	return pg;
 }
 
-/* The built block a descriptor address names, or NULL. */
-static struct mdlpool_block *mdlpool_block_of(const struct mdlpool *pool,
-					      struct mdlpool_page *pg,
-					      const struct scatterlist *sg)
-{
-	unsigned long off = offset_in_page(sg);
-	struct mdlpool_block *blk = (void *)sg;
-	u32 idx;
-
-	/* Whatever @sg points at, the header read below stays in the page. */
-	if (off < MDLPOOL_FIRST_BLOCK ||
-	    off > PAGE_SIZE - sizeof(struct mdlpool_block))
-		return NULL;
-	idx = READ_ONCE(blk->index);
-	if (idx >= READ_ONCE(pg->built) ||
-	    mdlpool_block_at(pool, pg, idx) != blk)
-		return NULL;
-	return blk;
-}
-
 /* NT's check that the caller did not repoint the MDL at memory of its own. */
 static bool mdlpool_block_intact(struct mdlpool_page *pg,
 				 struct mdlpool_block *blk)
@@ -779,10 +860,13 @@ static void mdlpool_free_remote(struct mdlpool_cpu *owner,
  * @sg: a descriptor returned by mdlpool_alloc() or mdlpool_alloc_bh()
  *
  * NT's MdpFree().  May run on any CPU.  The descriptor is checked first: one
- * that no pool handed out, that was repointed at other memory, or that was
- * already freed is refused with a warning and counted (in the pool's
+ * that no pool handed out, that was repointed at other memory, or whose
+ * block is free already is refused with a warning and counted (in the pool's
  * rejected_frees, or in the global count when no pool owns the memory), and
- * the pool is left as it was.
+ * the pool is left as it was.  A double free is caught only while the block
+ * is still free in a page the pool holds: once the block is handed out
+ * again, or its page went back and a pool got a page at the same address,
+ * a stale descriptor looks like a live one and frees that buffer.
  *
  * Context: process or softirq context.
  * Return: 0, or -EINVAL if the descriptor was refused, or -EPERM if called
@@ -950,6 +1034,7 @@ static void mdlpool_stats_snapshot(struct mdlpool_cpu *c,
 	s[MDLPOOL_STAT_ALLOC_FAILURES] = mdlpool_peek(c->alloc_failures);
 	s[MDLPOOL_STAT_OVERRUNS] = atomic_long_read(&c->overruns);
 	s[MDLPOOL_STAT_POISON_ERRORS] = atomic_long_read(&c->poison_errors);
+	s[MDLPOOL_STAT_CORRUPT_FREE_BLOCKS] = mdlpool_peek(c->corrupt_free_blocks);
 }
 
 static void mdlpool_stats_print(struct seq_file *m, const unsigned long *s)
@@ -1064,13 +1149,15 @@ static void mdlpool_cpu_init(struct mdlpool *pool, int cpu)
 struct mdlpool *mdlpool_create(const char *name, unsigned int buffer_size,
 			       u32 tag)
 {
+	/* Read once: the size check and the layout must agree. */
+	bool checked = READ_ONCE(debug_checks);
 	struct mdlpool *pool;
 	int cpu, err;
 
 	might_sleep();
 	if (!mdlpool_name_valid(name) || !buffer_size ||
 	    buffer_size > mdlpool_max_buffer_size() ||
-	    (debug_checks &&
+	    (checked &&
 	     buffer_size > mdlpool_max_buffer_size() - MDLPOOL_REDZONE))
 		return ERR_PTR(-EINVAL);
 
@@ -1088,8 +1175,7 @@ struct mdlpool *mdlpool_create(const char *name, unsigned int buffer_size,
 	strscpy(pool->name, name, sizeof(pool->name));
 	pool->tag = tag;
 	pool->buffer_size = buffer_size;
-	/* Read once: a pool's blocks keep the layout they were built with. */
-	pool->checked = READ_ONCE(debug_checks);
+	pool->checked = checked;
 	pool->block_size = mdlpool_block_size(buffer_size, pool->checked);
 	pool->blocks_per_page = mdlpool_blocks_per_page(pool->block_size);
 
@@ -1109,7 +1195,7 @@ struct mdlpool *mdlpool_create(const char *name, unsigned int buffer_size,
 	debugfs_create_file("stats", 0444, pool->dir, pool, &mdlpool_stats_fops);
 	list_add_tail(&pool->node, &mdlpool_list);
 	if (list_is_singular(&mdlpool_list))
-		mod_delayed_work(mdlpool_wq, &mdlpool_idle_work,
+		mod_delayed_work(system_wq, &mdlpool_idle_work,
 				 mdlpool_idle_delay());
 	mutex_unlock(&mdlpool_mutex);
 	return pool;
@@ -1279,36 +1365,47 @@ static void mdlpool_reclaim_work(struct work_struct *work)
 	 * The work was queued on c's CPU; if that CPU went offline since, it
 	 * ran elsewhere, and the hotplug path owns c's pages (rule 7).
 	 */
-	if (c == this_cpu_ptr(pool->pcpu))
-		mdlpool_cpu_reclaim(c, xchg(&c->reclaim_all, false) ? 0 :
-				    msecs_to_jiffies(READ_ONCE(min_page_lifetime_ms)));
+	if (c == this_cpu_ptr(pool->pcpu)) {
+		bool all = xchg(&c->reclaim_all, false);
+		unsigned long released;
+
+		released = mdlpool_cpu_reclaim(c, all ? 0 :
+				msecs_to_jiffies(READ_ONCE(min_page_lifetime_ms)));
+		if (all)
+			atomic_long_add(released, &mdlpool_shrunk);
+	}
 	mdlpool_leave(pool);
 }
 
-/* Queue reclaim on every online CPU that holds pages of some pool. */
-static unsigned long mdlpool_queue_reclaim(bool all)
+/*
+ * Queue reclaim on every online CPU that holds pages of some pool.
+ *
+ * The shrinker calls this, so it must not take the CPU hotplug lock: CPU
+ * bring-up allocates under that lock, and a bring-up that entered reclaim
+ * would wait for us while we waited for it.  Without the lock a CPU may go
+ * offline between the cpu_online() test and the queueing.  Its work then
+ * runs on another CPU, where mdlpool_reclaim_work() sees that it is not on
+ * the owner and does nothing; the hotplug "dead" callback gives back that
+ * CPU's free pages itself (rule 7).  A CPU that comes online after the test
+ * is left for the next pass, as if it had come up after us.
+ */
+static void mdlpool_queue_reclaim(bool all)
 {
-	unsigned long held = 0;
 	struct mdlpool *pool;
 	int cpu;
 
 	lockdep_assert_held(&mdlpool_mutex);
-	cpus_read_lock();
 	list_for_each_entry(pool, &mdlpool_list, node) {
 		for_each_online_cpu(cpu) {
 			struct mdlpool_cpu *c = per_cpu_ptr(pool->pcpu, cpu);
 
 			if (!mdlpool_cpu_holds_pages(c))
 				continue;
-			held += mdlpool_peek(c->pages_alloc) -
-				mdlpool_peek(c->pages_freed);
 			if (all)
 				WRITE_ONCE(c->reclaim_all, true);
 			queue_work_on(cpu, mdlpool_wq, &c->reclaim_work);
 		}
 	}
-	cpus_read_unlock();
-	return held;
 }
 
 static void mdlpool_idle_tick(struct work_struct *work)
@@ -1320,7 +1417,7 @@ static void mdlpool_idle_tick(struct work_struct *work)
 	any = !list_empty(&mdlpool_list);
 	mutex_unlock(&mdlpool_mutex);
 	if (any)
-		queue_delayed_work(mdlpool_wq, &mdlpool_idle_work,
+		queue_delayed_work(system_wq, &mdlpool_idle_work,
 				   mdlpool_idle_delay());
 }
 
@@ -1351,17 +1448,32 @@ static unsigned long mdlpool_shrink_count(struct shrinker *s,
 }
 
 /*
- * The pages come back on their own CPUs, within moments but not before
- * this returns, so nothing is reported freed here.
+ * Every free page goes back, however young, each on its own CPU, and what
+ * went back is reported to reclaim.  Waiting for the works is safe here:
+ * they run on mdlpool_wq, which has a rescuer and runs nothing else, and
+ * they take no lock but their CPU's section, inside which nothing
+ * allocates with reclaim.  mdlpool_mutex, held throughout, keeps the pools
+ * alive and makes this the only pass counting in mdlpool_shrunk.
  */
 static unsigned long mdlpool_shrink_scan(struct shrinker *s,
 					 struct shrink_control *sc)
 {
+	unsigned long freed;
+	struct mdlpool *pool;
+	int cpu;
+
+	/* Never wait for it: its holders may allocate. */
 	if (!mutex_trylock(&mdlpool_mutex))
 		return SHRINK_STOP;
+	atomic_long_set(&mdlpool_shrunk, 0);
 	mdlpool_queue_reclaim(true);
+	list_for_each_entry(pool, &mdlpool_list, node) {
+		for_each_possible_cpu(cpu)
+			flush_work(&per_cpu_ptr(pool->pcpu, cpu)->reclaim_work);
+	}
+	freed = atomic_long_xchg(&mdlpool_shrunk, 0);
 	mutex_unlock(&mdlpool_mutex);
-	return 0;
+	return freed ?: SHRINK_STOP;
 }
 
 static struct shrinker mdlpool_shrinker = {

@@ -49,6 +49,8 @@
  * @blocks_built: blocks built on the pages held now
  * @scavenges: scavenges run
  * @alloc_failures: allocations that found no page
+ * @corrupt_free_blocks: free blocks found overwritten at allocation and
+ *	left out of their page's lists
  * @missed_move: a free on another CPU hit a page on @used_pages
  * @orphans: pages of @used_pages that other CPUs freed blocks into, each
  *	queued once by the free that found it there, so that a scavenge
@@ -62,7 +64,7 @@
  *	free page, however young
  * @reclaim_work: reclaim run on this CPU when the pool is idle (rule 8)
  *
- * Everything up to @alloc_failures is the owner's alone (rule 3).  The
+ * Everything up to @corrupt_free_blocks is the owner's alone (rule 3).  The
  * fields from @missed_move on are written by other CPUs (rule 5) and sit on
  * their own cache line so those writes do not bounce the owner's line.
  */
@@ -83,6 +85,7 @@ struct mdlpool_cpu {
 	unsigned long blocks_built;
 	unsigned long scavenges;
 	unsigned long alloc_failures;
+	unsigned long corrupt_free_blocks;
 
 	bool missed_move ____cacheline_aligned_in_smp;
 	struct llist_head orphans;

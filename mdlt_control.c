@@ -498,18 +498,12 @@ static void mdlt_hardirq_calls(struct irq_work *work)
  * both entry points and free a live buffer: each must be refused, and the
  * buffer must still be ours to free afterwards.
  */
-static int mdlt_cmd_badcontext(char **argv, int argc)
+static int mdlt_badcontext_hardirq(struct mdlt_pool *mp)
 {
 	struct mdlt_hardirq h = {};
-	struct mdlt_pool *mp;
 	void *buf;
 	int err;
 
-	if (argc != 2)
-		return -EINVAL;
-	mp = mdlt_find(argv[1]);
-	if (!mp)
-		return -ENOENT;
 	h.pool = mp->pool;
 	h.live = mdlpool_alloc(mp->pool, &buf);
 	if (!h.live)
@@ -532,6 +526,106 @@ static int mdlt_cmd_badcontext(char **argv, int argc)
 	if (err || h.sg || h.buf || h.sg_bh || h.buf_bh || h.free_err != -EPERM)
 		return -EIO;
 	return 0;
+}
+
+/* What an allocation and a free made where sleeping is not allowed got. */
+struct mdlt_atomic_calls {
+	struct scatterlist *sg;
+	void *buf;
+	int free_err;
+};
+
+static DEFINE_RAW_SPINLOCK(mdlt_raw_lock);
+
+static void mdlt_atomic_calls(struct mdlpool *pool, struct scatterlist *live,
+			      struct mdlt_atomic_calls *r)
+{
+	r->buf = r;	/* not NULL, so that a refusal is seen to clear it */
+	r->sg = mdlpool_alloc(pool, &r->buf);
+	r->free_err = mdlpool_free(live);
+}
+
+/* Undo what the calls did; 1 if they were refused, 0 if they worked. */
+static int mdlt_atomic_settle(struct scatterlist *live,
+			      struct mdlt_atomic_calls *r)
+{
+	int err = 0;
+
+	if (r->sg)
+		err = mdlpool_free(r->sg);
+	if (r->free_err)
+		err = mdlpool_free(live) ?: err;
+	if (err)
+		return err;
+	if (r->sg && r->buf && !r->free_err)
+		return 0;
+	if (!r->sg && !r->buf && r->free_err == -EPERM)
+		return 1;
+	return -EIO;
+}
+
+/*
+ * Allocate and free with preemption off, and on PREEMPT_RT also under a raw
+ * spinlock (elsewhere lockdep's raw-lock nesting check would object to the
+ * section's lock inside one, which is the RT rule it stands for).  On
+ * PREEMPT_RT the pool's sections sleep, so the calls must be refused
+ * (-EPERM); elsewhere they must work (0).  Anything in between is -EIO.
+ * The script judges which answer this kernel owes.
+ */
+static int mdlt_badcontext_atomic(struct mdlt_pool *mp)
+{
+	struct mdlt_atomic_calls r[2] = {};
+	int nr = IS_ENABLED(CONFIG_PREEMPT_RT) ? 2 : 1;
+	struct scatterlist *live[2];
+	int refused[2], i;
+	void *buf;
+
+	for (i = 0; i < nr; i++) {
+		live[i] = mdlpool_alloc(mp->pool, &buf);
+		if (!live[i]) {
+			while (i--)
+				mdlpool_free(live[i]);
+			return -ENOMEM;
+		}
+	}
+	preempt_disable();
+	mdlt_atomic_calls(mp->pool, live[0], &r[0]);
+	preempt_enable();
+	if (nr == 2) {
+		raw_spin_lock(&mdlt_raw_lock);
+		mdlt_atomic_calls(mp->pool, live[1], &r[1]);
+		raw_spin_unlock(&mdlt_raw_lock);
+	}
+	for (i = 0; i < nr; i++) {
+		refused[i] = mdlt_atomic_settle(live[i], &r[i]);
+		pr_info("badcontext %s %s: alloc=%s free=%d\n", mp->name,
+			i ? "raw_spin_lock" : "preempt_disable",
+			r[i].sg ? "handed out" : "refused", r[i].free_err);
+	}
+	if (refused[0] < 0 || (nr == 2 && refused[1] != refused[0]))
+		return -EIO;
+	return refused[0] ? -EPERM : 0;
+}
+
+static int mdlt_cmd_badcontext(char **argv, int argc)
+{
+	static const char * const modes[] = { "hardirq", "atomic" };
+	struct mdlt_pool *mp;
+	int mode = 0;
+
+	if (argc < 2 || argc > 3)
+		return -EINVAL;
+	if (argc == 3) {
+		mode = match_string(modes, ARRAY_SIZE(modes), argv[2]);
+		if (mode < 0)
+			return -EINVAL;
+	}
+	mp = mdlt_find(argv[1]);
+	if (!mp)
+		return -ENOENT;
+	if (mode == 1)
+		return mdlt_badcontext_atomic(mp);
+	return mdlt_badcontext_hardirq(mp);
 }
 
 /*
@@ -566,9 +660,42 @@ static long mdlt_corrupt_here(void *arg)
 	return mdlpool_free(again) ?: err;
 }
 
+/*
+ * Free two buffers, then write the byte before the one freed last, as a
+ * caller writing just before its buffer after the free would: that lands
+ * in the block's header while the block is on the free list.  The next
+ * allocation must not hand that block out, and must not fail either: the
+ * other block is there.
+ */
+static long mdlt_underrun_here(void *arg)
+{
+	struct mdlt_batch *b = arg;
+	struct scatterlist *first, *second, *again;
+	void *buf, *buf2, *buf3;
+	int err;
+
+	first = mdlpool_alloc(b->mp->pool, &buf);
+	if (!first)
+		return -ENOMEM;
+	second = mdlpool_alloc(b->mp->pool, &buf2);
+	if (!second) {
+		mdlpool_free(first);
+		return -ENOMEM;
+	}
+	err = mdlpool_free(second) ?: mdlpool_free(first);
+	if (err)
+		return err;
+	((u8 *)buf)[-1] ^= 0xff;
+	again = mdlpool_alloc(b->mp->pool, &buf3);
+	if (!again)
+		return -ENOMEM;
+	err = buf3 == buf ? -EIO : 0;
+	return mdlpool_free(again) ?: err;
+}
+
 static int mdlt_cmd_corrupt(char **argv, int argc)
 {
-	static const char * const kinds[] = { "overrun", "uaf" };
+	static const char * const kinds[] = { "overrun", "uaf", "underrun" };
 	struct mdlt_batch b = {};
 	int kind;
 
@@ -580,6 +707,9 @@ static int mdlt_cmd_corrupt(char **argv, int argc)
 	b.mp = mdlt_find(argv[1]);
 	if (!b.mp)
 		return -ENOENT;
+	if (kind == 2)
+		return mdlt_on_cpu(cpumask_first(cpu_online_mask),
+				   mdlt_underrun_here, &b);
 	/* Without a redzone, the byte past the end belongs to another block. */
 	if (!mdlpool_debug_checks(b.mp->pool))
 		return -EINVAL;
@@ -1058,8 +1188,15 @@ static int mdlt_control_show(struct seq_file *m, void *unused)
 
 		list_for_each_entry(h, &mp->held, node)
 			full += h->sg->length == size;
-		seq_printf(m, "pool %s held=%lu held_full_length=%lu pattern_errors=%lu\n",
+		seq_printf(m, "pool %s held=%lu held_full_length=%lu pattern_errors=%lu",
 			   mp->name, mp->nr_held, full, mp->pattern_errors);
+		/* Lets a script find the newest buffer's page in a page trace. */
+		if (!list_empty(&mp->held)) {
+			h = list_last_entry(&mp->held, struct mdlt_held, node);
+			seq_printf(m, " newest_pfn=0x%lx",
+				   page_to_pfn(sg_page(h->sg)));
+		}
+		seq_putc(m, '\n');
 		if (!mp->stressed)
 			continue;
 		seq_printf(m, "stress %s threads=%u ops=%lu softirq_ops=%lu allocs=%lu frees=%lu remote_frees=%lu mismatches=%lu alloc_failures=%lu free_errors=%lu\n",

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_modules
-ktap_plan 9
+ktap_plan 13
 saved_checks=$(cat "$PARAMS/debug_checks")
 trap 'echo "$saved_checks" > "$PARAMS/debug_checks"' EXIT
 
@@ -47,6 +47,51 @@ max=$(summary max_buffer_size)
 set_param debug_checks 1
 check "with debug_checks the largest size leaves room for the redzone" \
 	ctl_fails "Invalid argument" create toobig "$max"
+set_param debug_checks 0
+
+# Any pool: a caller that writes just before its buffer after freeing it
+# hits the free block's header.  That block must not be handed out again,
+# and the allocation must go on with the next free block.
+ctl_ok create under 200
+expect_warnings_begin
+check "an overwritten free block is left out and the allocation goes on" \
+	ctl_ok corrupt under underrun
+expect_warnings_end
+check "... counted: corrupt_free_blocks=1" expect_stat under corrupt_free_blocks 1
+ctl_ok alloc under 40 cpu=0
+ctl_ok free under all
+check "the pool stays consistent: nothing out, no pattern errors, destroyable" \
+	sh -c "[ $(stat under in_use) -eq 0 ] && [ $(held under pattern_errors) -eq 0 ]" &&
+	ctl_ok destroy under
+
+# debug_checks changing while a pool of the largest size is created: the
+# size check and the layout must agree, or the pool has no room for a block.
+stop=${TMPDIR:-/tmp}/mdlpool-flip.stop
+rm -f "$stop"
+(
+	while [ ! -e "$stop" ]; do
+		echo 1 > "$PARAMS/debug_checks"
+		echo 0 > "$PARAMS/debug_checks"
+	done
+) &
+flipper=$!
+made=0
+empty=0
+i=0
+while [ $i -lt 300 ]; do
+	if ctl create flip "$max"; then
+		made=$((made + 1))
+		[ "$(stat flip blocks_per_page pool)" -ge 1 ] || empty=$((empty + 1))
+		ctl_ok destroy flip
+	fi
+	i=$((i + 1))
+done
+touch "$stop"
+wait $flipper
+rm -f "$stop"
+diag "$made of 300 creates succeeded while debug_checks flipped; $empty had no room for a block"
+check "a pool created while debug_checks flips always has room for a block" \
+	sh -c "[ $empty -eq 0 ] && [ $made -gt 0 ]"
 set_param debug_checks 0
 
 ktap_finish

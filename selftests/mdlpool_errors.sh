@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_modules
-ktap_plan 18
+ktap_plan 20
 
 ctl_ok create bad 200
 foreign0=$(summary foreign_frees)
@@ -31,6 +31,20 @@ check "after the refusals every buffer is accounted for" \
 held0=$(stat bad in_use)
 check "calls from a hardirq are refused: alloc, alloc_bh and free of a live buffer" \
 	ctl_ok badcontext bad
+check "... and leave the pool as it was" \
+	sh -c "[ $(stat bad in_use) -eq $held0 ] && [ $(stat bad allocs) -eq $(stat bad frees) ] &&
+	       [ $(stat bad rejected_frees) -eq 4 ]"
+
+# On PREEMPT_RT the pool's sections take sleeping locks, so a caller with
+# preemption off or a raw spinlock held must be refused; elsewhere bottom
+# halves off nest inside preemption off and the same calls are fine.
+if uname -v | grep -q PREEMPT_RT; then
+	check "PREEMPT_RT: alloc and free with preemption off or a raw spinlock held are refused" \
+		ctl_fails "Operation not permitted" badcontext bad atomic
+else
+	check "alloc and free with preemption off work (not PREEMPT_RT)" \
+		ctl_ok badcontext bad atomic
+fi
 check "... and leave the pool as it was" \
 	sh -c "[ $(stat bad in_use) -eq $held0 ] && [ $(stat bad allocs) -eq $(stat bad frees) ] &&
 	       [ $(stat bad rejected_frees) -eq 4 ]"
@@ -97,6 +111,7 @@ Invalid argument|badfree keep weird
 No such file or directory|badfree nosuch double
 Invalid argument|badcontext
 Invalid argument|badcontext keep extra
+Invalid argument|badcontext keep hardirq extra
 No such file or directory|badcontext nosuch
 Invalid argument|stress keep softirq=65
 No such file or directory|stress nosuch

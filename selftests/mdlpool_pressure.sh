@@ -1,0 +1,201 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Real memory pressure: a pool holds idle pages that no timer will return,
+# then the guest's memory is filled (files on its RAM root filesystem)
+# until free memory is below the low watermark and kswapd runs, while CPUs
+# go offline and online.  The shrinker must give the idle pages back, tell
+# reclaim what it freed, and take no lock that reclaim may not take (the
+# lockdep kernel reports it otherwise).  Also checks, where the kernel can
+# trace, that a page refill does not dip into the emergency reserves.
+. "$(dirname "$0")/lib.sh"
+
+require_modules
+ncpus=$(online_cpus)
+if [ "$ncpus" -lt 2 ] || [ ! -r /proc/zoneinfo ]; then
+	ktap_plan 1
+	ktap_skip "memory pressure" "needs 2 CPUs and /proc/zoneinfo"
+	exit $KSFT_SKIP
+fi
+ktap_plan 6
+save_params
+# Only reclaim may return the pages: no scavenge, no idle reclaim.
+set_param scavenge_period_ms 3600000
+set_param min_page_lifetime_ms 3600000
+
+TRACE=/sys/kernel/tracing
+[ -d $TRACE/events ] || mount -t tracefs nodev $TRACE 2>/dev/null
+[ -d $TRACE/events/kmem/mm_page_alloc ] && [ -d $TRACE/events/vmscan ] ||
+	TRACE=""
+
+FILL=${TMPDIR:-/tmp}/mdlpool-fill
+HOTPLUG_STOP=${TMPDIR:-/tmp}/mdlpool-hotplug.stop
+hotplug_pid=""
+
+cleanup() {
+	touch "$HOTPLUG_STOP"
+	[ -n "$hotplug_pid" ] && wait "$hotplug_pid"
+	umount "$FILL" 2>/dev/null
+	rm -rf "$FILL" "$HOTPLUG_STOP"
+	for f in /sys/devices/system/cpu/cpu*/online; do
+		echo 1 > "$f" 2>/dev/null
+	done
+	if [ -n "$TRACE" ]; then
+		echo 0 > $TRACE/tracing_on
+		echo 0 > $TRACE/events/kmem/mm_page_alloc/enable
+		echo 0 > $TRACE/events/kmem/mm_page_alloc/filter
+		echo 0 > $TRACE/events/vmscan/mm_shrink_slab_end/enable
+		echo > $TRACE/trace
+	fi
+	restore_params
+}
+trap cleanup EXIT
+
+# trace_only EVENT...: start a trace of just these events
+trace_only() {
+	echo 0 > $TRACE/tracing_on
+	echo > $TRACE/trace
+	for e in "$@"; do
+		echo 1 > "$TRACE/events/$e/enable"
+	done
+	echo 1 > $TRACE/tracing_on
+}
+
+# zone_pages: free pages, min and low watermark of the largest zone, where
+# page cache for the fill comes from
+zone_pages() {
+	awk '$1 == "Node" { z = $4 }
+	     $1 == "pages" && $2 == "free" { free[z] = $3 }
+	     $1 == "min" { min[z] = $2 }
+	     $1 == "low" { low[z] = $2 }
+	     $1 == "managed" { managed[z] = $2 }
+	     END {
+		for (z in managed)
+			if (managed[z] > best) { best = managed[z]; b = z }
+		print free[b], min[b], low[b]
+	     }' /proc/zoneinfo
+}
+
+# pool_pages: pages the pool holds on CPUs 0 and 1, which stay online
+pool_pages() {
+	echo $(($(stat squeeze pages_in_use cpu=0) + $(stat squeeze pages_in_use cpu=1)))
+}
+
+ctl_ok create squeeze 2048
+
+# --- a refill's priority, as the page allocator saw it ---
+if [ -n "$TRACE" ]; then
+	echo 'order == 0' > $TRACE/events/kmem/mm_page_alloc/filter
+	trace_only kmem/mm_page_alloc
+	ctl_ok alloc squeeze 1 cpu=0
+	echo 0 > $TRACE/tracing_on
+	echo 0 > $TRACE/events/kmem/mm_page_alloc/enable
+	pfn=$(held squeeze newest_pfn)
+	flags=$(grep " pfn=$pfn " $TRACE/trace | sed -n 's/.*gfp_flags=//p' | head -n 1)
+	diag "the pool's new page (pfn $pfn) was allocated with ${flags:-(not found)}"
+	check "a page refill does not dip into the emergency reserves (no __GFP_HIGH)" \
+		sh -c "case '$flags' in *__GFP_NOWARN*) ;; *) exit 1 ;; esac
+		       case '$flags' in *GFP_ATOMIC*|*__GFP_HIGH*) exit 1 ;; esac"
+	ctl_ok free squeeze all cpu=0
+else
+	ktap_skip "a page refill does not dip into the emergency reserves" \
+		"this kernel has no kmem trace events"
+fi
+
+# --- idle pages on the two CPUs that stay online ---
+per_cpu=1500
+for cpu in 0 1; do
+	ctl_ok alloc squeeze $per_cpu cpu=$cpu
+	ctl_ok free squeeze all cpu=$cpu
+done
+held0=$(pool_pages)
+diag "the pool holds $held0 idle pages on CPUs 0 and 1"
+check "the pool holds its idle pages: no timer returns them" \
+	sh -c "[ $held0 -ge $((2 * per_cpu * 9 / 10)) ]"
+
+# --- CPUs 2 and up go offline and online while reclaim runs ---
+rm -f "$HOTPLUG_STOP"
+(
+	while [ ! -e "$HOTPLUG_STOP" ]; do
+		for f in /sys/devices/system/cpu/cpu[2-9]/online; do
+			[ -w "$f" ] || continue
+			echo 0 > "$f" 2>/dev/null
+			echo 1 > "$f" 2>/dev/null
+		done
+		sleep 1
+	done
+) &
+hotplug_pid=$!
+
+# --- fill memory until kswapd runs, staying clear of the min watermark ---
+[ -n "$TRACE" ] && trace_only vmscan/mm_shrink_slab_end
+# ramfs: no size limit (a tmpfs root stops at half the memory) and its
+# pages cannot be reclaimed, so only the kernel's caches and the pool can
+# give memory back.
+mkdir -p "$FILL"
+mount -t ramfs mdlpool-fill "$FILL"
+target=$((held0 / 10))
+n=0
+waited=0
+lowest=""
+while [ "$(pool_pages)" -gt "$target" ]; do
+	set -- $(zone_pages)
+	free=$1 min=$2 low=$3
+	[ -z "$lowest" ] || [ "$free" -lt "$lowest" ] && lowest=$free
+	if [ "$free" -gt "$low" ]; then
+		# Half the way down to the low watermark, in KiB.
+		kib=$(((free - low) * 2))
+	elif [ "$free" -gt $((min + 128)) ]; then
+		kib=256
+	else
+		kib=0
+	fi
+	if [ "$kib" -ge 64 ]; then
+		if ! dd if=/dev/zero of="$FILL/$n" bs=64k count=$((kib / 64)) 2>/dev/null; then
+			diag "writing $FILL/$n failed"
+			break
+		fi
+		n=$((n + 1))
+		continue
+	fi
+	# Below the low watermark: kswapd is awake; give it time.
+	waited=$((waited + 1))
+	[ $waited -gt 60 ] && break
+	sleep 1
+done
+after=$(pool_pages)
+[ -n "$TRACE" ] && echo 0 > $TRACE/tracing_on
+diag "after $n writes: pool pages $held0 -> $after; the zone's free pages went down to $lowest (min $min, low $low)"
+touch "$HOTPLUG_STOP"
+wait "$hotplug_pid"
+hotplug_pid=""
+umount "$FILL"
+rm -rf "$FILL"
+
+check "under real memory pressure the idle pages come back (at most $target left)" \
+	sh -c "[ $after -le $target ]"
+check "... while free memory stayed above the min watermark" \
+	sh -c "[ $lowest -gt $min ]"
+
+if [ -n "$TRACE" ]; then
+	calls=$(grep -c 'mdlpool_shrink_scan' $TRACE/trace)
+	freed=$(grep 'mdlpool_shrink_scan' $TRACE/trace |
+		sed -n 's/.*last shrinker return val \([0-9-]*\).*/\1/p' |
+		awk '$1 > 0 { n += $1 } END { print n + 0 }')
+	diag "reclaim called the shrinker $calls times; it reported $freed pages freed"
+	check "the shrinker tells reclaim what it freed" sh -c "[ $freed -gt 0 ]"
+else
+	ktap_skip "the shrinker tells reclaim what it freed" \
+		"this kernel has no vmscan trace events"
+fi
+
+for f in /sys/devices/system/cpu/cpu*/online; do
+	echo 1 > "$f" 2>/dev/null
+done
+ctl_ok alloc squeeze 100 cpu=1
+ctl_ok free squeeze all
+consistent() {
+	[ "$(stat squeeze in_use)" -eq 0 ] && [ "$(held squeeze pattern_errors)" -eq 0 ] &&
+		ctl_ok destroy squeeze
+}
+check "the pool is consistent afterwards: nothing out, and it can be destroyed" consistent
+ktap_finish
