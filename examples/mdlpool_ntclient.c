@@ -197,6 +197,9 @@ static NTSTATUS NtcIrql(VOID)
 
 	KeRaiseIrql(DISPATCH_LEVEL, &NestedIrql);
 	NtcReport("nested_old", NestedIrql);
+	KeLowerIrql(NestedIrql);
+	NestedIrql = KeRaiseIrqlToDpcLevel();
+	NtcReport("again_old", NestedIrql);
 	for (i = 0; i < 2000; i++) {
 		Mdl = MdpAllocateAtDpcLevel(Pool, &Buffer);
 		if (!Mdl) {

@@ -19,7 +19,7 @@ if [ ! -r "$DBG/summary" ] || [ ! -f "$ko" ]; then
 	ktap_skip "nt_compat" "mdlpool is not loaded or mdlpool_ntclient.ko is not built"
 	exit $KSFT_SKIP
 fi
-ktap_plan 71
+ktap_plan 72
 save_params
 # The byte-count tests want the freed block back: no scavenge in between.
 set_param scavenge_period_ms 600000
@@ -105,6 +105,8 @@ check "IRQL: KeRaiseIrqlToDpcLevel returns PASSIVE_LEVEL and raises to DISPATCH_
 	is raise_old 0 raised 2
 check "IRQL: KeRaiseIrql(DISPATCH_LEVEL) there returns DISPATCH_LEVEL; KeLowerIrql to it stays" \
 	is nested_old 2 after_nested 2
+check "IRQL: KeRaiseIrqlToDpcLevel returns the previous level: PASSIVE_LEVEL, then DISPATCH_LEVEL when raised again" \
+	is raise_old 0 again_old 2
 check "IRQL: at DISPATCH_LEVEL the CPU stays put over 2000 MdpAllocateAtDpcLevel calls" \
 	is cpu_stable 1 dpc_allocs 1
 check "IRQL: KeLowerIrql(old) returns to PASSIVE_LEVEL" is lowered 0
