@@ -214,9 +214,10 @@ static inline SIZE_T RtlCompareMemory(const VOID *Source1, const VOID *Source2,
 
 /* NT's PAGE_ALIGN rounds down; Linux's rounds up, so it is not redefined. */
 #define BYTE_OFFSET(Va)		((ULONG)((ULONG_PTR)(Va) & (PAGE_SIZE - 1)))
+/* In 64 bits: with a 32-bit ULONG_PTR, offset + Size + PAGE_SIZE can wrap. */
 #define ADDRESS_AND_SIZE_TO_SPAN_PAGES(Va, Size)			\
-	((ULONG)((BYTE_OFFSET(Va) + (ULONG_PTR)(Size) + PAGE_SIZE - 1) >> \
-		 PAGE_SHIFT))
+	((ULONG)(((ULONGLONG)BYTE_OFFSET(Va) + (ULONGLONG)(Size) +	\
+		  PAGE_SIZE - 1) >> PAGE_SHIFT))
 
 /* ---------------------------------------------------------------------
  * IRQL.
@@ -905,12 +906,15 @@ static inline void nt_compat_flush_deferred(void)
  * are not described until MmBuildMdlForNonPagedPool() or
  * MmProbeAndLockPages().  There are no IRPs: an Irp is refused (NULL).
  * SecondaryBuffer and ChargeQuota matter only with an IRP and are ignored.
- * Length 0 or more than 4 GiB less a page is refused.
+ * Length 0 or more than 4 GiB less a page is refused, and so is a range
+ * that wraps past the top of the address space: its page count and every
+ * address computed from it would be wrong.
  */
 static inline PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length,
 				 BOOLEAN SecondaryBuffer, BOOLEAN ChargeQuota,
 				 PIRP Irp)
 {
+	ULONG_PTR last;
 	ULONG pages;
 	MDL *mdl;
 
@@ -918,7 +922,9 @@ static inline PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length,
 		pr_warn_once("nt_compat: IoAllocateMdl() with an IRP refused: there are no IRPs\n");
 		return NULL;
 	}
-	if (!Length || Length > NT_MDL_MAX_BYTES)
+	if (!Length || Length > NT_MDL_MAX_BYTES ||
+	    check_add_overflow((ULONG_PTR)VirtualAddress, (ULONG_PTR)Length - 1,
+			       &last))
 		return NULL;
 	pages = ADDRESS_AND_SIZE_TO_SPAN_PAGES(VirtualAddress, Length);
 	mdl = nt_alloc(size_add(struct_size(mdl, nt_pfns, pages),

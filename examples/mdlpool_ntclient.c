@@ -754,6 +754,18 @@ static NTSTATUS NtcRefusals(KPROCESSOR_MODE Mode, MEMORY_CACHING_TYPE CacheType)
 	NtcReport("irp_refused", !Other);
 	if (Other)
 		IoFreeMdl(Other);
+	/* 200 bytes from 100 below the top of the address space wrap. */
+	Other = IoAllocateMdl((PVOID)((ULONG_PTR)0 - 100), 200, FALSE, FALSE,
+			      NULL);
+	NtcReport("wrap_refused", !Other);
+	if (Other)
+		IoFreeMdl(Other);
+	/* The last byte of the address space is a range that does not wrap. */
+	Other = IoAllocateMdl((PVOID)((ULONG_PTR)0 - 100), 100, FALSE, FALSE,
+			      NULL);
+	NtcReport("top_accepted", Other && MmGetMdlByteCount(Other) == 100);
+	if (Other)
+		IoFreeMdl(Other);
 
 	OldIrql = KeRaiseIrqlToDpcLevel();
 	Paged = ExAllocatePoolWithTag(PagedPool, 64, NTC_POOL_TAG);

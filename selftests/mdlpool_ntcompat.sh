@@ -19,7 +19,7 @@ if [ ! -r "$DBG/summary" ] || [ ! -f "$ko" ]; then
 	ktap_skip "nt_compat" "mdlpool is not loaded or mdlpool_ntclient.ko is not built"
 	exit $KSFT_SKIP
 fi
-ktap_plan 72
+ktap_plan 73
 save_params
 # The byte-count tests want the freed block back: no scavenge in between.
 set_param scavenge_period_ms 600000
@@ -295,8 +295,8 @@ nt lockaddr 0xffffffff81000000 4096 read
 check "... on a kernel address with UserMode: STATUS_ACCESS_VIOLATION" \
 	fails_with "Bad address" 0xc0000005
 nt lockaddr 0xfffffffffffff000 8192 read
-check "... on a range wrapping past the top of the address space: STATUS_ACCESS_VIOLATION" \
-	fails_with "Bad address" 0xc0000005
+check "... on a range wrapping past the top of the address space: IoAllocateMdl refuses it (STATUS_INVALID_PARAMETER here)" \
+	fails_with "Invalid argument" 0xc000000d
 
 # This shell's mappings; the writes come from its forks, which share them.
 rw="" ro="" edge=""
@@ -351,6 +351,8 @@ check "refusals: MmMapLockedPagesSpecifyCache refuses UserMode, MmNonCached, a R
 	is user_map_refused 1 cache_refused 1 address_refused 1 kernel_map_ok 1
 check "refusals: IoAllocateMdl refuses Length 0 and an IRP" \
 	is zero_length_refused 1 irp_refused 1
+check "refusals: IoAllocateMdl refuses a range that wraps past the top of the address space, accepts one ending at it" \
+	is wrap_refused 1 top_accepted 1
 check "refusals: ExAllocatePoolWithTag(PagedPool) at DISPATCH_LEVEL returns NULL" \
 	is paged_at_dispatch_refused 1
 
