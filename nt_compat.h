@@ -630,16 +630,44 @@ static inline VOID NdisAdjustMdlLength(PMDL Mdl, ULONG Length)
 		nt_mdl_layout(Mdl);
 }
 
+/*
+ * A page mapped in vmalloc space.  I/O mappings (ioremap()) live there too,
+ * and their page frames have no struct page: vmalloc_to_page() turns such
+ * a frame into a pointer all the same, and with classic SPARSEMEM even
+ * page_to_pfn() of that pointer reads memory that does not exist.  So the
+ * frame number is checked before it becomes a page.
+ */
+static inline struct page *nt_vmalloc_page(const void *addr)
+{
+#ifdef CONFIG_X86
+	unsigned long va = (unsigned long)addr, pfn;
+	unsigned int level;
+	pte_t *pte = lookup_address(va, &level);
+
+	if (!pte || !pte_present(*pte))
+		return NULL;
+	pfn = pte_pfn(*pte) + ((va & ~page_level_mask(level)) >> PAGE_SHIFT);
+	return pfn_valid(pfn) ? pfn_to_page(pfn) : NULL;
+#else
+	/* Safe where page_to_pfn() is arithmetic (VMEMMAP, FLATMEM). */
+	struct page *page = vmalloc_to_page(addr);
+
+	if (!page || !pfn_valid(page_to_pfn(page)))
+		return NULL;
+	return page;
+#endif
+}
+
 /* A kernel address's page, or NULL if it is not kernel memory. */
 static inline struct page *nt_kernel_page(const void *addr)
 {
 	if (is_vmalloc_addr(addr))
-		return vmalloc_to_page(addr);
+		return nt_vmalloc_page(addr);
 #if defined(CONFIG_MODULES) && defined(MODULES_VADDR)
 	/* Module data (a driver's static buffer) is mapped like vmalloc. */
 	if ((unsigned long)addr >= MODULES_VADDR &&
 	    (unsigned long)addr < MODULES_END)
-		return vmalloc_to_page(addr);
+		return nt_vmalloc_page(addr);
 #endif
 	if (virt_addr_valid(addr))
 		return virt_to_page(addr);
@@ -969,8 +997,10 @@ static inline bool nt_mdl_describe_kernel(MDL *mdl)
 /*
  * Describe driver-owned kernel memory (kmalloc, vmalloc, ExAllocatePool,
  * module data, a vmapped stack).  Any IRQL up to DISPATCH_LEVEL.  An
- * address that is not kernel memory is refused with a warning and leaves
- * the MDL undescribed: MmGetSystemAddressForMdlSafe() then returns NULL.
+ * address that is not kernel memory with a struct page (device memory
+ * from ioremap(), say) is refused with an error line where NT would
+ * bugcheck, and leaves the MDL undescribed: MmGetSystemAddressForMdlSafe()
+ * then returns NULL.
  */
 static inline VOID MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList)
 {
@@ -983,10 +1013,12 @@ static inline VOID MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList)
 		      "nt_compat: %s(%p): already built or locked\n",
 		      __func__, mdl))
 		return;
-	if (WARN_ONCE(!nt_mdl_describe_kernel(mdl),
-		      "nt_compat: %s(%p): %p is not kernel memory\n",
-		      __func__, mdl, mdl->nt_va))
+	if (!nt_mdl_describe_kernel(mdl)) {
+		pr_err_ratelimited("nt_compat: %s(%p): refused: %p..+%u is not kernel memory with a struct page (device memory?)\n",
+				   __func__, mdl, mdl->nt_va,
+				   mdl->nt_max_byte_count);
 		return;
+	}
 	mdl->nt_flags |= MDL_SOURCE_IS_NONPAGED_POOL;
 }
 

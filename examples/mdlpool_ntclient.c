@@ -23,6 +23,7 @@
 #include <linux/debugfs.h>
 #include <linux/highmem.h>
 #include <linux/interrupt.h>
+#include <linux/io.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -922,6 +923,34 @@ static NTSTATUS NtcLockAddress(PVOID Va, ULONG Length, LOCK_OPERATION Operation,
 	return Status;
 }
 
+/*
+ * Device memory (an I/O mapping) has no struct page: an MDL cannot
+ * describe it, so building one must fail and leave the MDL undescribed.
+ */
+static NTSTATUS NtcIoSpace(PVOID IoVa)
+{
+	NTSTATUS Status;
+	PMDL Mdl;
+
+	Mdl = IoAllocateMdl(IoVa, PAGE_SIZE, FALSE, FALSE, NULL);
+	if (!Mdl)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	MmBuildMdlForNonPagedPool(Mdl);
+	NtcReport("built", (Mdl->MdlFlags & MDL_SOURCE_IS_NONPAGED_POOL) != 0);
+	NtcReport("no_sysva", !MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority));
+	IoFreeMdl(Mdl);
+
+	Mdl = IoAllocateMdl(IoVa, PAGE_SIZE, FALSE, FALSE, NULL);
+	if (!Mdl)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	Status = MmProbeAndLockPages(Mdl, KernelMode, IoReadAccess);
+	NtcReportStatus("lock_status", Status);
+	if (NT_SUCCESS(Status))
+		MmUnlockPages(Mdl);
+	IoFreeMdl(Mdl);
+	return STATUS_SUCCESS;
+}
+
 /* ======================================================================
  * Linux glue.
  */
@@ -1011,6 +1040,19 @@ static BOOLEAN NtcPagesHold(PMDL Mdl, const VOID *Expected)
 		i++;
 	}
 	return same;
+}
+
+/* An I/O mapping of the HPET's registers (QEMU's pc machine: 0xfed00000). */
+static NTSTATUS ntc_mmio(void)
+{
+	void __iomem *io = ioremap(0xfed00000, PAGE_SIZE);
+	NTSTATUS status;
+
+	if (!io)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	status = NtcIoSpace((__force PVOID)io);
+	iounmap(io);
+	return status;
 }
 
 static void ntc_tasklet_fn(struct tasklet_struct *t)
@@ -1113,6 +1155,8 @@ static NTSTATUS ntc_run(char *cmd)
 		return NtcRefusals(a, b);
 	if (!strcmp(verb, "lockaddr") && cmd)
 		return ntc_lockaddr(cmd);
+	if (!strcmp(verb, "mmio") && !cmd)
+		return ntc_mmio();
 	if (!strcmp(verb, "skip") && cmd && !kstrtouint(cmd, 0, &a) &&
 	    a < NTC_USERBUF_MAX) {
 		ntc_userbuf_skip = a;

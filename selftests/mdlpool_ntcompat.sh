@@ -19,7 +19,7 @@ if [ ! -r "$DBG/summary" ] || [ ! -f "$ko" ]; then
 	ktap_skip "nt_compat" "mdlpool is not loaded or mdlpool_ntclient.ko is not built"
 	exit $KSFT_SKIP
 fi
-ktap_plan 73
+ktap_plan 74
 save_params
 # The byte-count tests want the freed block back: no scavenge in between.
 set_param scavenge_period_ms 600000
@@ -235,6 +235,12 @@ nonpaged_case() {
 nonpaged_case heap
 nonpaged_case static
 
+nt mmio
+diag "$nt_out"
+check "device memory (an ioremap of the HPET) has no struct page: MmBuildMdlForNonPagedPool refuses it and the MDL stays undescribed; MmProbeAndLockPages fails" \
+	sh -c "[ $nt_rc -eq 0 ] &&
+	       [ '$(v built) $(v no_sysva) $(v lock_status)' = '0 1 0xc0000005' ]"
+
 # --- user buffers --------------------------------------------------------
 lines=2200			# 8 bytes each: 17600 bytes
 awk -v n=$lines 'BEGIN { for (i = 0; i < n; i++) printf "%07d\n", i }' > "$TMP/ntc_lines"
@@ -358,7 +364,8 @@ check "refusals: ExAllocatePoolWithTag(PagedPool) at DISPATCH_LEVEL returns NULL
 
 bad=0
 for cmd in bogus "pool" "pool 70000" "percpu x" "nonpaged wrong" "refusals 1" \
-	   "lockaddr 0x1000" "lockaddr 0x1000 16 sideways" "types extra"; do
+	   "lockaddr 0x1000" "lockaddr 0x1000 16 sideways" "types extra" \
+	   "mmio x"; do
 	nt "$cmd"
 	fails_with "Invalid argument" 0xc000000d > /dev/null || {
 		diag "'$cmd': $nt_err / $nt_out"
