@@ -835,21 +835,20 @@ static inline PMDL MdpAllocateAtDpcLevel(HANDLE PoolHandle, PVOID *Buffer)
  * pool did not hand out; here such a free is refused with a warning (by
  * this header for an MDL that is not a pool MDL, or whose magic a buffer
  * overrun spoiled, by the pool for a pool MDL whose descriptor was
- * altered) and the memory stays as it was.
+ * altered or that is already free) and the memory stays as it was.
+ *
+ * Nothing is written to the MDL, not even to mark it freed: once the pool
+ * accepts, the block is the pool's; when it refuses, a racing free of the
+ * same MDL may have won and the block may already be another caller's.
+ * A second free of the MDL is refused by the pool's own double-free check.
  */
 static inline VOID MdpFree(PMDL Mdl)
 {
-	struct scatterlist *sg;
-
 	if (WARN_ONCE(Mdl->nt_magic != NT_MDL_MAGIC_POOL,
 		      "nt_compat: %s(%p): not an MDL from an MDL pool\n",
 		      __func__, Mdl))
 		return;
-	sg = Mdl->nt_sgl;
-	/* Before the free: afterwards the memory is the pool's again. */
-	Mdl->nt_magic = NT_MDL_MAGIC_DEAD;
-	if (mdlpool_free(sg))
-		Mdl->nt_magic = NT_MDL_MAGIC_POOL;
+	mdlpool_free(Mdl->nt_sgl);
 }
 
 /* ---------------------------------------------------------------------

@@ -24,7 +24,9 @@
 #include <linux/highmem.h>
 #include <linux/interrupt.h>
 #include <linux/io.h>
+#include <linux/jiffies.h>
 #include <linux/kernel.h>
+#include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
@@ -40,6 +42,10 @@ static VOID NtcReport(const char *Key, ULONG_PTR Value);
 static VOID NtcReportStatus(const char *Key, NTSTATUS Status);
 static BOOLEAN NtcScatterlistMatches(PMDL Mdl);
 static BOOLEAN NtcPagesHold(PMDL Mdl, const VOID *Expected);
+static VOID NtcSpoilDescriptor(PMDL Mdl, BOOLEAN Spoil);
+static BOOLEAN NtcWatchStart(const VOID *Address, ULONG Length);
+static BOOLEAN NtcWatching(VOID);
+static ULONG NtcWatchStop(ULONG *Samples);
 
 /* ======================================================================
  * NT part.
@@ -924,6 +930,49 @@ static NTSTATUS NtcLockAddress(PVOID Va, ULONG Length, LOCK_OPERATION Operation,
 }
 
 /*
+ * A free the pool refuses (the MDL's descriptor was altered) must leave
+ * the block alone: when frees race, the block may already be someone
+ * else's.  Another processor watches the MDL's bytes meanwhile.
+ */
+static NTSTATUS NtcRefusedFree(VOID)
+{
+	ULONG Tries = 0, Changes, Samples = 0;
+	PVOID Buffer;
+	KAFFINITY Old;
+	HANDLE Pool;
+	PMDL Mdl;
+
+	Pool = MdpCreatePool(200, NTC_POOL_TAG);
+	if (!Pool)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	Old = KeSetSystemAffinityThreadEx((KAFFINITY)1 << KeGetCurrentProcessorNumber());
+	Mdl = MdpAllocate(Pool, &Buffer);
+	if (!Mdl) {
+		KeRevertToUserAffinityThreadEx(Old);
+		MdpDestroyPool(Pool);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	NtcSpoilDescriptor(Mdl, TRUE);
+	if (NtcWatchStart(Mdl, sizeof(*Mdl))) {
+		while (NtcWatching()) {
+			MdpFree(Mdl);
+			Tries++;
+		}
+	}
+	Changes = NtcWatchStop(&Samples);
+	NtcSpoilDescriptor(Mdl, FALSE);
+	NtcReport("tries", Tries);
+	NtcReport("samples", Samples);
+	NtcReport("writes_seen", Changes);
+	NtcReport("intact", MmGetMdlVirtualAddress(Mdl) == Buffer &&
+		  MmGetMdlByteCount(Mdl) == 200);
+	MdpFree(Mdl);
+	KeRevertToUserAffinityThreadEx(Old);
+	MdpDestroyPool(Pool);
+	return STATUS_SUCCESS;
+}
+
+/*
  * Device memory (an I/O mapping) has no struct page: an MDL cannot
  * describe it, so building one must fail and leave the MDL undescribed.
  */
@@ -1042,6 +1091,101 @@ static BOOLEAN NtcPagesHold(PMDL Mdl, const VOID *Expected)
 	return same;
 }
 
+/* Alter or restore the pool's descriptor behind a pool MDL. */
+static VOID NtcSpoilDescriptor(PMDL Mdl, BOOLEAN Spoil)
+{
+	struct scatterlist *sg = nt_mdl_sg(Mdl);
+
+	if (Spoil)
+		sg->offset += 8;
+	else
+		sg->offset -= 8;
+}
+
+/* A thread on another CPU that counts changes to a watched range. */
+static struct {
+	struct task_struct *task;
+	const void *addr;
+	size_t len;
+	u8 snapshot[128];
+	unsigned long until, deadline;
+	atomic_t running;
+	unsigned int samples, changes;
+	bool stop;
+} ntc_watch;
+
+static int ntc_watch_fn(void *data)
+{
+	atomic_set(&ntc_watch.running, 1);
+	while (!READ_ONCE(ntc_watch.stop)) {
+		if (memcmp(ntc_watch.addr, ntc_watch.snapshot, ntc_watch.len))
+			WRITE_ONCE(ntc_watch.changes, ntc_watch.changes + 1);
+		WRITE_ONCE(ntc_watch.samples, ntc_watch.samples + 1);
+		if (!(ntc_watch.samples % 1024))
+			cond_resched();
+	}
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+static BOOLEAN NtcWatchStart(const VOID *Address, ULONG Length)
+{
+	unsigned int self = raw_smp_processor_id(), cpu;
+
+	cpu = cpumask_any_but(cpu_online_mask, self);
+	if (cpu >= nr_cpu_ids || Length > sizeof(ntc_watch.snapshot))
+		return FALSE;
+	ntc_watch.addr = Address;
+	ntc_watch.len = Length;
+	memcpy(ntc_watch.snapshot, Address, Length);
+	ntc_watch.samples = 0;
+	ntc_watch.changes = 0;
+	ntc_watch.stop = false;
+	atomic_set(&ntc_watch.running, 0);
+	ntc_watch.task = kthread_create(ntc_watch_fn, NULL, "ntc_watch");
+	if (IS_ERR(ntc_watch.task)) {
+		ntc_watch.task = NULL;
+		return FALSE;
+	}
+	kthread_bind(ntc_watch.task, cpu);
+	wake_up_process(ntc_watch.task);
+	while (!atomic_read(&ntc_watch.running))
+		cond_resched();
+	ntc_watch.until = jiffies + msecs_to_jiffies(300);
+	ntc_watch.deadline = jiffies + msecs_to_jiffies(3000);
+	return TRUE;
+}
+
+/*
+ * Go on for 300 ms and until the watcher has looked 10000 times (a busy
+ * host may not run both CPUs at once), at most 3 s, or until it saw a
+ * change.
+ */
+static BOOLEAN NtcWatching(VOID)
+{
+	if (READ_ONCE(ntc_watch.changes))
+		return FALSE;
+	if (time_after(jiffies, ntc_watch.deadline))
+		return FALSE;
+	cond_resched();
+	return time_before(jiffies, ntc_watch.until) ||
+	       READ_ONCE(ntc_watch.samples) < 10000;
+}
+
+static ULONG NtcWatchStop(ULONG *Samples)
+{
+	if (!ntc_watch.task)
+		return 0;
+	WRITE_ONCE(ntc_watch.stop, true);
+	kthread_stop(ntc_watch.task);
+	ntc_watch.task = NULL;
+	if (memcmp(ntc_watch.addr, ntc_watch.snapshot, ntc_watch.len))
+		ntc_watch.changes++;
+	*Samples = ntc_watch.samples;
+	return ntc_watch.changes;
+}
+
 /* An I/O mapping of the HPET's registers (QEMU's pc machine: 0xfed00000). */
 static NTSTATUS ntc_mmio(void)
 {
@@ -1155,6 +1299,8 @@ static NTSTATUS ntc_run(char *cmd)
 		return NtcRefusals(a, b);
 	if (!strcmp(verb, "lockaddr") && cmd)
 		return ntc_lockaddr(cmd);
+	if (!strcmp(verb, "refusedfree") && !cmd)
+		return NtcRefusedFree();
 	if (!strcmp(verb, "mmio") && !cmd)
 		return ntc_mmio();
 	if (!strcmp(verb, "skip") && cmd && !kstrtouint(cmd, 0, &a) &&

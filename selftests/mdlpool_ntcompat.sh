@@ -19,7 +19,7 @@ if [ ! -r "$DBG/summary" ] || [ ! -f "$ko" ]; then
 	ktap_skip "nt_compat" "mdlpool is not loaded or mdlpool_ntclient.ko is not built"
 	exit $KSFT_SKIP
 fi
-ktap_plan 74
+ktap_plan 75
 save_params
 # The byte-count tests want the freed block back: no scavenge in between.
 set_param scavenge_period_ms 600000
@@ -206,6 +206,15 @@ check "MdpAllocateAtDpcLevel hands the same MDL back with MmGetMdlByteCount rese
 check "... and with Next cleared" is next_reset 1
 check "MdpAllocate at PASSIVE_LEVEL resets MmGetMdlByteCount too" \
 	is passive_same_mdl 1 passive_reset 512
+
+# A free the pool refuses warns from mdlpool: expected here.
+expect_warnings_begin
+nt refusedfree
+expect_warnings_end
+diag "$nt_out"
+check "MdpFree of an MDL the pool refuses (descriptor altered) writes nothing into the block, as another CPU sees it" \
+	sh -c "[ $nt_rc -eq 0 ] && [ '$(v tries)' -gt 0 ] && [ '$(v samples)' -gt 0 ] &&
+	       [ '$(v writes_seen) $(v intact)' = '0 1' ]"
 
 nt chain
 check "Next chains three pool MDLs and an IoAllocateMdl MDL; a walk sees 4 MDLs and their bytes" \
