@@ -863,7 +863,8 @@ static inline VOID MdpFree(PMDL Mdl)
  * @node: entry on the deferred-release list
  * @vaddr: vmap() of @pages, or NULL
  * @nr_pages: entries in @pages
- * @dirty: the pages were locked for writing: dirty them on release
+ * @dirty: the pages were locked for writing: dirty them on release, and
+ *	only then may a kernel mapping of them be writable
  * @pages: the pinned pages
  */
 struct nt_mdl_pin {
@@ -1128,14 +1129,22 @@ static inline PVOID nt_mdl_map(MDL *mdl)
 	if (pin->vaddr) {
 		/* Kept from before an unmap at DISPATCH_LEVEL: reuse it. */
 		mdl->nt_system_va = pin->vaddr + MmGetMdlByteOffset(mdl);
-	} else if (pin->nr_pages == 1 && !PageHighMem(pin->pages[0])) {
+	} else if (pin->dirty && pin->nr_pages == 1 &&
+		   !PageHighMem(pin->pages[0])) {
 		mdl->nt_system_va = page_address(pin->pages[0]) +
 				    MmGetMdlByteOffset(mdl);
 	} else {
-		/* vmap() sleeps: a new multi-page mapping needs PASSIVE_LEVEL. */
+		/* vmap() sleeps: a new mapping needs PASSIVE_LEVEL. */
 		if (KeGetCurrentIrql() != PASSIVE_LEVEL)
 			return NULL;
-		pin->vaddr = vmap(pin->pages, pin->nr_pages, VM_MAP, PAGE_KERNEL);
+		/*
+		 * Pages locked for IoReadAccess may be ones the caller cannot
+		 * write (the zero page, page cache, pages shared copy-on-write
+		 * with another process): the direct map would let the driver
+		 * write them, so they get a read-only mapping of their own.
+		 */
+		pin->vaddr = vmap(pin->pages, pin->nr_pages, VM_MAP,
+				  pin->dirty ? PAGE_KERNEL : PAGE_KERNEL_RO);
 		if (!pin->vaddr)
 			return NULL;
 		mdl->nt_system_va = pin->vaddr + MmGetMdlByteOffset(mdl);
@@ -1146,8 +1155,9 @@ static inline PVOID nt_mdl_map(MDL *mdl)
 
 /*
  * The kernel address of a described MDL.  Pool MDLs and kernel memory are
- * their own address.  Locked user pages are mapped: one page through the
- * direct map at any level up to DISPATCH_LEVEL, several through vmap(),
+ * their own address.  Locked user pages are mapped: one page locked for
+ * writing through the direct map at any level up to DISPATCH_LEVEL; pages
+ * locked for IoReadAccess (read-only) and several pages through vmap(),
  * which needs PASSIVE_LEVEL; above it NULL is returned.  Map once at
  * PASSIVE_LEVEL and later calls at DISPATCH_LEVEL return that mapping.
  * Priority is accepted and ignored.

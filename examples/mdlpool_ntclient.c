@@ -27,6 +27,7 @@
 #include <linux/jiffies.h>
 #include <linux/kernel.h>
 #include <linux/kthread.h>
+#include <linux/mman.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
@@ -42,6 +43,8 @@ static VOID NtcReport(const char *Key, ULONG_PTR Value);
 static VOID NtcReportStatus(const char *Key, NTSTATUS Status);
 static BOOLEAN NtcScatterlistMatches(PMDL Mdl);
 static BOOLEAN NtcPagesHold(PMDL Mdl, const VOID *Expected);
+static ULONG NtcWritesRefused(PVOID SystemVa, PVOID UserVa, ULONG Length,
+			      BOOLEAN *UserUnchanged);
 static VOID NtcSpoilDescriptor(PMDL Mdl, BOOLEAN Spoil);
 static BOOLEAN NtcWatchStart(const VOID *Address, ULONG Length);
 static BOOLEAN NtcWatching(VOID);
@@ -930,6 +933,41 @@ static NTSTATUS NtcLockAddress(PVOID Va, ULONG Length, LOCK_OPERATION Operation,
 }
 
 /*
+ * Pages the caller may only read (the zero page of a mapping never
+ * written, the page cache of a read-only file mapping) locked for
+ * IoReadAccess: the kernel mapping must not let the driver write them.
+ */
+static NTSTATUS NtcReadOnlyLock(PVOID UserVa, ULONG Length)
+{
+	BOOLEAN Unchanged = FALSE;
+	PVOID SystemVa;
+	NTSTATUS Status;
+	PMDL Mdl;
+
+	Mdl = IoAllocateMdl(UserVa, Length, FALSE, FALSE, NULL);
+	if (!Mdl)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	NtcReport("pages", ADDRESS_AND_SIZE_TO_SPAN_PAGES(UserVa, Length));
+	Status = MmProbeAndLockPages(Mdl, UserMode, IoReadAccess);
+	NtcReportStatus("lock_status", Status);
+	if (!NT_SUCCESS(Status)) {
+		IoFreeMdl(Mdl);
+		return Status;
+	}
+	SystemVa = MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority);
+	NtcReport("mapped", !!SystemVa);
+	if (SystemVa) {
+		NtcReport("write_refused",
+			  NtcWritesRefused(SystemVa, UserVa, Length, &Unchanged));
+		NtcReport("user_unchanged", Unchanged);
+		MmUnmapLockedPages(SystemVa, Mdl);
+	}
+	MmUnlockPages(Mdl);
+	IoFreeMdl(Mdl);
+	return STATUS_SUCCESS;
+}
+
+/*
  * A free the pool refuses (the MDL's descriptor was altered) must leave
  * the block alone: when frees race, the block may already be someone
  * else's.  Another processor watches the MDL's bytes meanwhile.
@@ -1091,6 +1129,56 @@ static BOOLEAN NtcPagesHold(PMDL Mdl, const VOID *Expected)
 	return same;
 }
 
+/*
+ * copy_to_kernel_nofault() of one byte; that function is not exported to
+ * modules, the primitive it is built on is.
+ */
+static int ntc_put_byte_nofault(u8 *dst, u8 val)
+{
+	pagefault_disable();
+	__put_kernel_nofault(dst, &val, u8, fault);
+	pagefault_enable();
+	return 0;
+fault:
+	pagefault_enable();
+	return -EFAULT;
+}
+
+/*
+ * Try to write the first byte of each page through a kernel mapping of
+ * user pages.  The byte the page already holds goes first, so that a
+ * mapping that wrongly allows writes changes nothing; only when that is
+ * refused is a different byte tried.  Returns the pages whose writes were
+ * all refused; *UserUnchanged says user space still reads what it had.
+ */
+static ULONG NtcWritesRefused(PVOID SystemVa, PVOID UserVa, ULONG Length,
+			      BOOLEAN *UserUnchanged)
+{
+	unsigned long off = 0;
+	ULONG refused = 0;
+	u8 old, now, other;
+
+	*UserUnchanged = TRUE;
+	while (off < Length) {
+		u8 *kva = (u8 *)SystemVa + off;
+		u8 __user *uva = (u8 __user *)UserVa + off;
+
+		if (get_user(old, uva)) {
+			*UserUnchanged = FALSE;
+			break;
+		}
+		other = old ^ 0xff;
+		if (ntc_put_byte_nofault(kva, old) == -EFAULT &&
+		    ntc_put_byte_nofault(kva, other) == -EFAULT)
+			refused++;
+		if (get_user(now, uva) || now != old)
+			*UserUnchanged = FALSE;
+		/* The next page, from the first byte of it. */
+		off += PAGE_SIZE - offset_in_page((unsigned long)UserVa + off);
+	}
+	return refused;
+}
+
 /* Alter or restore the pool's descriptor behind a pool MDL. */
 static VOID NtcSpoilDescriptor(PMDL Mdl, BOOLEAN Spoil)
 {
@@ -1184,6 +1272,37 @@ static ULONG NtcWatchStop(ULONG *Samples)
 		ntc_watch.changes++;
 	*Samples = ntc_watch.samples;
 	return ntc_watch.changes;
+}
+
+/*
+ * readonly anon PAGES: a new private read-only anonymous mapping of this
+ * process, never written (its pages are the zero page); readonly ADDR
+ * PAGES: a read-only mapping the shell names (a file's page cache).
+ */
+static NTSTATUS ntc_readonly(char *args)
+{
+	char *where = strsep(&args, " ");
+	unsigned long va, len;
+	unsigned int pages;
+	NTSTATUS status;
+	bool anon;
+
+	if (!where || !args || kstrtouint(args, 0, &pages) || !pages ||
+	    pages > 16)
+		return STATUS_INVALID_PARAMETER;
+	len = (unsigned long)pages * PAGE_SIZE;
+	anon = !strcmp(where, "anon");
+	if (anon) {
+		va = vm_mmap(NULL, 0, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, 0);
+		if (IS_ERR_VALUE(va))
+			return STATUS_INSUFFICIENT_RESOURCES;
+	} else if (kstrtoul(where, 0, &va)) {
+		return STATUS_INVALID_PARAMETER;
+	}
+	status = NtcReadOnlyLock((PVOID)va, len);
+	if (anon)
+		vm_munmap(va, len);
+	return status;
 }
 
 /* An I/O mapping of the HPET's registers (QEMU's pc machine: 0xfed00000). */
@@ -1299,6 +1418,8 @@ static NTSTATUS ntc_run(char *cmd)
 		return NtcRefusals(a, b);
 	if (!strcmp(verb, "lockaddr") && cmd)
 		return ntc_lockaddr(cmd);
+	if (!strcmp(verb, "readonly") && cmd)
+		return ntc_readonly(cmd);
 	if (!strcmp(verb, "refusedfree") && !cmd)
 		return NtcRefusedFree();
 	if (!strcmp(verb, "mmio") && !cmd)

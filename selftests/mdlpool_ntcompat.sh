@@ -19,7 +19,7 @@ if [ ! -r "$DBG/summary" ] || [ ! -f "$ko" ]; then
 	ktap_skip "nt_compat" "mdlpool is not loaded or mdlpool_ntclient.ko is not built"
 	exit $KSFT_SKIP
 fi
-ktap_plan 75
+ktap_plan 78
 save_params
 # The byte-count tests want the freed block back: no scavenge in between.
 set_param scavenge_period_ms 600000
@@ -351,6 +351,25 @@ if [ -n "$ro" ]; then
 else
 	ktap_skip "a read-only mapping" "none found"
 fi
+# Pages locked for IoReadAccess that the caller cannot write: the kernel
+# mapping must not write them either.
+nt readonly anon 1
+diag "$nt_out"
+check "IoReadAccess of a never-written anonymous page (the zero page): mapped, a write through the mapping faults, user space still reads 0" \
+	sh -c "[ $nt_rc -eq 0 ] &&
+	       [ '$(v lock_status) $(v mapped) $(v write_refused) $(v user_unchanged)' = '0x00000000 1 1 1' ]"
+nt readonly anon 3
+check "... 3 such pages (a multi-page mapping): writes to each fault" \
+	sh -c "[ $nt_rc -eq 0 ] &&
+	       [ '$(v lock_status) $(v mapped) $(v write_refused) $(v user_unchanged)' = '0x00000000 1 3 1' ]"
+if [ -n "$ro" ]; then
+	nt readonly "$(printf '%#x' "$ro")" 1
+	check "IoReadAccess of a read-only file mapping (page cache): a write through the mapping faults, the file's page is unchanged" \
+		sh -c "[ $nt_rc -eq 0 ] &&
+		       [ '$(v lock_status) $(v mapped) $(v write_refused) $(v user_unchanged)' = '0x00000000 1 1 1' ]"
+else
+	ktap_skip "IoReadAccess of a read-only file mapping" "none found"
+fi
 if [ -n "$rw" ]; then
 	nt lockaddr "$(printf '%#x' $((rw + 100)))" 12288 write
 	check "a writable mapping of this shell: 3 pages at offset 100 lock for IoWriteAccess and map" \
@@ -374,7 +393,7 @@ check "refusals: ExAllocatePoolWithTag(PagedPool) at DISPATCH_LEVEL returns NULL
 bad=0
 for cmd in bogus "pool" "pool 70000" "percpu x" "nonpaged wrong" "refusals 1" \
 	   "lockaddr 0x1000" "lockaddr 0x1000 16 sideways" "types extra" \
-	   "mmio x"; do
+	   "readonly anon" "readonly anon 0" "mmio x"; do
 	nt "$cmd"
 	fails_with "Invalid argument" 0xc000000d > /dev/null || {
 		diag "'$cmd': $nt_err / $nt_out"
