@@ -317,12 +317,14 @@ static inline ULONG KeGetCurrentProcessorNumber(void)
 }
 
 /*
- * Processor numbers are Linux CPU ids.  KAFFINITY has one bit per CPU, so
- * like one NT processor group it covers CPUs 0 to BITS_PER_LONG - 1; CPU
- * ids beyond that are not visible through these names.
+ * Processor numbers are Linux CPU ids, and NT drivers size per-processor
+ * arrays by KeNumberProcessors and index them by
+ * KeGetCurrentProcessorNumber(): so it is nr_cpu_ids, above every CPU id,
+ * offline or not, and not clamped to KAFFINITY's width.  KAFFINITY has one
+ * bit per CPU, so like one NT processor group it covers CPUs 0 to
+ * BITS_PER_LONG - 1 only; a loop over affinity bits stops there.
  */
-#define KeNumberProcessors \
-	((CCHAR)min_t(unsigned int, nr_cpu_ids, BITS_PER_LONG))
+#define KeNumberProcessors	((ULONG)nr_cpu_ids)
 
 static inline KAFFINITY nt_affinity_of(const struct cpumask *mask)
 {

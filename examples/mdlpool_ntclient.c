@@ -91,6 +91,17 @@ static NTC_CONTEXT NtcContext;
 /* Driver-owned static memory: three pages and some, at no particular offset. */
 static UCHAR NtcStaticBuffer[3 * PAGE_SIZE + 512];
 
+/*
+ * Processors a KAFFINITY can name: KeNumberProcessors counts every
+ * processor, and may exceed the mask's bits.
+ */
+static ULONG NtcAffinityProcessors(VOID)
+{
+	ULONG Count = KeNumberProcessors, Bits = sizeof(KAFFINITY) * 8;
+
+	return Count < Bits ? Count : Bits;
+}
+
 static ULONG NtcCountBits(KAFFINITY Affinity)
 {
 	ULONG Count = 0;
@@ -290,7 +301,7 @@ static NTSTATUS NtcCpus(VOID)
 
 	NtcReport("processors", KeNumberProcessors);
 	NtcReport("active", NtcCountBits(Active));
-	for (i = 0; i < (ULONG)KeNumberProcessors; i++) {
+	for (i = 0; i < NtcAffinityProcessors(); i++) {
 		if (!(Active & ((KAFFINITY)1 << i)))
 			continue;
 		Old = KeSetSystemAffinityThreadEx((KAFFINITY)1 << i);
@@ -411,7 +422,7 @@ static NTSTATUS NtcAllocateEverywhere(ULONG PerCpu)
 	if (!NtcContext.Pool)
 		return STATUS_INVALID_DEVICE_STATE;
 	RtlZeroMemory(&Bad, sizeof(Bad));
-	for (i = 0; i < (ULONG)KeNumberProcessors; i++) {
+	for (i = 0; i < NtcAffinityProcessors(); i++) {
 		if (!(Active & ((KAFFINITY)1 << i)))
 			continue;
 		Cpus++;
@@ -463,7 +474,7 @@ static NTSTATUS NtcFreeRemotely(VOID)
 	NTC_HELD *Held;
 	KAFFINITY Old;
 
-	for (Target = 0; Target < (ULONG)KeNumberProcessors; Target++) {
+	for (Target = 0; Target < NtcAffinityProcessors(); Target++) {
 		if (!(Active & ((KAFFINITY)1 << Target)))
 			continue;
 		Old = KeSetSystemAffinityThreadEx((KAFFINITY)1 << Target);
@@ -474,7 +485,7 @@ static NTSTATUS NtcFreeRemotely(VOID)
 			/* Owner's successor among the active processors. */
 			Owner = Held->Cpu;
 			do {
-				Owner = (Owner + 1) % (ULONG)KeNumberProcessors;
+				Owner = (Owner + 1) % NtcAffinityProcessors();
 			} while (!(Active & ((KAFFINITY)1 << Owner)));
 			if (Owner != Target)
 				continue;
@@ -930,6 +941,36 @@ static NTSTATUS NtcLockAddress(PVOID Va, ULONG Length, LOCK_OPERATION Operation,
 	}
 	IoFreeMdl(Mdl);
 	return Status;
+}
+
+/*
+ * Every processor number the driver can see is below KeNumberProcessors:
+ * per-processor arrays are sized by one and indexed by the other.
+ */
+static NTSTATUS NtcProcessorNumbers(VOID)
+{
+	KAFFINITY Active = KeQueryActiveProcessors();
+	ULONG i, Checked = 0, Bad = 0;
+	KAFFINITY Old;
+	KIRQL OldIrql;
+
+	for (i = 0; i < NtcAffinityProcessors(); i++) {
+		if (!(Active & ((KAFFINITY)1 << i)))
+			continue;
+		Old = KeSetSystemAffinityThreadEx((KAFFINITY)1 << i);
+		OldIrql = KeRaiseIrqlToDpcLevel();
+		if (KeGetCurrentProcessorNumber() != i ||
+		    KeGetCurrentProcessorNumber() >= KeNumberProcessors)
+			Bad++;
+		KeLowerIrql(OldIrql);
+		KeRevertToUserAffinityThreadEx(Old);
+		Checked++;
+	}
+	NtcReport("processors", KeNumberProcessors);
+	NtcReport("checked", Checked);
+	NtcReport("active", NtcCountBits(Active));
+	NtcReport("bad", Bad);
+	return STATUS_SUCCESS;
 }
 
 /*
@@ -1424,6 +1465,8 @@ static NTSTATUS ntc_run(char *cmd)
 		return NtcRefusedFree();
 	if (!strcmp(verb, "mmio") && !cmd)
 		return ntc_mmio();
+	if (!strcmp(verb, "cpuids") && !cmd)
+		return NtcProcessorNumbers();
 	if (!strcmp(verb, "skip") && cmd && !kstrtouint(cmd, 0, &a) &&
 	    a < NTC_USERBUF_MAX) {
 		ntc_userbuf_skip = a;

@@ -19,7 +19,7 @@ if [ ! -r "$DBG/summary" ] || [ ! -f "$ko" ]; then
 	ktap_skip "nt_compat" "mdlpool is not loaded or mdlpool_ntclient.ko is not built"
 	exit $KSFT_SKIP
 fi
-ktap_plan 78
+ktap_plan 80
 save_params
 # The byte-count tests want the freed block back: no scavenge in between.
 set_param scavenge_period_ms 600000
@@ -143,6 +143,22 @@ if [ "$cpus" -ge 2 ]; then
 else
 	ktap_skip "processors: KeRevertToUserAffinityThreadEx restores the caller's affinity" \
 		"needs two CPUs"
+fi
+nt cpuids
+check "processors: on each of the $cpus online CPUs KeGetCurrentProcessorNumber is that CPU and below KeNumberProcessors" \
+	is checked "$cpus" active "$cpus" bad 0
+# Offline CPU ids stay below KeNumberProcessors' count, and so do the rest.
+last=/sys/devices/system/cpu/cpu$((cpus - 1))/online
+if [ "$cpus" -ge 2 ] && [ -w "$last" ] && echo 0 > "$last"; then
+	nt cpuids
+	off_out=$nt_out
+	echo 1 > "$last"
+	nt_out=$off_out
+	check "processors: with CPU $((cpus - 1)) offline, each of the $((cpus - 1)) others is still below KeNumberProcessors ($possible)" \
+		is checked $((cpus - 1)) processors "$possible" bad 0
+else
+	ktap_skip "processors: with a CPU offline, each CPU is below KeNumberProcessors" \
+		"needs a second CPU that can go offline"
 fi
 
 # --- the pool ------------------------------------------------------------
@@ -393,7 +409,7 @@ check "refusals: ExAllocatePoolWithTag(PagedPool) at DISPATCH_LEVEL returns NULL
 bad=0
 for cmd in bogus "pool" "pool 70000" "percpu x" "nonpaged wrong" "refusals 1" \
 	   "lockaddr 0x1000" "lockaddr 0x1000 16 sideways" "types extra" \
-	   "readonly anon" "readonly anon 0" "mmio x"; do
+	   "readonly anon" "readonly anon 0" "mmio x" "cpuids x"; do
 	nt "$cmd"
 	fails_with "Invalid argument" 0xc000000d > /dev/null || {
 		diag "'$cmd': $nt_err / $nt_out"
