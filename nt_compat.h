@@ -214,9 +214,10 @@ static inline SIZE_T RtlCompareMemory(const VOID *Source1, const VOID *Source2,
 
 /* NT's PAGE_ALIGN rounds down; Linux's rounds up, so it is not redefined. */
 #define BYTE_OFFSET(Va)		((ULONG)((ULONG_PTR)(Va) & (PAGE_SIZE - 1)))
+/* In 64 bits: with a 32-bit ULONG_PTR, offset + Size + PAGE_SIZE can wrap. */
 #define ADDRESS_AND_SIZE_TO_SPAN_PAGES(Va, Size)			\
-	((ULONG)((BYTE_OFFSET(Va) + (ULONG_PTR)(Size) + PAGE_SIZE - 1) >> \
-		 PAGE_SHIFT))
+	((ULONG)(((ULONGLONG)BYTE_OFFSET(Va) + (ULONGLONG)(Size) +	\
+		  PAGE_SIZE - 1) >> PAGE_SHIFT))
 
 /* ---------------------------------------------------------------------
  * IRQL.
@@ -316,12 +317,14 @@ static inline ULONG KeGetCurrentProcessorNumber(void)
 }
 
 /*
- * Processor numbers are Linux CPU ids.  KAFFINITY has one bit per CPU, so
- * like one NT processor group it covers CPUs 0 to BITS_PER_LONG - 1; CPU
- * ids beyond that are not visible through these names.
+ * Processor numbers are Linux CPU ids, and NT drivers size per-processor
+ * arrays by KeNumberProcessors and index them by
+ * KeGetCurrentProcessorNumber(): so it is nr_cpu_ids, above every CPU id,
+ * offline or not, and not clamped to KAFFINITY's width.  KAFFINITY has one
+ * bit per CPU, so like one NT processor group it covers CPUs 0 to
+ * BITS_PER_LONG - 1 only; a loop over affinity bits stops there.
  */
-#define KeNumberProcessors \
-	((CCHAR)min_t(unsigned int, nr_cpu_ids, BITS_PER_LONG))
+#define KeNumberProcessors	((ULONG)nr_cpu_ids)
 
 static inline KAFFINITY nt_affinity_of(const struct cpumask *mask)
 {
@@ -629,16 +632,44 @@ static inline VOID NdisAdjustMdlLength(PMDL Mdl, ULONG Length)
 		nt_mdl_layout(Mdl);
 }
 
+/*
+ * A page mapped in vmalloc space.  I/O mappings (ioremap()) live there too,
+ * and their page frames have no struct page: vmalloc_to_page() turns such
+ * a frame into a pointer all the same, and with classic SPARSEMEM even
+ * page_to_pfn() of that pointer reads memory that does not exist.  So the
+ * frame number is checked before it becomes a page.
+ */
+static inline struct page *nt_vmalloc_page(const void *addr)
+{
+#ifdef CONFIG_X86
+	unsigned long va = (unsigned long)addr, pfn;
+	unsigned int level;
+	pte_t *pte = lookup_address(va, &level);
+
+	if (!pte || !pte_present(*pte))
+		return NULL;
+	pfn = pte_pfn(*pte) + ((va & ~page_level_mask(level)) >> PAGE_SHIFT);
+	return pfn_valid(pfn) ? pfn_to_page(pfn) : NULL;
+#else
+	/* Safe where page_to_pfn() is arithmetic (VMEMMAP, FLATMEM). */
+	struct page *page = vmalloc_to_page(addr);
+
+	if (!page || !pfn_valid(page_to_pfn(page)))
+		return NULL;
+	return page;
+#endif
+}
+
 /* A kernel address's page, or NULL if it is not kernel memory. */
 static inline struct page *nt_kernel_page(const void *addr)
 {
 	if (is_vmalloc_addr(addr))
-		return vmalloc_to_page(addr);
+		return nt_vmalloc_page(addr);
 #if defined(CONFIG_MODULES) && defined(MODULES_VADDR)
 	/* Module data (a driver's static buffer) is mapped like vmalloc. */
 	if ((unsigned long)addr >= MODULES_VADDR &&
 	    (unsigned long)addr < MODULES_END)
-		return vmalloc_to_page(addr);
+		return nt_vmalloc_page(addr);
 #endif
 	if (virt_addr_valid(addr))
 		return virt_to_page(addr);
@@ -806,21 +837,20 @@ static inline PMDL MdpAllocateAtDpcLevel(HANDLE PoolHandle, PVOID *Buffer)
  * pool did not hand out; here such a free is refused with a warning (by
  * this header for an MDL that is not a pool MDL, or whose magic a buffer
  * overrun spoiled, by the pool for a pool MDL whose descriptor was
- * altered) and the memory stays as it was.
+ * altered or that is already free) and the memory stays as it was.
+ *
+ * Nothing is written to the MDL, not even to mark it freed: once the pool
+ * accepts, the block is the pool's; when it refuses, a racing free of the
+ * same MDL may have won and the block may already be another caller's.
+ * A second free of the MDL is refused by the pool's own double-free check.
  */
 static inline VOID MdpFree(PMDL Mdl)
 {
-	struct scatterlist *sg;
-
 	if (WARN_ONCE(Mdl->nt_magic != NT_MDL_MAGIC_POOL,
 		      "nt_compat: %s(%p): not an MDL from an MDL pool\n",
 		      __func__, Mdl))
 		return;
-	sg = Mdl->nt_sgl;
-	/* Before the free: afterwards the memory is the pool's again. */
-	Mdl->nt_magic = NT_MDL_MAGIC_DEAD;
-	if (mdlpool_free(sg))
-		Mdl->nt_magic = NT_MDL_MAGIC_POOL;
+	mdlpool_free(Mdl->nt_sgl);
 }
 
 /* ---------------------------------------------------------------------
@@ -835,7 +865,8 @@ static inline VOID MdpFree(PMDL Mdl)
  * @node: entry on the deferred-release list
  * @vaddr: vmap() of @pages, or NULL
  * @nr_pages: entries in @pages
- * @dirty: the pages were locked for writing: dirty them on release
+ * @dirty: the pages were locked for writing: dirty them on release, and
+ *	only then may a kernel mapping of them be writable
  * @pages: the pinned pages
  */
 struct nt_mdl_pin {
@@ -905,12 +936,15 @@ static inline void nt_compat_flush_deferred(void)
  * are not described until MmBuildMdlForNonPagedPool() or
  * MmProbeAndLockPages().  There are no IRPs: an Irp is refused (NULL).
  * SecondaryBuffer and ChargeQuota matter only with an IRP and are ignored.
- * Length 0 or more than 4 GiB less a page is refused.
+ * Length 0 or more than 4 GiB less a page is refused, and so is a range
+ * that wraps past the top of the address space: its page count and every
+ * address computed from it would be wrong.
  */
 static inline PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length,
 				 BOOLEAN SecondaryBuffer, BOOLEAN ChargeQuota,
 				 PIRP Irp)
 {
+	ULONG_PTR last;
 	ULONG pages;
 	MDL *mdl;
 
@@ -918,7 +952,9 @@ static inline PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length,
 		pr_warn_once("nt_compat: IoAllocateMdl() with an IRP refused: there are no IRPs\n");
 		return NULL;
 	}
-	if (!Length || Length > NT_MDL_MAX_BYTES)
+	if (!Length || Length > NT_MDL_MAX_BYTES ||
+	    check_add_overflow((ULONG_PTR)VirtualAddress, (ULONG_PTR)Length - 1,
+			       &last))
 		return NULL;
 	pages = ADDRESS_AND_SIZE_TO_SPAN_PAGES(VirtualAddress, Length);
 	mdl = nt_alloc(size_add(struct_size(mdl, nt_pfns, pages),
@@ -963,8 +999,10 @@ static inline bool nt_mdl_describe_kernel(MDL *mdl)
 /*
  * Describe driver-owned kernel memory (kmalloc, vmalloc, ExAllocatePool,
  * module data, a vmapped stack).  Any IRQL up to DISPATCH_LEVEL.  An
- * address that is not kernel memory is refused with a warning and leaves
- * the MDL undescribed: MmGetSystemAddressForMdlSafe() then returns NULL.
+ * address that is not kernel memory with a struct page (device memory
+ * from ioremap(), say) is refused with an error line where NT would
+ * bugcheck, and leaves the MDL undescribed: MmGetSystemAddressForMdlSafe()
+ * then returns NULL.
  */
 static inline VOID MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList)
 {
@@ -977,10 +1015,12 @@ static inline VOID MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList)
 		      "nt_compat: %s(%p): already built or locked\n",
 		      __func__, mdl))
 		return;
-	if (WARN_ONCE(!nt_mdl_describe_kernel(mdl),
-		      "nt_compat: %s(%p): %p is not kernel memory\n",
-		      __func__, mdl, mdl->nt_va))
+	if (!nt_mdl_describe_kernel(mdl)) {
+		pr_err_ratelimited("nt_compat: %s(%p): refused: %p..+%u is not kernel memory with a struct page (device memory?)\n",
+				   __func__, mdl, mdl->nt_va,
+				   mdl->nt_max_byte_count);
 		return;
+	}
 	mdl->nt_flags |= MDL_SOURCE_IS_NONPAGED_POOL;
 }
 
@@ -1091,14 +1131,22 @@ static inline PVOID nt_mdl_map(MDL *mdl)
 	if (pin->vaddr) {
 		/* Kept from before an unmap at DISPATCH_LEVEL: reuse it. */
 		mdl->nt_system_va = pin->vaddr + MmGetMdlByteOffset(mdl);
-	} else if (pin->nr_pages == 1 && !PageHighMem(pin->pages[0])) {
+	} else if (pin->dirty && pin->nr_pages == 1 &&
+		   !PageHighMem(pin->pages[0])) {
 		mdl->nt_system_va = page_address(pin->pages[0]) +
 				    MmGetMdlByteOffset(mdl);
 	} else {
-		/* vmap() sleeps: a new multi-page mapping needs PASSIVE_LEVEL. */
+		/* vmap() sleeps: a new mapping needs PASSIVE_LEVEL. */
 		if (KeGetCurrentIrql() != PASSIVE_LEVEL)
 			return NULL;
-		pin->vaddr = vmap(pin->pages, pin->nr_pages, VM_MAP, PAGE_KERNEL);
+		/*
+		 * Pages locked for IoReadAccess may be ones the caller cannot
+		 * write (the zero page, page cache, pages shared copy-on-write
+		 * with another process): the direct map would let the driver
+		 * write them, so they get a read-only mapping of their own.
+		 */
+		pin->vaddr = vmap(pin->pages, pin->nr_pages, VM_MAP,
+				  pin->dirty ? PAGE_KERNEL : PAGE_KERNEL_RO);
 		if (!pin->vaddr)
 			return NULL;
 		mdl->nt_system_va = pin->vaddr + MmGetMdlByteOffset(mdl);
@@ -1109,8 +1157,9 @@ static inline PVOID nt_mdl_map(MDL *mdl)
 
 /*
  * The kernel address of a described MDL.  Pool MDLs and kernel memory are
- * their own address.  Locked user pages are mapped: one page through the
- * direct map at any level up to DISPATCH_LEVEL, several through vmap(),
+ * their own address.  Locked user pages are mapped: one page locked for
+ * writing through the direct map at any level up to DISPATCH_LEVEL; pages
+ * locked for IoReadAccess (read-only) and several pages through vmap(),
  * which needs PASSIVE_LEVEL; above it NULL is returned.  Map once at
  * PASSIVE_LEVEL and later calls at DISPATCH_LEVEL return that mapping.
  * Priority is accepted and ignored.

@@ -23,7 +23,11 @@
 #include <linux/debugfs.h>
 #include <linux/highmem.h>
 #include <linux/interrupt.h>
+#include <linux/io.h>
+#include <linux/jiffies.h>
 #include <linux/kernel.h>
+#include <linux/kthread.h>
+#include <linux/mman.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
@@ -39,6 +43,12 @@ static VOID NtcReport(const char *Key, ULONG_PTR Value);
 static VOID NtcReportStatus(const char *Key, NTSTATUS Status);
 static BOOLEAN NtcScatterlistMatches(PMDL Mdl);
 static BOOLEAN NtcPagesHold(PMDL Mdl, const VOID *Expected);
+static ULONG NtcWritesRefused(PVOID SystemVa, PVOID UserVa, ULONG Length,
+			      BOOLEAN *UserUnchanged);
+static VOID NtcSpoilDescriptor(PMDL Mdl, BOOLEAN Spoil);
+static BOOLEAN NtcWatchStart(const VOID *Address, ULONG Length);
+static BOOLEAN NtcWatching(VOID);
+static ULONG NtcWatchStop(ULONG *Samples);
 
 /* ======================================================================
  * NT part.
@@ -80,6 +90,17 @@ static NTC_CONTEXT NtcContext;
 
 /* Driver-owned static memory: three pages and some, at no particular offset. */
 static UCHAR NtcStaticBuffer[3 * PAGE_SIZE + 512];
+
+/*
+ * Processors a KAFFINITY can name: KeNumberProcessors counts every
+ * processor, and may exceed the mask's bits.
+ */
+static ULONG NtcAffinityProcessors(VOID)
+{
+	ULONG Count = KeNumberProcessors, Bits = sizeof(KAFFINITY) * 8;
+
+	return Count < Bits ? Count : Bits;
+}
 
 static ULONG NtcCountBits(KAFFINITY Affinity)
 {
@@ -197,6 +218,9 @@ static NTSTATUS NtcIrql(VOID)
 
 	KeRaiseIrql(DISPATCH_LEVEL, &NestedIrql);
 	NtcReport("nested_old", NestedIrql);
+	KeLowerIrql(NestedIrql);
+	NestedIrql = KeRaiseIrqlToDpcLevel();
+	NtcReport("again_old", NestedIrql);
 	for (i = 0; i < 2000; i++) {
 		Mdl = MdpAllocateAtDpcLevel(Pool, &Buffer);
 		if (!Mdl) {
@@ -277,7 +301,7 @@ static NTSTATUS NtcCpus(VOID)
 
 	NtcReport("processors", KeNumberProcessors);
 	NtcReport("active", NtcCountBits(Active));
-	for (i = 0; i < (ULONG)KeNumberProcessors; i++) {
+	for (i = 0; i < NtcAffinityProcessors(); i++) {
 		if (!(Active & ((KAFFINITY)1 << i)))
 			continue;
 		Old = KeSetSystemAffinityThreadEx((KAFFINITY)1 << i);
@@ -398,7 +422,7 @@ static NTSTATUS NtcAllocateEverywhere(ULONG PerCpu)
 	if (!NtcContext.Pool)
 		return STATUS_INVALID_DEVICE_STATE;
 	RtlZeroMemory(&Bad, sizeof(Bad));
-	for (i = 0; i < (ULONG)KeNumberProcessors; i++) {
+	for (i = 0; i < NtcAffinityProcessors(); i++) {
 		if (!(Active & ((KAFFINITY)1 << i)))
 			continue;
 		Cpus++;
@@ -450,7 +474,7 @@ static NTSTATUS NtcFreeRemotely(VOID)
 	NTC_HELD *Held;
 	KAFFINITY Old;
 
-	for (Target = 0; Target < (ULONG)KeNumberProcessors; Target++) {
+	for (Target = 0; Target < NtcAffinityProcessors(); Target++) {
 		if (!(Active & ((KAFFINITY)1 << Target)))
 			continue;
 		Old = KeSetSystemAffinityThreadEx((KAFFINITY)1 << Target);
@@ -461,7 +485,7 @@ static NTSTATUS NtcFreeRemotely(VOID)
 			/* Owner's successor among the active processors. */
 			Owner = Held->Cpu;
 			do {
-				Owner = (Owner + 1) % (ULONG)KeNumberProcessors;
+				Owner = (Owner + 1) % NtcAffinityProcessors();
 			} while (!(Active & ((KAFFINITY)1 << Owner)));
 			if (Owner != Target)
 				continue;
@@ -751,6 +775,18 @@ static NTSTATUS NtcRefusals(KPROCESSOR_MODE Mode, MEMORY_CACHING_TYPE CacheType)
 	NtcReport("irp_refused", !Other);
 	if (Other)
 		IoFreeMdl(Other);
+	/* 200 bytes from 100 below the top of the address space wrap. */
+	Other = IoAllocateMdl((PVOID)((ULONG_PTR)0 - 100), 200, FALSE, FALSE,
+			      NULL);
+	NtcReport("wrap_refused", !Other);
+	if (Other)
+		IoFreeMdl(Other);
+	/* The last byte of the address space is a range that does not wrap. */
+	Other = IoAllocateMdl((PVOID)((ULONG_PTR)0 - 100), 100, FALSE, FALSE,
+			      NULL);
+	NtcReport("top_accepted", Other && MmGetMdlByteCount(Other) == 100);
+	if (Other)
+		IoFreeMdl(Other);
 
 	OldIrql = KeRaiseIrqlToDpcLevel();
 	Paged = ExAllocatePoolWithTag(PagedPool, 64, NTC_POOL_TAG);
@@ -907,6 +943,142 @@ static NTSTATUS NtcLockAddress(PVOID Va, ULONG Length, LOCK_OPERATION Operation,
 	return Status;
 }
 
+/*
+ * Every processor number the driver can see is below KeNumberProcessors:
+ * per-processor arrays are sized by one and indexed by the other.
+ */
+static NTSTATUS NtcProcessorNumbers(VOID)
+{
+	KAFFINITY Active = KeQueryActiveProcessors();
+	ULONG i, Checked = 0, Bad = 0;
+	KAFFINITY Old;
+	KIRQL OldIrql;
+
+	for (i = 0; i < NtcAffinityProcessors(); i++) {
+		if (!(Active & ((KAFFINITY)1 << i)))
+			continue;
+		Old = KeSetSystemAffinityThreadEx((KAFFINITY)1 << i);
+		OldIrql = KeRaiseIrqlToDpcLevel();
+		if (KeGetCurrentProcessorNumber() != i ||
+		    KeGetCurrentProcessorNumber() >= KeNumberProcessors)
+			Bad++;
+		KeLowerIrql(OldIrql);
+		KeRevertToUserAffinityThreadEx(Old);
+		Checked++;
+	}
+	NtcReport("processors", KeNumberProcessors);
+	NtcReport("checked", Checked);
+	NtcReport("active", NtcCountBits(Active));
+	NtcReport("bad", Bad);
+	return STATUS_SUCCESS;
+}
+
+/*
+ * Pages the caller may only read (the zero page of a mapping never
+ * written, the page cache of a read-only file mapping) locked for
+ * IoReadAccess: the kernel mapping must not let the driver write them.
+ */
+static NTSTATUS NtcReadOnlyLock(PVOID UserVa, ULONG Length)
+{
+	BOOLEAN Unchanged = FALSE;
+	PVOID SystemVa;
+	NTSTATUS Status;
+	PMDL Mdl;
+
+	Mdl = IoAllocateMdl(UserVa, Length, FALSE, FALSE, NULL);
+	if (!Mdl)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	NtcReport("pages", ADDRESS_AND_SIZE_TO_SPAN_PAGES(UserVa, Length));
+	Status = MmProbeAndLockPages(Mdl, UserMode, IoReadAccess);
+	NtcReportStatus("lock_status", Status);
+	if (!NT_SUCCESS(Status)) {
+		IoFreeMdl(Mdl);
+		return Status;
+	}
+	SystemVa = MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority);
+	NtcReport("mapped", !!SystemVa);
+	if (SystemVa) {
+		NtcReport("write_refused",
+			  NtcWritesRefused(SystemVa, UserVa, Length, &Unchanged));
+		NtcReport("user_unchanged", Unchanged);
+		MmUnmapLockedPages(SystemVa, Mdl);
+	}
+	MmUnlockPages(Mdl);
+	IoFreeMdl(Mdl);
+	return STATUS_SUCCESS;
+}
+
+/*
+ * A free the pool refuses (the MDL's descriptor was altered) must leave
+ * the block alone: when frees race, the block may already be someone
+ * else's.  Another processor watches the MDL's bytes meanwhile.
+ */
+static NTSTATUS NtcRefusedFree(VOID)
+{
+	ULONG Tries = 0, Changes, Samples = 0;
+	PVOID Buffer;
+	KAFFINITY Old;
+	HANDLE Pool;
+	PMDL Mdl;
+
+	Pool = MdpCreatePool(200, NTC_POOL_TAG);
+	if (!Pool)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	Old = KeSetSystemAffinityThreadEx((KAFFINITY)1 << KeGetCurrentProcessorNumber());
+	Mdl = MdpAllocate(Pool, &Buffer);
+	if (!Mdl) {
+		KeRevertToUserAffinityThreadEx(Old);
+		MdpDestroyPool(Pool);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	NtcSpoilDescriptor(Mdl, TRUE);
+	if (NtcWatchStart(Mdl, sizeof(*Mdl))) {
+		while (NtcWatching()) {
+			MdpFree(Mdl);
+			Tries++;
+		}
+	}
+	Changes = NtcWatchStop(&Samples);
+	NtcSpoilDescriptor(Mdl, FALSE);
+	NtcReport("tries", Tries);
+	NtcReport("samples", Samples);
+	NtcReport("writes_seen", Changes);
+	NtcReport("intact", MmGetMdlVirtualAddress(Mdl) == Buffer &&
+		  MmGetMdlByteCount(Mdl) == 200);
+	MdpFree(Mdl);
+	KeRevertToUserAffinityThreadEx(Old);
+	MdpDestroyPool(Pool);
+	return STATUS_SUCCESS;
+}
+
+/*
+ * Device memory (an I/O mapping) has no struct page: an MDL cannot
+ * describe it, so building one must fail and leave the MDL undescribed.
+ */
+static NTSTATUS NtcIoSpace(PVOID IoVa)
+{
+	NTSTATUS Status;
+	PMDL Mdl;
+
+	Mdl = IoAllocateMdl(IoVa, PAGE_SIZE, FALSE, FALSE, NULL);
+	if (!Mdl)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	MmBuildMdlForNonPagedPool(Mdl);
+	NtcReport("built", (Mdl->MdlFlags & MDL_SOURCE_IS_NONPAGED_POOL) != 0);
+	NtcReport("no_sysva", !MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority));
+	IoFreeMdl(Mdl);
+
+	Mdl = IoAllocateMdl(IoVa, PAGE_SIZE, FALSE, FALSE, NULL);
+	if (!Mdl)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	Status = MmProbeAndLockPages(Mdl, KernelMode, IoReadAccess);
+	NtcReportStatus("lock_status", Status);
+	if (NT_SUCCESS(Status))
+		MmUnlockPages(Mdl);
+	IoFreeMdl(Mdl);
+	return STATUS_SUCCESS;
+}
+
 /* ======================================================================
  * Linux glue.
  */
@@ -996,6 +1168,195 @@ static BOOLEAN NtcPagesHold(PMDL Mdl, const VOID *Expected)
 		i++;
 	}
 	return same;
+}
+
+/*
+ * copy_to_kernel_nofault() of one byte; that function is not exported to
+ * modules, the primitive it is built on is.
+ */
+static int ntc_put_byte_nofault(u8 *dst, u8 val)
+{
+	pagefault_disable();
+	__put_kernel_nofault(dst, &val, u8, fault);
+	pagefault_enable();
+	return 0;
+fault:
+	pagefault_enable();
+	return -EFAULT;
+}
+
+/*
+ * Try to write the first byte of each page through a kernel mapping of
+ * user pages.  The byte the page already holds goes first, so that a
+ * mapping that wrongly allows writes changes nothing; only when that is
+ * refused is a different byte tried.  Returns the pages whose writes were
+ * all refused; *UserUnchanged says user space still reads what it had.
+ */
+static ULONG NtcWritesRefused(PVOID SystemVa, PVOID UserVa, ULONG Length,
+			      BOOLEAN *UserUnchanged)
+{
+	unsigned long off = 0;
+	ULONG refused = 0;
+	u8 old, now, other;
+
+	*UserUnchanged = TRUE;
+	while (off < Length) {
+		u8 *kva = (u8 *)SystemVa + off;
+		u8 __user *uva = (u8 __user *)UserVa + off;
+
+		if (get_user(old, uva)) {
+			*UserUnchanged = FALSE;
+			break;
+		}
+		other = old ^ 0xff;
+		if (ntc_put_byte_nofault(kva, old) == -EFAULT &&
+		    ntc_put_byte_nofault(kva, other) == -EFAULT)
+			refused++;
+		if (get_user(now, uva) || now != old)
+			*UserUnchanged = FALSE;
+		/* The next page, from the first byte of it. */
+		off += PAGE_SIZE - offset_in_page((unsigned long)UserVa + off);
+	}
+	return refused;
+}
+
+/* Alter or restore the pool's descriptor behind a pool MDL. */
+static VOID NtcSpoilDescriptor(PMDL Mdl, BOOLEAN Spoil)
+{
+	struct scatterlist *sg = nt_mdl_sg(Mdl);
+
+	if (Spoil)
+		sg->offset += 8;
+	else
+		sg->offset -= 8;
+}
+
+/* A thread on another CPU that counts changes to a watched range. */
+static struct {
+	struct task_struct *task;
+	const void *addr;
+	size_t len;
+	u8 snapshot[128];
+	unsigned long until, deadline;
+	atomic_t running;
+	unsigned int samples, changes;
+	bool stop;
+} ntc_watch;
+
+static int ntc_watch_fn(void *data)
+{
+	atomic_set(&ntc_watch.running, 1);
+	while (!READ_ONCE(ntc_watch.stop)) {
+		if (memcmp(ntc_watch.addr, ntc_watch.snapshot, ntc_watch.len))
+			WRITE_ONCE(ntc_watch.changes, ntc_watch.changes + 1);
+		WRITE_ONCE(ntc_watch.samples, ntc_watch.samples + 1);
+		if (!(ntc_watch.samples % 1024))
+			cond_resched();
+	}
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+static BOOLEAN NtcWatchStart(const VOID *Address, ULONG Length)
+{
+	unsigned int self = raw_smp_processor_id(), cpu;
+
+	cpu = cpumask_any_but(cpu_online_mask, self);
+	if (cpu >= nr_cpu_ids || Length > sizeof(ntc_watch.snapshot))
+		return FALSE;
+	ntc_watch.addr = Address;
+	ntc_watch.len = Length;
+	memcpy(ntc_watch.snapshot, Address, Length);
+	ntc_watch.samples = 0;
+	ntc_watch.changes = 0;
+	ntc_watch.stop = false;
+	atomic_set(&ntc_watch.running, 0);
+	ntc_watch.task = kthread_create(ntc_watch_fn, NULL, "ntc_watch");
+	if (IS_ERR(ntc_watch.task)) {
+		ntc_watch.task = NULL;
+		return FALSE;
+	}
+	kthread_bind(ntc_watch.task, cpu);
+	wake_up_process(ntc_watch.task);
+	while (!atomic_read(&ntc_watch.running))
+		cond_resched();
+	ntc_watch.until = jiffies + msecs_to_jiffies(300);
+	ntc_watch.deadline = jiffies + msecs_to_jiffies(3000);
+	return TRUE;
+}
+
+/*
+ * Go on for 300 ms and until the watcher has looked 10000 times (a busy
+ * host may not run both CPUs at once), at most 3 s, or until it saw a
+ * change.
+ */
+static BOOLEAN NtcWatching(VOID)
+{
+	if (READ_ONCE(ntc_watch.changes))
+		return FALSE;
+	if (time_after(jiffies, ntc_watch.deadline))
+		return FALSE;
+	cond_resched();
+	return time_before(jiffies, ntc_watch.until) ||
+	       READ_ONCE(ntc_watch.samples) < 10000;
+}
+
+static ULONG NtcWatchStop(ULONG *Samples)
+{
+	if (!ntc_watch.task)
+		return 0;
+	WRITE_ONCE(ntc_watch.stop, true);
+	kthread_stop(ntc_watch.task);
+	ntc_watch.task = NULL;
+	if (memcmp(ntc_watch.addr, ntc_watch.snapshot, ntc_watch.len))
+		ntc_watch.changes++;
+	*Samples = ntc_watch.samples;
+	return ntc_watch.changes;
+}
+
+/*
+ * readonly anon PAGES: a new private read-only anonymous mapping of this
+ * process, never written (its pages are the zero page); readonly ADDR
+ * PAGES: a read-only mapping the shell names (a file's page cache).
+ */
+static NTSTATUS ntc_readonly(char *args)
+{
+	char *where = strsep(&args, " ");
+	unsigned long va, len;
+	unsigned int pages;
+	NTSTATUS status;
+	bool anon;
+
+	if (!where || !args || kstrtouint(args, 0, &pages) || !pages ||
+	    pages > 16)
+		return STATUS_INVALID_PARAMETER;
+	len = (unsigned long)pages * PAGE_SIZE;
+	anon = !strcmp(where, "anon");
+	if (anon) {
+		va = vm_mmap(NULL, 0, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, 0);
+		if (IS_ERR_VALUE(va))
+			return STATUS_INSUFFICIENT_RESOURCES;
+	} else if (kstrtoul(where, 0, &va)) {
+		return STATUS_INVALID_PARAMETER;
+	}
+	status = NtcReadOnlyLock((PVOID)va, len);
+	if (anon)
+		vm_munmap(va, len);
+	return status;
+}
+
+/* An I/O mapping of the HPET's registers (QEMU's pc machine: 0xfed00000). */
+static NTSTATUS ntc_mmio(void)
+{
+	void __iomem *io = ioremap(0xfed00000, PAGE_SIZE);
+	NTSTATUS status;
+
+	if (!io)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	status = NtcIoSpace((__force PVOID)io);
+	iounmap(io);
+	return status;
 }
 
 static void ntc_tasklet_fn(struct tasklet_struct *t)
@@ -1098,6 +1459,14 @@ static NTSTATUS ntc_run(char *cmd)
 		return NtcRefusals(a, b);
 	if (!strcmp(verb, "lockaddr") && cmd)
 		return ntc_lockaddr(cmd);
+	if (!strcmp(verb, "readonly") && cmd)
+		return ntc_readonly(cmd);
+	if (!strcmp(verb, "refusedfree") && !cmd)
+		return NtcRefusedFree();
+	if (!strcmp(verb, "mmio") && !cmd)
+		return ntc_mmio();
+	if (!strcmp(verb, "cpuids") && !cmd)
+		return NtcProcessorNumbers();
 	if (!strcmp(verb, "skip") && cmd && !kstrtouint(cmd, 0, &a) &&
 	    a < NTC_USERBUF_MAX) {
 		ntc_userbuf_skip = a;

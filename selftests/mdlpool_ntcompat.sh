@@ -19,7 +19,7 @@ if [ ! -r "$DBG/summary" ] || [ ! -f "$ko" ]; then
 	ktap_skip "nt_compat" "mdlpool is not loaded or mdlpool_ntclient.ko is not built"
 	exit $KSFT_SKIP
 fi
-ktap_plan 71
+ktap_plan 80
 save_params
 # The byte-count tests want the freed block back: no scavenge in between.
 set_param scavenge_period_ms 600000
@@ -105,6 +105,8 @@ check "IRQL: KeRaiseIrqlToDpcLevel returns PASSIVE_LEVEL and raises to DISPATCH_
 	is raise_old 0 raised 2
 check "IRQL: KeRaiseIrql(DISPATCH_LEVEL) there returns DISPATCH_LEVEL; KeLowerIrql to it stays" \
 	is nested_old 2 after_nested 2
+check "IRQL: KeRaiseIrqlToDpcLevel returns the previous level: PASSIVE_LEVEL, then DISPATCH_LEVEL when raised again" \
+	is raise_old 0 again_old 2
 check "IRQL: at DISPATCH_LEVEL the CPU stays put over 2000 MdpAllocateAtDpcLevel calls" \
 	is cpu_stable 1 dpc_allocs 1
 check "IRQL: KeLowerIrql(old) returns to PASSIVE_LEVEL" is lowered 0
@@ -141,6 +143,22 @@ if [ "$cpus" -ge 2 ]; then
 else
 	ktap_skip "processors: KeRevertToUserAffinityThreadEx restores the caller's affinity" \
 		"needs two CPUs"
+fi
+nt cpuids
+check "processors: on each of the $cpus online CPUs KeGetCurrentProcessorNumber is that CPU and below KeNumberProcessors" \
+	is checked "$cpus" active "$cpus" bad 0
+# Offline CPU ids stay below KeNumberProcessors' count, and so do the rest.
+last=/sys/devices/system/cpu/cpu$((cpus - 1))/online
+if [ "$cpus" -ge 2 ] && [ -w "$last" ] && echo 0 > "$last"; then
+	nt cpuids
+	off_out=$nt_out
+	echo 1 > "$last"
+	nt_out=$off_out
+	check "processors: with CPU $((cpus - 1)) offline, each of the $((cpus - 1)) others is still below KeNumberProcessors ($possible)" \
+		is checked $((cpus - 1)) processors "$possible" bad 0
+else
+	ktap_skip "processors: with a CPU offline, each CPU is below KeNumberProcessors" \
+		"needs a second CPU that can go offline"
 fi
 
 # --- the pool ------------------------------------------------------------
@@ -205,6 +223,15 @@ check "... and with Next cleared" is next_reset 1
 check "MdpAllocate at PASSIVE_LEVEL resets MmGetMdlByteCount too" \
 	is passive_same_mdl 1 passive_reset 512
 
+# A free the pool refuses warns from mdlpool: expected here.
+expect_warnings_begin
+nt refusedfree
+expect_warnings_end
+diag "$nt_out"
+check "MdpFree of an MDL the pool refuses (descriptor altered) writes nothing into the block, as another CPU sees it" \
+	sh -c "[ $nt_rc -eq 0 ] && [ '$(v tries)' -gt 0 ] && [ '$(v samples)' -gt 0 ] &&
+	       [ '$(v writes_seen) $(v intact)' = '0 1' ]"
+
 nt chain
 check "Next chains three pool MDLs and an IoAllocateMdl MDL; a walk sees 4 MDLs and their bytes" \
 	sh -c "[ $nt_rc -eq 0 ] && [ '$(v links)' = 4 ] && [ '$(v bytes)' = '$(v expected)' ] &&
@@ -232,6 +259,12 @@ nonpaged_case() {
 }
 nonpaged_case heap
 nonpaged_case static
+
+nt mmio
+diag "$nt_out"
+check "device memory (an ioremap of the HPET) has no struct page: MmBuildMdlForNonPagedPool refuses it and the MDL stays undescribed; MmProbeAndLockPages fails" \
+	sh -c "[ $nt_rc -eq 0 ] &&
+	       [ '$(v built) $(v no_sysva) $(v lock_status)' = '0 1 0xc0000005' ]"
 
 # --- user buffers --------------------------------------------------------
 lines=2200			# 8 bytes each: 17600 bytes
@@ -293,8 +326,8 @@ nt lockaddr 0xffffffff81000000 4096 read
 check "... on a kernel address with UserMode: STATUS_ACCESS_VIOLATION" \
 	fails_with "Bad address" 0xc0000005
 nt lockaddr 0xfffffffffffff000 8192 read
-check "... on a range wrapping past the top of the address space: STATUS_ACCESS_VIOLATION" \
-	fails_with "Bad address" 0xc0000005
+check "... on a range wrapping past the top of the address space: IoAllocateMdl refuses it (STATUS_INVALID_PARAMETER here)" \
+	fails_with "Invalid argument" 0xc000000d
 
 # This shell's mappings; the writes come from its forks, which share them.
 rw="" ro="" edge=""
@@ -334,6 +367,25 @@ if [ -n "$ro" ]; then
 else
 	ktap_skip "a read-only mapping" "none found"
 fi
+# Pages locked for IoReadAccess that the caller cannot write: the kernel
+# mapping must not write them either.
+nt readonly anon 1
+diag "$nt_out"
+check "IoReadAccess of a never-written anonymous page (the zero page): mapped, a write through the mapping faults, user space still reads 0" \
+	sh -c "[ $nt_rc -eq 0 ] &&
+	       [ '$(v lock_status) $(v mapped) $(v write_refused) $(v user_unchanged)' = '0x00000000 1 1 1' ]"
+nt readonly anon 3
+check "... 3 such pages (a multi-page mapping): writes to each fault" \
+	sh -c "[ $nt_rc -eq 0 ] &&
+	       [ '$(v lock_status) $(v mapped) $(v write_refused) $(v user_unchanged)' = '0x00000000 1 3 1' ]"
+if [ -n "$ro" ]; then
+	nt readonly "$(printf '%#x' "$ro")" 1
+	check "IoReadAccess of a read-only file mapping (page cache): a write through the mapping faults, the file's page is unchanged" \
+		sh -c "[ $nt_rc -eq 0 ] &&
+		       [ '$(v lock_status) $(v mapped) $(v write_refused) $(v user_unchanged)' = '0x00000000 1 1 1' ]"
+else
+	ktap_skip "IoReadAccess of a read-only file mapping" "none found"
+fi
 if [ -n "$rw" ]; then
 	nt lockaddr "$(printf '%#x' $((rw + 100)))" 12288 write
 	check "a writable mapping of this shell: 3 pages at offset 100 lock for IoWriteAccess and map" \
@@ -349,12 +401,15 @@ check "refusals: MmMapLockedPagesSpecifyCache refuses UserMode, MmNonCached, a R
 	is user_map_refused 1 cache_refused 1 address_refused 1 kernel_map_ok 1
 check "refusals: IoAllocateMdl refuses Length 0 and an IRP" \
 	is zero_length_refused 1 irp_refused 1
+check "refusals: IoAllocateMdl refuses a range that wraps past the top of the address space, accepts one ending at it" \
+	is wrap_refused 1 top_accepted 1
 check "refusals: ExAllocatePoolWithTag(PagedPool) at DISPATCH_LEVEL returns NULL" \
 	is paged_at_dispatch_refused 1
 
 bad=0
 for cmd in bogus "pool" "pool 70000" "percpu x" "nonpaged wrong" "refusals 1" \
-	   "lockaddr 0x1000" "lockaddr 0x1000 16 sideways" "types extra"; do
+	   "lockaddr 0x1000" "lockaddr 0x1000 16 sideways" "types extra" \
+	   "readonly anon" "readonly anon 0" "mmio x" "cpuids x"; do
 	nt "$cmd"
 	fails_with "Invalid argument" 0xc000000d > /dev/null || {
 		diag "'$cmd': $nt_err / $nt_out"
