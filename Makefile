@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Out-of-tree build of mdlpool.ko, mdlpool_test.ko and the NT-style example
+# Out-of-tree build of mdlpool.ko, the test modules in test/ and the NT-style example
 # client examples/mdlpool_ntclient.ko.
 #   make                 build against KDIR (default: newest Debian kernel here)
 #   make run             the main job: boot a guest, stress a pool, print stats
@@ -9,10 +9,9 @@
 #   make checkpatch      checkpatch.pl --strict on the project's C files
 #   make nt-compat-check nt_compat.h's compile-time refusals and README list
 
-# Debian's PREEMPT_RT kernel (*-rt-amd64) sorts after the stock one, so it is
-# left out: the default stays the stock kernel once the RT one is installed.
-KVER ?= $(notdir $(patsubst %/build,%,$(shell ls -d /lib/modules/*/build 2>/dev/null | grep -v -- '-rt-' | sort -V | tail -n 1)))
-KDIR ?= /lib/modules/$(KVER)/build
+# The default kernel is chosen in scripts/kernels.sh, for the scripts too.
+TOP := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+KDIR ?= $(shell bash -c '. $(TOP)/scripts/kernels.sh && default_build_dir')
 PWD := $(CURDIR)
 
 all: modules

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mdlpool - per-CPU pools of fixed-size buffers described by scatterlists
+ */
+
+/**
+ * DOC: Design
  *
  * A port of the Windows NT MDL buffer pool.  A pool hands out buffers of
  * one size, each described by a struct scatterlist (the stand-in for NT's
@@ -25,9 +29,10 @@
  * also returns pages that have been completely free for at least
  * min_page_lifetime_ms; one forced by the threshold only takes the queued
  * pages back (see mdlpool_scavenge_due()).
- *
- * Context rules
- * =============
+ */
+
+/**
+ * DOC: Context rules
  *
  * 1. mdlpool_create() and mdlpool_destroy() sleep: process context only.
  *    The caller guarantees that nothing allocates from or frees to a pool

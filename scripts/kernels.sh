@@ -35,3 +35,13 @@ newest_kernel_image() {
         find /boot -maxdepth 1 -name 'vmlinuz-*-amd64' ! -name 'vmlinuz-*-rt-amd64' | sort -V | tail -n 1
     fi
 }
+
+# default_build_dir: the build directory `make` uses without KDIR=: the
+# newest stock kernel's, or nothing. The Makefile asks this function, so
+# the default lives here only.
+default_build_dir() {
+    local d
+    d=$(find /lib/modules -mindepth 2 -maxdepth 2 -name build 2>/dev/null |
+        grep -v -- '-rt-' | sort -V | tail -n 1)
+    [[ -z $d ]] || echo "$d"
+}

@@ -6,52 +6,79 @@ DBG=/sys/kernel/debug/mdlpool
 CTL=$DBG/control
 PARAMS=/sys/module/mdlpool/parameters
 
+# KTAP output, named and printing as kselftest's ktap_helpers.sh (which
+# 6.1 does not have yet): ktap_print_header, ktap_set_plan, ktap_test_*,
+# ktap_print_msg, and ktap_finished with its "# Totals:" line.  A script
+# that cannot run here plans one test and skips it, so the skip is counted.
+KTAP_TESTNO=1
+KTAP_CNT_PASS=0
+KTAP_CNT_FAIL=0
+KTAP_CNT_SKIP=0
+
 KSFT_PASS=0
 KSFT_FAIL=1
 KSFT_SKIP=4
 
-ktap_count=0
-ktap_failed=0
+KSFT_NUM_TESTS=0
 
-ktap_plan() {
+ktap_print_header() {
 	echo "TAP version 13"
-	echo "1..$1"
 }
 
-ktap_result() {	# ktap_result 0|1 description
-	ktap_count=$((ktap_count + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $ktap_count $2"
-	else
-		echo "not ok $ktap_count $2"
-		ktap_failed=$((ktap_failed + 1))
-	fi
+ktap_print_msg() {
+	echo "# $*"
 }
 
-ktap_skip() {
-	ktap_count=$((ktap_count + 1))
-	echo "ok $ktap_count $1 # SKIP $2"
+ktap_set_plan() {
+	KSFT_NUM_TESTS=$1
+	echo "1..$KSFT_NUM_TESTS"
 }
 
-# check DESCRIPTION COMMAND...: one result, from the command's status
-check() {
-	desc=$1
+__ktap_test() {	# __ktap_test RESULT DESCRIPTION [DIRECTIVE]
+	echo "$1 $KTAP_TESTNO $2${3:+ # $3}"
+	KTAP_TESTNO=$((KTAP_TESTNO + 1))
+}
+
+ktap_test_pass() {
+	__ktap_test "ok" "$1"
+	KTAP_CNT_PASS=$((KTAP_CNT_PASS + 1))
+}
+
+ktap_test_fail() {
+	__ktap_test "not ok" "$1"
+	KTAP_CNT_FAIL=$((KTAP_CNT_FAIL + 1))
+}
+
+# ktap_test_skip DESCRIPTION [REASON]
+ktap_test_skip() {
+	__ktap_test "ok" "$1" "SKIP${2:+ $2}"
+	KTAP_CNT_SKIP=$((KTAP_CNT_SKIP + 1))
+}
+
+# ktap_test_result DESCRIPTION COMMAND...: one result, from the command's
+# status
+ktap_test_result() {
+	description=$1
 	shift
 	if "$@"; then
-		ktap_result 0 "$desc"
+		ktap_test_pass "$description"
 	else
-		ktap_result 1 "$desc"
+		ktap_test_fail "$description"
 	fi
 }
 
-ktap_finish() {
-	echo "# $ktap_count tests, $ktap_failed failed"
-	[ "$ktap_failed" -eq 0 ] && exit $KSFT_PASS
-	exit $KSFT_FAIL
+ktap_print_totals() {
+	echo "# Totals: pass:$KTAP_CNT_PASS fail:$KTAP_CNT_FAIL xfail:0 xpass:0 skip:$KTAP_CNT_SKIP error:0"
 }
 
-diag() {
-	echo "# $*"
+# Passes only if every planned test ran and none failed.
+ktap_finished() {
+	ktap_print_totals
+	if [ "$KTAP_CNT_FAIL" -eq 0 ] &&
+	   [ $((KTAP_CNT_PASS + KTAP_CNT_SKIP)) -eq "$KSFT_NUM_TESTS" ]; then
+		exit "$KSFT_PASS"
+	fi
+	exit "$KSFT_FAIL"
 }
 
 # ctl COMMAND...: one write to the control file; the error text lands in
@@ -63,7 +90,7 @@ ctl() {
 # ctl_ok COMMAND...: the write must succeed.
 ctl_ok() {
 	ctl "$@" && return 0
-	diag "'$*' failed: $ctl_err"
+	ktap_print_msg "'$*' failed: $ctl_err"
 	return 1
 }
 
@@ -72,19 +99,19 @@ ctl_fails() {
 	want=$1
 	shift
 	if ctl "$@"; then
-		diag "'$*' succeeded, expected: $want"
+		ktap_print_msg "'$*' succeeded, expected: $want"
 		return 1
 	fi
 	case "$ctl_err" in
 	*"$want"*) return 0 ;;
 	esac
-	diag "'$*' failed with '$ctl_err', expected: $want"
+	ktap_print_msg "'$*' failed with '$ctl_err', expected: $want"
 	return 1
 }
 
-# stat POOL KEY [ROW]: a value from POOL's stats file; ROW is "total"
+# pool_stat POOL KEY [ROW]: a value from POOL's stats file; ROW is "total"
 # (default), "cpu=N" or "pool".
-stat() {
+pool_stat() {
 	awk -v row="${3:-total}" -v key="$2" '
 		$1 == row {
 			for (i = 2; i <= NF; i++) {
@@ -96,9 +123,9 @@ stat() {
 
 # expect_stat POOL KEY VALUE [ROW]
 expect_stat() {
-	got=$(stat "$1" "$2" "$4")
+	got=$(pool_stat "$1" "$2" "$4")
 	[ "$got" = "$3" ] && return 0
-	diag "$1 ${4:-total} $2=$got, expected $3"
+	ktap_print_msg "$1 ${4:-total} $2=$got, expected $3"
 	return 1
 }
 
@@ -165,8 +192,9 @@ expect_warnings_end() {
 
 require_modules() {
 	if [ ! -w "$CTL" ]; then
-		ktap_plan 1
-		ktap_skip "mdlpool" "mdlpool and mdlpool_test are not loaded"
+		ktap_print_header
+		ktap_set_plan 1
+		ktap_test_skip "mdlpool" "mdlpool and mdlpool_test are not loaded"
 		exit $KSFT_SKIP
 	fi
 }

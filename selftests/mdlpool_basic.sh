@@ -5,7 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 
 require_modules
-ktap_plan 18
+ktap_print_header
+ktap_set_plan 18
 save_params
 # Keep timed scavenges out of the way: these tests count pages exactly.
 set_param scavenge_period_ms 600000
@@ -13,32 +14,32 @@ set_param min_page_lifetime_ms 600000
 
 ctl_ok create lazy 100
 ctl_ok alloc lazy 1 cpu=0
-check "lazy build: the first allocation builds one block" \
+ktap_test_result "lazy build: the first allocation builds one block" \
 	expect_stat lazy blocks_built 1 cpu=0
 ctl_ok alloc lazy 4 cpu=0
-check "lazy build: each allocation builds one more block" \
+ktap_test_result "lazy build: each allocation builds one more block" \
 	expect_stat lazy blocks_built 5 cpu=0
 ctl_ok free lazy 3 cpu=0
 ctl_ok alloc lazy 3 cpu=0
-check "freed blocks are reused before new ones are built" \
+ktap_test_result "freed blocks are reused before new ones are built" \
 	expect_stat lazy blocks_built 5 cpu=0
 ctl_ok free lazy all
 ctl_ok destroy lazy
 
 ctl_ok create used 1500
-bpp=$(stat used blocks_per_page pool)
+bpp=$(pool_stat used blocks_per_page pool)
 ctl_ok alloc used $((bpp + 1)) cpu=0
-check "an allocation that finds the page full moves it to the used list" \
-	sh -c "[ $(stat used used_list_pages cpu=0) -eq 1 ] && [ $(stat used pages_alloc cpu=0) -eq 2 ]"
+ktap_test_result "an allocation that finds the page full moves it to the used list" \
+	sh -c "[ $(pool_stat used used_list_pages cpu=0) -eq 1 ] && [ $(pool_stat used pages_alloc cpu=0) -eq 2 ]"
 ctl_ok free used 2 cpu=0
-check "the owner's free moves the page back to the page list" \
+ktap_test_result "the owner's free moves the page back to the page list" \
 	expect_stat used used_list_pages 0 cpu=0
 ctl_ok alloc used $((bpp + 1)) cpu=0
-check "the owner refills its pages from their free lists, not a new page" \
-	sh -c "[ $(stat used pages_alloc cpu=0) -eq 2 ] && [ $(stat used used_list_pages cpu=0) -eq 1 ]"
+ktap_test_result "the owner refills its pages from their free lists, not a new page" \
+	sh -c "[ $(pool_stat used pages_alloc cpu=0) -eq 2 ] && [ $(pool_stat used used_list_pages cpu=0) -eq 1 ]"
 ctl_ok alloc used 1 cpu=0
-check "with only full pages left, allocation takes a new page" \
-	sh -c "[ $(stat used pages_alloc cpu=0) -eq 3 ] && [ $(stat used used_list_pages cpu=0) -eq 2 ]"
+ktap_test_result "with only full pages left, allocation takes a new page" \
+	sh -c "[ $(pool_stat used pages_alloc cpu=0) -eq 3 ] && [ $(pool_stat used used_list_pages cpu=0) -eq 2 ]"
 ctl_ok free used all cpu=0
 ctl_ok destroy used
 
@@ -46,40 +47,40 @@ ctl_ok create peak 64
 ctl_ok alloc peak 10 cpu=1
 ctl_ok free peak 10 cpu=1
 ctl_ok alloc peak 3 cpu=1
-check "peak_in_use keeps the high-water mark" \
+ktap_test_result "peak_in_use keeps the high-water mark" \
 	expect_stat peak peak_in_use 10 cpu=1
-check "in_use counts what is out now" \
+ktap_test_result "in_use counts what is out now" \
 	expect_stat peak in_use 3 cpu=1
 ctl_ok create peakpg 2048
 ctl_ok alloc peakpg 5 cpu=1
 ctl_ok free peakpg 5 cpu=1
-check "peak_pages keeps the most pages held" \
-	sh -c "[ $(stat peakpg peak_pages cpu=1) -eq 5 ] && [ $(stat peakpg blocks_per_page pool) -eq 1 ]"
+ktap_test_result "peak_pages keeps the most pages held" \
+	sh -c "[ $(pool_stat peakpg peak_pages cpu=1) -eq 5 ] && [ $(pool_stat peakpg blocks_per_page pool) -eq 1 ]"
 ctl_ok free peak all
 ctl_ok destroy peak
 ctl_ok destroy peakpg
 
 ctl_ok create bytes 512
 ctl_ok alloc bytes 1 cpu=0 len=10
-check "a caller may shorten the byte count" \
+ktap_test_result "a caller may shorten the byte count" \
 	sh -c "[ $(held bytes held_full_length) -eq 0 ]"
 ctl_ok free bytes 1 cpu=0
 ctl_ok alloc bytes 1 cpu=0
-check "the next allocation of the same block resets the byte count" \
-	sh -c "[ $(held bytes held_full_length) -eq 1 ] && [ $(stat bytes blocks_built cpu=0) -eq 1 ]"
+ktap_test_result "the next allocation of the same block resets the byte count" \
+	sh -c "[ $(held bytes held_full_length) -eq 1 ] && [ $(pool_stat bytes blocks_built cpu=0) -eq 1 ]"
 ctl_ok free bytes all
 ctl_ok destroy bytes
 
 max=$(summary max_buffer_size)
-check "a 1-byte pool is accepted" ctl_ok create tiny 1
-check "the largest buffer size is accepted, one block per page" \
+ktap_test_result "a 1-byte pool is accepted" ctl_ok create tiny 1
+ktap_test_result "the largest buffer size is accepted, one block per page" \
 	sh -c "printf 'create huge $max\n' > $CTL && grep -q 'blocks_per_page=1 ' $DBG/huge/stats"
-check "one byte more than the largest is refused" \
+ktap_test_result "one byte more than the largest is refused" \
 	ctl_fails "Invalid argument" create huge2 $((max + 1))
-check "size 0 is refused" ctl_fails "Invalid argument" create zero 0
+ktap_test_result "size 0 is refused" ctl_fails "Invalid argument" create zero 0
 ctl_ok alloc tiny 100
 ctl_ok alloc huge 3
-check "buffers of both extreme sizes keep their patterns" \
+ktap_test_result "buffers of both extreme sizes keep their patterns" \
 	sh -c "[ $(held tiny pattern_errors) -eq 0 ] && ! grep -q 'pattern_errors=[1-9]' $CTL"
 ctl_ok free tiny all
 ctl_ok free huge all
@@ -87,8 +88,8 @@ ctl_ok destroy tiny
 ctl_ok destroy huge
 
 ctl_ok create tagged 64 Ab1
-check "the tag is kept, padded like an NT tag" \
-	sh -c "[ '$(stat tagged tag pool)' = 'Ab1.' ]"
+ktap_test_result "the tag is kept, padded like an NT tag" \
+	sh -c "[ '$(pool_stat tagged tag pool)' = 'Ab1.' ]"
 ctl_ok destroy tagged
 
-ktap_finish
+ktap_finished

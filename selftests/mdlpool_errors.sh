@@ -6,58 +6,59 @@
 . "$(dirname "$0")/lib.sh"
 
 require_modules
-ktap_plan 20
+ktap_print_header
+ktap_set_plan 20
 
 ctl_ok create bad 200
 foreign0=$(summary foreign_frees)
 
 expect_warnings_begin
-check "a descriptor from kmalloc is refused" \
+ktap_test_result "a descriptor from kmalloc is refused" \
 	ctl_fails "Invalid argument" badfree bad foreign
-check "... and counted as a free no pool owns" \
+ktap_test_result "... and counted as a free no pool owns" \
 	sh -c "[ $(summary foreign_frees) -eq $((foreign0 + 1)) ]"
-check "a double free is refused" ctl_fails "Invalid argument" badfree bad double
-check "a descriptor with a changed offset is refused" \
+ktap_test_result "a double free is refused" ctl_fails "Invalid argument" badfree bad double
+ktap_test_result "a descriptor with a changed offset is refused" \
 	ctl_fails "Invalid argument" badfree bad altered
-check "a descriptor repointed at other memory is refused" \
+ktap_test_result "a descriptor repointed at other memory is refused" \
 	ctl_fails "Invalid argument" badfree bad repointed
-check "a pointer into the middle of a block is refused" \
+ktap_test_result "a pointer into the middle of a block is refused" \
 	ctl_fails "Invalid argument" badfree bad misaligned
-check "each refusal is counted in the pool's rejected_frees" \
+ktap_test_result "each refusal is counted in the pool's rejected_frees" \
 	expect_stat bad rejected_frees 4
-check "after the refusals every buffer is accounted for" \
-	sh -c "[ $(stat bad in_use) -eq 0 ] && [ $(stat bad allocs) -eq $(stat bad frees) ]"
+ktap_test_result "after the refusals every buffer is accounted for" \
+	sh -c "[ $(pool_stat bad in_use) -eq 0 ] && [ $(pool_stat bad allocs) -eq $(pool_stat bad frees) ]"
 
-held0=$(stat bad in_use)
-check "calls from a hardirq are refused: alloc, alloc_bh and free of a live buffer" \
+held0=$(pool_stat bad in_use)
+ktap_test_result "calls from a hardirq are refused: alloc, alloc_bh and free of a live buffer" \
 	ctl_ok badcontext bad
-check "... and leave the pool as it was" \
-	sh -c "[ $(stat bad in_use) -eq $held0 ] && [ $(stat bad allocs) -eq $(stat bad frees) ] &&
-	       [ $(stat bad rejected_frees) -eq 4 ]"
+ktap_test_result "... and leave the pool as it was" \
+	sh -c "[ $(pool_stat bad in_use) -eq $held0 ] && [ $(pool_stat bad allocs) -eq $(pool_stat bad frees) ] &&
+	       [ $(pool_stat bad rejected_frees) -eq 4 ]"
 
 # On PREEMPT_RT the pool's sections take sleeping locks, so a caller with
 # preemption off or a raw spinlock held must be refused; elsewhere bottom
 # halves off nest inside preemption off and the same calls are fine.
 if uname -v | grep -q PREEMPT_RT; then
-	check "PREEMPT_RT: alloc and free with preemption off or a raw spinlock held are refused" \
+	ktap_test_result "PREEMPT_RT: alloc and free with preemption off or a raw spinlock held are refused" \
 		ctl_fails "Operation not permitted" badcontext bad atomic
 else
-	check "alloc and free with preemption off work (not PREEMPT_RT)" \
+	ktap_test_result "alloc and free with preemption off work (not PREEMPT_RT)" \
 		ctl_ok badcontext bad atomic
 fi
-check "... and leave the pool as it was" \
-	sh -c "[ $(stat bad in_use) -eq $held0 ] && [ $(stat bad allocs) -eq $(stat bad frees) ] &&
-	       [ $(stat bad rejected_frees) -eq 4 ]"
+ktap_test_result "... and leave the pool as it was" \
+	sh -c "[ $(pool_stat bad in_use) -eq $held0 ] && [ $(pool_stat bad allocs) -eq $(pool_stat bad frees) ] &&
+	       [ $(pool_stat bad rejected_frees) -eq 4 ]"
 
 ctl_ok alloc bad 3
-check "destroy with buffers out is refused" \
+ktap_test_result "destroy with buffers out is refused" \
 	ctl_fails "Device or resource busy" destroy bad
-check "the refused pool is intact and still has its buffers" \
-	sh -c "[ $(stat bad in_use) -eq 3 ] && [ $(held bad pattern_errors) -eq 0 ]"
+ktap_test_result "the refused pool is intact and still has its buffers" \
+	sh -c "[ $(pool_stat bad in_use) -eq 3 ] && [ $(held bad pattern_errors) -eq 0 ]"
 expect_warnings_end
 ctl_ok free bad all
-check "once its buffers are back the pool can be destroyed" ctl_ok destroy bad
-check "the destroyed pool's debugfs directory is gone" \
+ktap_test_result "once its buffers are back the pool can be destroyed" ctl_ok destroy bad
+ktap_test_result "the destroyed pool's debugfs directory is gone" \
 	sh -c "[ ! -e $DBG/bad ]"
 
 # Malformed commands: none may change anything.
@@ -124,16 +125,16 @@ Invalid argument|stress keep ops=1 ops=2
 Invalid argument|stress keep nothing
 Invalid argument|a b c d e f g h i
 CMDS
-check "53 malformed or impossible commands fail with the right errno" \
+ktap_test_result "53 malformed or impossible commands fail with the right errno" \
 	[ $bad_input_ok -eq 0 ]
-check "a command longer than the limit is refused" \
+ktap_test_result "a command longer than the limit is refused" \
 	ctl_fails "Invalid argument" "create $long 64"
-check "a command with a NUL byte is refused" \
+ktap_test_result "a command with a NUL byte is refused" \
 	sh -c "! printf 'create nul\0x 64\n' > $CTL 2>/dev/null"
 after=$(snapshot keep)
-check "after all that, pools, buffers and counters are unchanged" \
+ktap_test_result "after all that, pools, buffers and counters are unchanged" \
 	[ "$before" = "$after" ]
 ctl_ok free keep all
 ctl_ok destroy keep
 
-ktap_finish
+ktap_finished

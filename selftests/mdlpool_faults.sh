@@ -5,7 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 
 require_modules
-ktap_plan 8
+ktap_print_header
+ktap_set_plan 8
 save_params
 trap 'echo 0 > $PARAMS/fail_page_percent; echo 0 > $DBG/fail_next_pages; restore_params' EXIT
 set_param scavenge_period_ms 600000
@@ -16,28 +17,28 @@ injected0=$(summary injected_failures)
 ctl_ok create faulty 2048
 ctl_ok alloc faulty 2 cpu=0
 echo 1 > "$DBG/fail_next_pages"
-check "an allocation that needs a page it cannot get fails with ENOMEM" \
+ktap_test_result "an allocation that needs a page it cannot get fails with ENOMEM" \
 	ctl_fails "Cannot allocate memory" alloc faulty 3 cpu=0
-check "... counted in alloc_failures and injected_failures" \
-	sh -c "[ $(stat faulty alloc_failures cpu=0) -eq 1 ] &&
+ktap_test_result "... counted in alloc_failures and injected_failures" \
+	sh -c "[ $(pool_stat faulty alloc_failures cpu=0) -eq 1 ] &&
 	       [ $(summary injected_failures) -eq $((injected0 + 1)) ]"
-check "... and the failed command changed nothing" \
-	sh -c "[ $(held faulty held) -eq 2 ] && [ $(stat faulty in_use) -eq 2 ]"
-check "the next allocation succeeds again" ctl_ok alloc faulty 3 cpu=0
+ktap_test_result "... and the failed command changed nothing" \
+	sh -c "[ $(held faulty held) -eq 2 ] && [ $(pool_stat faulty in_use) -eq 2 ]"
+ktap_test_result "the next allocation succeeds again" ctl_ok alloc faulty 3 cpu=0
 ctl_ok free faulty all cpu=0
 
 echo 20 > "$PARAMS/fail_page_percent"
 ctl_ok stress faulty ops=5000 remote=50 hold=32
 echo 0 > "$PARAMS/fail_page_percent"
-diag "$(grep '^stress faulty ' "$CTL")"
-check "a stress with 20% of page allocations failing sees failures" \
+ktap_print_msg "$(grep '^stress faulty ' "$CTL")"
+ktap_test_result "a stress with 20% of page allocations failing sees failures" \
 	sh -c "[ $(stress_field faulty alloc_failures) -gt 0 ]"
-check "... with no pattern mismatch and no free error" \
+ktap_test_result "... with no pattern mismatch and no free error" \
 	sh -c "[ $(stress_field faulty mismatches) -eq 0 ] && [ $(stress_field faulty free_errors) -eq 0 ]"
-check "... and balanced counters" \
-	sh -c "[ $(stat faulty allocs) -eq $(stat faulty frees) ] && [ $(stat faulty in_use) -eq 0 ] &&
-	       [ $(stat faulty alloc_failures) -eq $(($(stress_field faulty alloc_failures) + 1)) ]"
+ktap_test_result "... and balanced counters" \
+	sh -c "[ $(pool_stat faulty allocs) -eq $(pool_stat faulty frees) ] && [ $(pool_stat faulty in_use) -eq 0 ] &&
+	       [ $(pool_stat faulty alloc_failures) -eq $(($(stress_field faulty alloc_failures) + 1)) ]"
 ctl_ok destroy faulty
-check "after destroy no page is left" sh -c "[ $(summary pages_held) -eq $pages0 ]"
+ktap_test_result "after destroy no page is left" sh -c "[ $(summary pages_held) -eq $pages0 ]"
 
-ktap_finish
+ktap_finished

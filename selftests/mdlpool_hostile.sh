@@ -7,7 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 
 require_modules
-ktap_plan 9
+ktap_print_header
+ktap_set_plan 9
 
 ctl_ok create keep 64
 ctl_ok alloc keep 5 cpu=0
@@ -19,9 +20,9 @@ total=0
 # hostile COMMAND: one write that must fail with one of our errnos
 hostile() {
 	total=$((total + 1))
-	ctl "$1" && { diag "accepted: $1"; return 1; }
+	ctl "$1" && { ktap_print_msg "accepted: $1"; return 1; }
 	echo "$ctl_err" | grep -Eq "$errnos" && return 0
-	diag "'$1' failed with '$ctl_err'"
+	ktap_print_msg "'$1' failed with '$ctl_err'"
 	return 1
 }
 
@@ -34,7 +35,7 @@ run_class() {
 	done <<EOF2
 $($2)
 EOF2
-	check "$1: $((total - n0)) writes, each refused with an errno" [ $bad -eq 0 ]
+	ktap_test_result "$1: $((total - n0)) writes, each refused with an errno" [ $bad -eq 0 ]
 }
 
 gen_overflow() {
@@ -120,14 +121,14 @@ for i in $(seq 1 200); do
 	dd if=/dev/urandom of=/tmp/junk bs=$len count=1 2>/dev/null
 	total=$((total + 1))
 	if err=$( { cat /tmp/junk > "$CTL"; } 2>&1 ); then
-		diag "random bytes accepted (length $len)"
+		ktap_print_msg "random bytes accepted (length $len)"
 		bad=$((bad + 1))
 	elif ! echo "$err" | grep -Eq "$errnos"; then
-		diag "random bytes failed with '$err'"
+		ktap_print_msg "random bytes failed with '$err'"
 		bad=$((bad + 1))
 	fi
 done
-check "random bytes: 200 writes, each refused with an errno" [ $bad -eq 0 ]
+ktap_test_result "random bytes: 200 writes, each refused with an errno" [ $bad -eq 0 ]
 
 # Two writers racing to create and destroy one name: each write either
 # succeeds or fails with EEXIST/ENOENT, and the name ends consistent.
@@ -147,15 +148,15 @@ racer 2 &
 wait
 total=$((total + 400))
 ctl destroy racer
-check "concurrent create/destroy of one name: 400 writes, only EEXIST/ENOENT" \
+ktap_test_result "concurrent create/destroy of one name: 400 writes, only EEXIST/ENOENT" \
 	sh -c "[ ! -s /tmp/racer.1 ] && [ ! -s /tmp/racer.2 ] && [ ! -e $DBG/racer ]"
 
-diag "$total hostile writes in all"
+ktap_print_msg "$total hostile writes in all"
 after=$(snapshot keep)
-check "the pools, buffers and counters are as they were" [ "$before" = "$after" ]
-check "and the kernel logged no warning" \
+ktap_test_result "the pools, buffers and counters are as they were" [ "$before" = "$after" ]
+ktap_test_result "and the kernel logged no warning" \
 	sh -c "[ $(dmesg | grep -c 'WARNING:') -eq $warns0 ] && [ $total -ge 500 ]"
 ctl_ok free keep all
 ctl_ok destroy keep
 
-ktap_finish
+ktap_finished

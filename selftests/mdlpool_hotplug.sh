@@ -8,11 +8,13 @@
 require_modules
 cpu1=/sys/devices/system/cpu/cpu1/online
 if [ "$(online_cpus)" -lt 2 ] || [ ! -w $cpu1 ]; then
-	ktap_plan 1
-	ktap_skip "cpu hotplug" "needs a second CPU that can go offline"
+	ktap_print_header
+	ktap_set_plan 1
+	ktap_test_skip "cpu hotplug" "needs a second CPU that can go offline"
 	exit $KSFT_SKIP
 fi
-ktap_plan 9
+ktap_print_header
+ktap_set_plan 9
 save_params
 set_param scavenge_period_ms 200
 set_param min_page_lifetime_ms 600000
@@ -34,21 +36,21 @@ ctl_ok create hp 2048
 ctl_ok alloc hp 10 cpu=1
 ctl_ok alloc hp 10 cpu=1
 ctl_ok free hp 10 cpu=1		# ten idle pages, young: kept while online
-check "while CPU 1 is online its idle young pages stay" \
+ktap_test_result "while CPU 1 is online its idle young pages stay" \
 	expect_stat hp pages_in_use 20 cpu=1
 echo 0 > $cpu1
-check "taking CPU 1 offline returns its idle pages at once" \
+ktap_test_result "taking CPU 1 offline returns its idle pages at once" \
 	expect_stat hp pages_in_use 10 cpu=1
-check "frees from another CPU into the offline CPU's pages succeed" \
+ktap_test_result "frees from another CPU into the offline CPU's pages succeed" \
 	ctl_ok free hp all cpu=0
-check "the offline CPU's pages come back once they are free" \
+ktap_test_result "the offline CPU's pages come back once they are free" \
 	wait_for 5 expect_stat hp pages_in_use 0 cpu=1
 echo 1 > $cpu1
 ctl alloc hp 4 cpu=1
 rc=$?
-check "back online, CPU 1 allocates from new pages" \
-	sh -c "[ $rc -eq 0 ] && [ $(stat hp pages_alloc cpu=1) -gt 20 ] &&
-	       [ $(stat hp in_use cpu=1) -eq 4 ]"
+ktap_test_result "back online, CPU 1 allocates from new pages" \
+	sh -c "[ $rc -eq 0 ] && [ $(pool_stat hp pages_alloc cpu=1) -gt 20 ] &&
+	       [ $(pool_stat hp in_use cpu=1) -eq 4 ]"
 ctl_ok free hp all cpu=1
 
 # A stress while CPUs 1..N-1 go offline and online in turn.
@@ -65,16 +67,16 @@ while kill -0 $stress_pid 2>/dev/null; do
 done
 wait $stress_pid
 rc=$?
-diag "$cycles offline/online cycles during the stress"
-diag "$(grep '^stress hp ' "$CTL")"
-check "the stress completes while CPUs cycle ($cycles cycles)" \
+ktap_print_msg "$cycles offline/online cycles during the stress"
+ktap_print_msg "$(grep '^stress hp ' "$CTL")"
+ktap_test_result "the stress completes while CPUs cycle ($cycles cycles)" \
 	sh -c "[ $rc -eq 0 ] && [ $cycles -gt 0 ]"
-check "... with no pattern mismatch and no free error" \
+ktap_test_result "... with no pattern mismatch and no free error" \
 	sh -c "[ $(stress_field hp mismatches) -eq 0 ] && [ $(stress_field hp free_errors) -eq 0 ] &&
 	       [ $(stress_field hp ops) -gt 0 ]"
-check "... and balanced counters" \
-	sh -c "[ $(stat hp allocs) -eq $(stat hp frees) ] && [ $(stat hp in_use) -eq 0 ]"
+ktap_test_result "... and balanced counters" \
+	sh -c "[ $(pool_stat hp allocs) -eq $(pool_stat hp frees) ] && [ $(pool_stat hp in_use) -eq 0 ]"
 ctl_ok destroy hp
-check "after destroy no page is left" sh -c "[ $(summary pages_held) -eq $pages0 ]"
+ktap_test_result "after destroy no page is left" sh -c "[ $(summary pages_held) -eq $pages0 ]"
 
-ktap_finish
+ktap_finished

@@ -9,8 +9,9 @@ moddir=${MDLPOOL_MODDIR:-/lib/modules/mdlpool}
 results=/sys/kernel/debug/kunit/mdlpool/results
 require_modules
 if [ ! -d /sys/kernel/debug/kunit ] || [ ! -f "$moddir/mdlpool_kunit.ko" ]; then
-	ktap_plan 1
-	ktap_skip "mdlpool KUnit suite" "this kernel has no KUnit"
+	ktap_print_header
+	ktap_set_plan 1
+	ktap_test_skip "mdlpool KUnit suite" "this kernel has no KUnit"
 	exit $KSFT_SKIP
 fi
 
@@ -20,25 +21,27 @@ insmod "$moddir/mdlpool_kunit.ko"
 loaded=$?
 expect_warnings_end
 if [ $loaded -ne 0 ] || [ ! -f $results ]; then
-	ktap_plan 1
-	ktap_result 1 "the KUnit module loads and reports"
-	ktap_finish
+	ktap_print_header
+	ktap_set_plan 1
+	ktap_test_fail "the KUnit module loads and reports"
+	ktap_finished
 fi
 # The suite's own cases are the indented result lines of its KTAP.
 cases=$(grep -E '^[[:space:]]+(not )?ok [0-9]+ ' $results)
-ktap_plan $(($(echo "$cases" | grep -c .) + 1))
+ktap_print_header
+ktap_set_plan $(($(echo "$cases" | grep -c .) + 1))
 while read -r line; do
 	[ -n "$line" ] || continue
 	name=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ //')
 	case $line in
-	"not ok"*) ktap_result 1 "kunit: $name" ;;
-	*"# SKIP"*) ktap_skip "kunit: ${name%% # SKIP*}" "${name#*# SKIP}" ;;
-	*) ktap_result 0 "kunit: $name" ;;
+	"not ok"*) ktap_test_fail "kunit: $name" ;;
+	*"# SKIP"*) ktap_test_skip "kunit: ${name%% # SKIP*}" "${name#*# SKIP}" ;;
+	*) ktap_test_pass "kunit: $name" ;;
 	esac
 done <<CASES
 $cases
 CASES
 sed 's/^/# /' $results
-check "the KUnit suite as a whole passes" grep -Eq '^ok [0-9]+ mdlpool' $results
+ktap_test_result "the KUnit suite as a whole passes" grep -Eq '^ok [0-9]+ mdlpool' $results
 rmmod mdlpool_kunit
-ktap_finish
+ktap_finished

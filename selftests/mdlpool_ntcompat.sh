@@ -15,11 +15,13 @@ NTBUF=$NTDIR/userbuf
 TMP=${TMPDIR:-/tmp}
 
 if [ ! -r "$DBG/summary" ] || [ ! -f "$ko" ]; then
-	ktap_plan 1
-	ktap_skip "nt_compat" "mdlpool is not loaded or mdlpool_ntclient.ko is not built"
+	ktap_print_header
+	ktap_set_plan 1
+	ktap_test_skip "nt_compat" "mdlpool is not loaded or mdlpool_ntclient.ko is not built"
 	exit $KSFT_SKIP
 fi
-ktap_plan 80
+ktap_print_header
+ktap_set_plan 80
 save_params
 # The byte-count tests want the freed block back: no scavenge in between.
 set_param scavenge_period_ms 600000
@@ -46,7 +48,7 @@ is() {
 	while [ $# -ge 2 ]; do
 		got=$(v "$1")
 		if [ "$got" != "$2" ]; then
-			diag "$1=$got, expected $2 in: $nt_out"
+			ktap_print_msg "$1=$got, expected $2 in: $nt_out"
 			return 1
 		fi
 		shift 2
@@ -58,19 +60,19 @@ is() {
 at_least() {
 	got=$(v "$1")
 	[ -n "$got" ] && [ "$got" -ge "$2" ] && return 0
-	diag "$1=$got, expected at least $2 in: $nt_out"
+	ktap_print_msg "$1=$got, expected at least $2 in: $nt_out"
 	return 1
 }
 
 # fails_with ERRTEXT STATUS: the last command failed with both
 fails_with() {
 	if [ $nt_rc -eq 0 ]; then
-		diag "succeeded, expected $1: $nt_out"
+		ktap_print_msg "succeeded, expected $1: $nt_out"
 		return 1
 	fi
 	case "$nt_err" in
 	*"$1"*) ;;
-	*) diag "failed with '$nt_err', expected $1"; return 1 ;;
+	*) ktap_print_msg "failed with '$nt_err', expected $1"; return 1 ;;
 	esac
 	is status "$2"
 }
@@ -79,48 +81,48 @@ ok_status() {
 	[ $nt_rc -eq 0 ] && is status 0x00000000
 }
 
-check "the NT-style client loads" insmod "$ko"
+ktap_test_result "the NT-style client loads" insmod "$ko"
 
 # --- types ---------------------------------------------------------------
 nt types
-check "types: NT sizes (LLP64): UCHAR 1, USHORT 2, ULONG 4, LONGLONG 8, KIRQL/BOOLEAN 1, NTSTATUS 4, LARGE_INTEGER 8" \
+ktap_test_result "types: NT sizes (LLP64): UCHAR 1, USHORT 2, ULONG 4, LONGLONG 8, KIRQL/BOOLEAN 1, NTSTATUS 4, LARGE_INTEGER 8" \
 	is uchar 1 ushort 2 ulong 4 longlong 8 kirql 1 boolean 1 ntstatus 4 \
 	   large_integer 8
-check "types: LARGE_INTEGER LowPart and HighPart are the halves of QuadPart" \
+ktap_test_result "types: LARGE_INTEGER LowPart and HighPart are the halves of QuadPart" \
 	is large_parts 1 large_negative 1
-check "types: STATUS_ codes have NT's values; NT_SUCCESS, TRUE, FALSE" \
+ktap_test_result "types: STATUS_ codes have NT's values; NT_SUCCESS, TRUE, FALSE" \
 	is success_ok 1 violation_fails 1 violation 0xc0000005 \
 	   resources 0xc000009a true 1 false 0
-check "types: RtlCompareMemory returns the equal prefix; RtlEqualMemory compares" \
+ktap_test_result "types: RtlCompareMemory returns the equal prefix; RtlEqualMemory compares" \
 	is compare 4 equal 1
 ptr=$(v pvoid)
-check "types: ULONG_PTR, SIZE_T and HANDLE are pointer-sized ($ptr)" \
+ktap_test_result "types: ULONG_PTR, SIZE_T and HANDLE are pointer-sized ($ptr)" \
 	is ulong_ptr "$ptr" size_t "$ptr" handle "$ptr"
 
 # --- IRQL ----------------------------------------------------------------
 nt irql
-check "IRQL: KeGetCurrentIrql is PASSIVE_LEVEL in process context" \
+ktap_test_result "IRQL: KeGetCurrentIrql is PASSIVE_LEVEL in process context" \
 	sh -c "[ $nt_rc -eq 0 ] && [ '$(v passive)' = 0 ]"
-check "IRQL: KeRaiseIrqlToDpcLevel returns PASSIVE_LEVEL and raises to DISPATCH_LEVEL" \
+ktap_test_result "IRQL: KeRaiseIrqlToDpcLevel returns PASSIVE_LEVEL and raises to DISPATCH_LEVEL" \
 	is raise_old 0 raised 2
-check "IRQL: KeRaiseIrql(DISPATCH_LEVEL) there returns DISPATCH_LEVEL; KeLowerIrql to it stays" \
+ktap_test_result "IRQL: KeRaiseIrql(DISPATCH_LEVEL) there returns DISPATCH_LEVEL; KeLowerIrql to it stays" \
 	is nested_old 2 after_nested 2
-check "IRQL: KeRaiseIrqlToDpcLevel returns the previous level: PASSIVE_LEVEL, then DISPATCH_LEVEL when raised again" \
+ktap_test_result "IRQL: KeRaiseIrqlToDpcLevel returns the previous level: PASSIVE_LEVEL, then DISPATCH_LEVEL when raised again" \
 	is raise_old 0 again_old 2
-check "IRQL: at DISPATCH_LEVEL the CPU stays put over 2000 MdpAllocateAtDpcLevel calls" \
+ktap_test_result "IRQL: at DISPATCH_LEVEL the CPU stays put over 2000 MdpAllocateAtDpcLevel calls" \
 	is cpu_stable 1 dpc_allocs 1
-check "IRQL: KeLowerIrql(old) returns to PASSIVE_LEVEL" is lowered 0
-check "IRQL: MdpCreatePool above PASSIVE_LEVEL is refused with NULL" \
+ktap_test_result "IRQL: KeLowerIrql(old) returns to PASSIVE_LEVEL" is lowered 0
+ktap_test_result "IRQL: MdpCreatePool above PASSIVE_LEVEL is refused with NULL" \
 	is create_refused 1
 
 nt dpc
-check "DPC (softirq): KeGetCurrentIrql is DISPATCH_LEVEL; a raise returns DISPATCH_LEVEL and lowering keeps it" \
+ktap_test_result "DPC (softirq): KeGetCurrentIrql is DISPATCH_LEVEL; a raise returns DISPATCH_LEVEL and lowering keeps it" \
 	sh -c "[ $nt_rc -eq 0 ] && [ '$(v irql) $(v raise_old) $(v after_lower)' = '2 2 2' ]"
-check "DPC (softirq): MdpAllocateAtDpcLevel and MdpAllocate work there" \
+ktap_test_result "DPC (softirq): MdpAllocateAtDpcLevel and MdpAllocate work there" \
 	is at_dpc_allocated 1 allocated 1
 
 nt isr
-check "interrupt handler: KeGetCurrentIrql is HIGH_LEVEL and KeGetCurrentProcessorNumber its CPU" \
+ktap_test_result "interrupt handler: KeGetCurrentIrql is HIGH_LEVEL and KeGetCurrentProcessorNumber its CPU" \
 	sh -c "[ $nt_rc -eq 0 ] && [ '$(v irql)' = 15 ] && [ '$(v cpu)' = '$(v target)' ]"
 
 # --- processors ----------------------------------------------------------
@@ -129,23 +131,23 @@ possible=$(awk -F, '{ n = 0; for (i = 1; i <= NF; i++) {
 	if (split($i, r, "-") == 2) n += r[2] - r[1] + 1; else n++ } print n }' \
 	/sys/devices/system/cpu/possible)
 nt cpus
-check "processors: KeNumberProcessors counts the possible CPUs ($possible)" \
+ktap_test_result "processors: KeNumberProcessors counts the possible CPUs ($possible)" \
 	is processors "$possible"
-check "processors: KeQueryActiveProcessors has the $cpus online CPUs" \
+ktap_test_result "processors: KeQueryActiveProcessors has the $cpus online CPUs" \
 	is active "$cpus"
-check "processors: KeSetSystemAffinityThreadEx moves the thread to each active CPU" \
+ktap_test_result "processors: KeSetSystemAffinityThreadEx moves the thread to each active CPU" \
 	is reached "$cpus" round_trips "$cpus"
 # A caller restricted to CPU 0 is moved to every CPU and must end up on 0.
 if [ "$cpus" -ge 2 ]; then
-	check "processors: KeRevertToUserAffinityThreadEx restores the caller's own affinity (CPU 0)" \
+	ktap_test_result "processors: KeRevertToUserAffinityThreadEx restores the caller's own affinity (CPU 0)" \
 		sh -c "taskset -p 0x1 \$\$ > /dev/null && echo cpus > $NTCTL &&
 		       grep -q '^Cpus_allowed_list:[[:space:]]*0\$' /proc/\$\$/status"
 else
-	ktap_skip "processors: KeRevertToUserAffinityThreadEx restores the caller's affinity" \
+	ktap_test_skip "processors: KeRevertToUserAffinityThreadEx restores the caller's affinity" \
 		"needs two CPUs"
 fi
 nt cpuids
-check "processors: on each of the $cpus online CPUs KeGetCurrentProcessorNumber is that CPU and below KeNumberProcessors" \
+ktap_test_result "processors: on each of the $cpus online CPUs KeGetCurrentProcessorNumber is that CPU and below KeNumberProcessors" \
 	is checked "$cpus" active "$cpus" bad 0
 # Offline CPU ids stay below KeNumberProcessors' count, and so do the rest.
 last=/sys/devices/system/cpu/cpu$((cpus - 1))/online
@@ -154,10 +156,10 @@ if [ "$cpus" -ge 2 ] && [ -w "$last" ] && echo 0 > "$last"; then
 	off_out=$nt_out
 	echo 1 > "$last"
 	nt_out=$off_out
-	check "processors: with CPU $((cpus - 1)) offline, each of the $((cpus - 1)) others is still below KeNumberProcessors ($possible)" \
+	ktap_test_result "processors: with CPU $((cpus - 1)) offline, each of the $((cpus - 1)) others is still below KeNumberProcessors ($possible)" \
 		is checked $((cpus - 1)) processors "$possible" bad 0
 else
-	ktap_skip "processors: with a CPU offline, each CPU is below KeNumberProcessors" \
+	ktap_test_skip "processors: with a CPU offline, each CPU is below KeNumberProcessors" \
 		"needs a second CPU that can go offline"
 fi
 
@@ -165,95 +167,95 @@ fi
 nt pool 1500
 ntpool=$(grep -l '^pool .* tag=NtCl ' "$DBG"/*/stats 2>/dev/null | head -n 1)
 ntpool=$(basename "$(dirname "${ntpool:-/x/none/stats}")")
-check "pool: MdpCreatePool(1500, 'NtCl') makes a pool nt-NtCl-N with that tag" \
+ktap_test_result "pool: MdpCreatePool(1500, 'NtCl') makes a pool nt-NtCl-N with that tag" \
 	sh -c "[ $nt_rc -eq 0 ] && case '$ntpool' in nt-NtCl-*) true ;; *) false ;; esac"
-check "pool: MdpCreatePool(0) is refused" is zero_refused 1
+ktap_test_result "pool: MdpCreatePool(0) is refused" is zero_refused 1
 max=$(($(summary max_buffer_size) - 72))
-check "pool: BufferSize up to the pool's maximum less 72 ($max) is accepted, with the same tag; one more is refused" \
+ktap_test_result "pool: BufferSize up to the pool's maximum less 72 ($max) is accepted, with the same tag; one more is refused" \
 	is max "$max" max_accepted 1 over_max_refused 1
-check "pool: each Linux buffer holds BufferSize rounded to 8 plus the 72-byte MDL" \
+ktap_test_result "pool: each Linux buffer holds BufferSize rounded to 8 plus the 72-byte MDL" \
 	expect_stat "$ntpool" buffer_size $((1504 + 72)) pool
 
 # --- MDLs from the pool --------------------------------------------------
 per=8
 nt percpu $per
-check "MdpAllocate on every CPU: $per buffers each, none NULL, each on that CPU" \
+ktap_test_result "MdpAllocate on every CPU: $per buffers each, none NULL, each on that CPU" \
 	is cpus "$cpus" allocated $((per * cpus)) bad_null 0 bad_cpu 0
 own=0
 for c in $(seq 0 $((cpus - 1))); do
-	[ "$(stat "$ntpool" allocs cpu=$c)" = $per ] &&
-	[ "$(stat "$ntpool" in_use cpu=$c)" = $per ] || own=1
+	[ "$(pool_stat "$ntpool" allocs cpu=$c)" = $per ] &&
+	[ "$(pool_stat "$ntpool" in_use cpu=$c)" = $per ] || own=1
 done
-check "MdpAllocate on every CPU: the pool counts $per buffers out on each CPU's own pages" \
+ktap_test_result "MdpAllocate on every CPU: the pool counts $per buffers out on each CPU's own pages" \
 	[ $own -eq 0 ]
-check "MmGetMdlByteCount is BufferSize" is bad_bytecount 0
-check "MmGetMdlVirtualAddress and MmGetSystemAddressForMdlSafe are the buffer" \
+ktap_test_result "MmGetMdlByteCount is BufferSize" is bad_bytecount 0
+ktap_test_result "MmGetMdlVirtualAddress and MmGetSystemAddressForMdlSafe are the buffer" \
 	is bad_va 0 bad_sysva 0
-check "MmGetMdlByteOffset and MmGetMdlBaseVa are the buffer's offset and page; it stays in the page" \
+ktap_test_result "MmGetMdlByteOffset and MmGetMdlBaseVa are the buffer's offset and page; it stays in the page" \
 	is bad_offset 0 bad_baseva 0
-check "MmGetMdlPfnArray[0] is the buffer's page: MmGetPhysicalAddress agrees, the page holds the buffer" \
+ktap_test_result "MmGetMdlPfnArray[0] is the buffer's page: MmGetPhysicalAddress agrees, the page holds the buffer" \
 	is bad_pfn 0
-check "the MDL's scatterlist is the pool's descriptor: one end-marked entry over exactly the buffer" \
+ktap_test_result "the MDL's scatterlist is the pool's descriptor: one end-marked entry over exactly the buffer" \
 	is bad_sg 0
-check "a fresh pool MDL has Next NULL, MDL_SOURCE_IS_NONPAGED_POOL, and lies outside the buffer" \
+ktap_test_result "a fresh pool MDL has Next NULL, MDL_SOURCE_IS_NONPAGED_POOL, and lies outside the buffer" \
 	is bad_next 0 bad_flags 0 bad_overlap 0
 
 if [ "$cpus" -ge 2 ]; then
 	nt remote
-	check "MdpFree on another CPU: every buffer intact, every free remote" \
+	ktap_test_result "MdpFree on another CPU: every buffer intact, every free remote" \
 		is freed $((per * cpus)) remote $((per * cpus)) pattern_errors 0 \
 		   mdl_errors 0 left 0
-	check "the pool counted the remote frees, balances and refused nothing" \
-		sh -c "[ $(stat "$ntpool" remote_frees) -eq $((per * cpus)) ] &&
-		       [ $(stat "$ntpool" in_use) -eq 0 ] &&
-		       [ $(stat "$ntpool" allocs) -eq $(stat "$ntpool" frees) ] &&
-		       [ $(stat "$ntpool" rejected_frees) -eq 0 ]"
+	ktap_test_result "the pool counted the remote frees, balances and refused nothing" \
+		sh -c "[ $(pool_stat "$ntpool" remote_frees) -eq $((per * cpus)) ] &&
+		       [ $(pool_stat "$ntpool" in_use) -eq 0 ] &&
+		       [ $(pool_stat "$ntpool" allocs) -eq $(pool_stat "$ntpool" frees) ] &&
+		       [ $(pool_stat "$ntpool" rejected_frees) -eq 0 ]"
 else
-	ktap_skip "MdpFree on another CPU" "needs two CPUs"
-	ktap_skip "the pool counted the remote frees" "needs two CPUs"
+	ktap_test_skip "MdpFree on another CPU" "needs two CPUs"
+	ktap_test_skip "the pool counted the remote frees" "needs two CPUs"
 	nt release
 fi
 
 nt bytecount
-check "NdisAdjustMdlLength shortens MmGetMdlByteCount and the scatterlist follows" \
+ktap_test_result "NdisAdjustMdlLength shortens MmGetMdlByteCount and the scatterlist follows" \
 	is shortened 10 sg_shortened 1
-check "MdpAllocateAtDpcLevel hands the same MDL back with MmGetMdlByteCount reset to BufferSize" \
+ktap_test_result "MdpAllocateAtDpcLevel hands the same MDL back with MmGetMdlByteCount reset to BufferSize" \
 	is same_mdl 1 reset 512 sg_reset 1
-check "... and with Next cleared" is next_reset 1
-check "MdpAllocate at PASSIVE_LEVEL resets MmGetMdlByteCount too" \
+ktap_test_result "... and with Next cleared" is next_reset 1
+ktap_test_result "MdpAllocate at PASSIVE_LEVEL resets MmGetMdlByteCount too" \
 	is passive_same_mdl 1 passive_reset 512
 
 # A free the pool refuses warns from mdlpool: expected here.
 expect_warnings_begin
 nt refusedfree
 expect_warnings_end
-diag "$nt_out"
-check "MdpFree of an MDL the pool refuses (descriptor altered) writes nothing into the block, as another CPU sees it" \
+ktap_print_msg "$nt_out"
+ktap_test_result "MdpFree of an MDL the pool refuses (descriptor altered) writes nothing into the block, as another CPU sees it" \
 	sh -c "[ $nt_rc -eq 0 ] && [ '$(v tries)' -gt 0 ] && [ '$(v samples)' -gt 0 ] &&
 	       [ '$(v writes_seen) $(v intact)' = '0 1' ]"
 
 nt chain
-check "Next chains three pool MDLs and an IoAllocateMdl MDL; a walk sees 4 MDLs and their bytes" \
+ktap_test_result "Next chains three pool MDLs and an IoAllocateMdl MDL; a walk sees 4 MDLs and their bytes" \
 	sh -c "[ $nt_rc -eq 0 ] && [ '$(v links)' = 4 ] && [ '$(v bytes)' = '$(v expected)' ] &&
 	       [ '$(v sg_bad) $(v io_last)' = '0 1' ]"
-check "NDIS_MDL_LINKAGE and NdisGetNextMdl walk the same chain" is ndis_links 4
+ktap_test_result "NDIS_MDL_LINKAGE and NdisGetNextMdl walk the same chain" is ndis_links 4
 
 # --- MDLs over the driver's own memory ----------------------------------
 # nonpaged_case heap|static: six results
 nonpaged_case() {
 	nt nonpaged "$1"
-	check "$1 memory: IoAllocateMdl over 3 pages at an offset: ByteCount, VirtualAddress, ByteOffset, BaseVa" \
+	ktap_test_result "$1 memory: IoAllocateMdl over 3 pages at an offset: ByteCount, VirtualAddress, ByteOffset, BaseVa" \
 		sh -c "[ $nt_rc -eq 0 ] && [ '$(v pages)' = 4 ] &&
 		       [ '$(v count_ok) $(v va_ok) $(v offset_ok) $(v baseva_ok)' = '1 1 1 1' ]"
-	check "$1 memory: an MDL not built yet has no system address (NULL)" \
+	ktap_test_result "$1 memory: an MDL not built yet has no system address (NULL)" \
 		is unbuilt_refused 1
-	check "$1 memory: MmBuildMdlForNonPagedPool fills the PFN array with the pages holding the data" \
+	ktap_test_result "$1 memory: MmBuildMdlForNonPagedPool fills the PFN array with the pages holding the data" \
 		is flags_ok 1 pfn_ok 1
-	check "$1 memory: MmGetSystemAddressForMdlSafe and MmMapLockedPagesSpecifyCache give its own address, also at DISPATCH_LEVEL" \
+	ktap_test_result "$1 memory: MmGetSystemAddressForMdlSafe and MmMapLockedPagesSpecifyCache give its own address, also at DISPATCH_LEVEL" \
 		is sysva_ok 1 map_ok 1 dispatch_ok 1
-	check "$1 memory: the scatterlist covers the 4 pages, and follows NdisAdjustMdlLength(PAGE_SIZE)" \
+	ktap_test_result "$1 memory: the scatterlist covers the 4 pages, and follows NdisAdjustMdlLength(PAGE_SIZE)" \
 		is sg_ok 1 short_sg_ok 1
-	check "$1 memory: MmProbeAndLockPages locks it for KernelMode; a UserMode probe gets STATUS_ACCESS_VIOLATION" \
+	ktap_test_result "$1 memory: MmProbeAndLockPages locks it for KernelMode; a UserMode probe gets STATUS_ACCESS_VIOLATION" \
 		is kernel_lock_status 0x00000000 kernel_lock_ok 1 kernel_unlocked 1 \
 		   user_probe_status 0xc0000005 lock_built_refused 1
 }
@@ -261,8 +263,8 @@ nonpaged_case heap
 nonpaged_case static
 
 nt mmio
-diag "$nt_out"
-check "device memory (an ioremap of the HPET) has no struct page: MmBuildMdlForNonPagedPool refuses it and the MDL stays undescribed; MmProbeAndLockPages fails" \
+ktap_print_msg "$nt_out"
+ktap_test_result "device memory (an ioremap of the HPET) has no struct page: MmBuildMdlForNonPagedPool refuses it and the MDL stays undescribed; MmProbeAndLockPages fails" \
 	sh -c "[ $nt_rc -eq 0 ] &&
 	       [ '$(v built) $(v no_sysva) $(v lock_status)' = '0 1 0xc0000005' ]"
 
@@ -279,21 +281,21 @@ for skip in 100 108; do
 	nt_out=$(cat "$NTCTL")
 	[ "$(v offset)" != 0 ] && break
 done
-diag "$nt_out"
+ktap_print_msg "$nt_out"
 described=$((len - skip))
-check "user buffer: $described bytes of write() data at byte offset $(v offset) locked by MmProbeAndLockPages(UserMode, IoReadAccess), 5+ pages" \
+ktap_test_result "user buffer: $described bytes of write() data at byte offset $(v offset) locked by MmProbeAndLockPages(UserMode, IoReadAccess), 5+ pages" \
 	sh -c "[ $nt_rc -eq 0 ] && [ '$(v lock_status)' = 0x00000000 ] &&
 	       [ '$(v length)' = $described ] && [ '$(v offset)' != 0 ] && [ '$(v pages)' -ge 5 ] &&
 	       [ '$(v locked) $(v va_is_user)' = '1 1' ]"
-check "user buffer: locking user memory at DISPATCH_LEVEL is refused with STATUS_INVALID_DEVICE_STATE" \
+ktap_test_result "user buffer: locking user memory at DISPATCH_LEVEL is refused with STATUS_INVALID_DEVICE_STATE" \
 	is dispatch_lock_status 0xc0000184
-check "user buffer: the PFN array names the user's pages (read through them: what user space wrote)" \
+ktap_test_result "user buffer: the PFN array names the user's pages (read through them: what user space wrote)" \
 	is pfn_hold 1 sg_ok 1
-check "user buffer: MmGetSystemAddressForMdlSafe maps them in order: all $described bytes match across page boundaries" \
+ktap_test_result "user buffer: MmGetSystemAddressForMdlSafe maps them in order: all $described bytes match across page boundaries" \
 	is mapped 1 match $described map_pfn_ok 1
-check "user buffer: a new multi-page mapping at DISPATCH_LEVEL is refused, an existing one returned" \
+ktap_test_result "user buffer: a new multi-page mapping at DISPATCH_LEVEL is refused, an existing one returned" \
 	is dispatch_map_refused 1 dispatch_reuse 1
-check "user buffer: MmUnmapLockedPages and MmUnlockPages clear the MDL's state" \
+ktap_test_result "user buffer: MmUnmapLockedPages and MmUnlockPages clear the MDL's state" \
 	is unmapped 1 unlocked 1
 
 # The driver fills a read() buffer from 2900 bytes in.
@@ -303,30 +305,30 @@ rm -f "$TMP/ntc_read"
 dd if="$NTBUF" of="$TMP/ntc_read" bs=$len count=1 2> "$TMP/ntc_dd.err"
 nt_rc=$?
 nt_out=$(cat "$NTCTL")
-diag "$nt_out"
+ktap_print_msg "$nt_out"
 tail -c +$((skip + 1)) "$TMP/ntc_read" > "$TMP/ntc_read.tail"
 head -c $((len - skip)) "$TMP/ntc_lines" > "$TMP/ntc_expect"
-check "user buffer: read() buffer locked for IoWriteAccess and mapped: user space reads the $((len - skip)) bytes the driver wrote" \
+ktap_test_result "user buffer: read() buffer locked for IoWriteAccess and mapped: user space reads the $((len - skip)) bytes the driver wrote" \
 	sh -c "[ $nt_rc -eq 0 ] && [ '$(v lock_status) $(v write_op) $(v mapped)' = '0x00000000 1 1' ] &&
 	       [ '$(v pages)' -ge 4 ] && [ $(wc -c < "$TMP/ntc_read") -eq $len ] &&
 	       cmp -s '$TMP/ntc_read.tail' '$TMP/ntc_expect'"
-check "user buffer: MmUnmapLockedPages and MmUnlockPages at DISPATCH_LEVEL (deferred release) unlock the MDL" \
+ktap_test_result "user buffer: MmUnmapLockedPages and MmUnlockPages at DISPATCH_LEVEL (deferred release) unlock the MDL" \
 	is unlocked 1
 nt skip 0
 rm -f "$TMP"/ntc_*
 
 # lockaddr ADDR LEN read|write: lock an address this shell names
 nt lockaddr 0 16 read
-check "MmProbeAndLockPages on NULL fails cleanly: STATUS_ACCESS_VIOLATION (EFAULT)" \
+ktap_test_result "MmProbeAndLockPages on NULL fails cleanly: STATUS_ACCESS_VIOLATION (EFAULT)" \
 	fails_with "Bad address" 0xc0000005
 nt lockaddr 0x1000 16 read
-check "... on an unmapped user page (0x1000): STATUS_ACCESS_VIOLATION" \
+ktap_test_result "... on an unmapped user page (0x1000): STATUS_ACCESS_VIOLATION" \
 	fails_with "Bad address" 0xc0000005
 nt lockaddr 0xffffffff81000000 4096 read
-check "... on a kernel address with UserMode: STATUS_ACCESS_VIOLATION" \
+ktap_test_result "... on a kernel address with UserMode: STATUS_ACCESS_VIOLATION" \
 	fails_with "Bad address" 0xc0000005
 nt lockaddr 0xfffffffffffff000 8192 read
-check "... on a range wrapping past the top of the address space: IoAllocateMdl refuses it (STATUS_INVALID_PARAMETER here)" \
+ktap_test_result "... on a range wrapping past the top of the address space: IoAllocateMdl refuses it (STATUS_INVALID_PARAMETER here)" \
 	fails_with "Invalid argument" 0xc000000d
 
 # This shell's mappings; the writes come from its forks, which share them.
@@ -348,62 +350,62 @@ while read -r range perms rest; do
 	r-xp|r--p) [ -z "$ro" ] && ro=$start ;;
 	esac
 done < /proc/$$/maps
-diag "rw=$(printf '%#x' "${rw:-0}") ro=$(printf '%#x' "${ro:-0}") edge=$(printf '%#x' "${edge:-0}")"
+ktap_print_msg "rw=$(printf '%#x' "${rw:-0}") ro=$(printf '%#x' "${ro:-0}") edge=$(printf '%#x' "${edge:-0}")"
 
 if [ -n "$edge" ]; then
 	nt lockaddr "$(printf '%#x' $((edge - 4096)))" 8192 read
-	check "... on a range running off the end of a mapping: STATUS_ACCESS_VIOLATION" \
+	ktap_test_result "... on a range running off the end of a mapping: STATUS_ACCESS_VIOLATION" \
 		fails_with "Bad address" 0xc0000005
 else
-	ktap_skip "... on a range running off the end of a mapping" "no mapping followed by a hole"
+	ktap_test_skip "... on a range running off the end of a mapping" "no mapping followed by a hole"
 fi
 if [ -n "$ro" ]; then
 	nt lockaddr "$(printf '%#x' "$ro")" 4096 write
 	ro_write=$nt_rc ro_write_status=$(v lock_status)
 	nt lockaddr "$(printf '%#x' "$ro")" 4096 read
-	check "a read-only mapping: IoWriteAccess gets STATUS_ACCESS_VIOLATION, IoReadAccess locks and maps" \
+	ktap_test_result "a read-only mapping: IoWriteAccess gets STATUS_ACCESS_VIOLATION, IoReadAccess locks and maps" \
 		sh -c "[ $ro_write -ne 0 ] && [ $ro_write_status = 0xc0000005 ] &&
 		       [ $nt_rc -eq 0 ] && [ '$(v mapped)' = 1 ]"
 else
-	ktap_skip "a read-only mapping" "none found"
+	ktap_test_skip "a read-only mapping" "none found"
 fi
 # Pages locked for IoReadAccess that the caller cannot write: the kernel
 # mapping must not write them either.
 nt readonly anon 1
-diag "$nt_out"
-check "IoReadAccess of a never-written anonymous page (the zero page): mapped, a write through the mapping faults, user space still reads 0" \
+ktap_print_msg "$nt_out"
+ktap_test_result "IoReadAccess of a never-written anonymous page (the zero page): mapped, a write through the mapping faults, user space still reads 0" \
 	sh -c "[ $nt_rc -eq 0 ] &&
 	       [ '$(v lock_status) $(v mapped) $(v write_refused) $(v user_unchanged)' = '0x00000000 1 1 1' ]"
 nt readonly anon 3
-check "... 3 such pages (a multi-page mapping): writes to each fault" \
+ktap_test_result "... 3 such pages (a multi-page mapping): writes to each fault" \
 	sh -c "[ $nt_rc -eq 0 ] &&
 	       [ '$(v lock_status) $(v mapped) $(v write_refused) $(v user_unchanged)' = '0x00000000 1 3 1' ]"
 if [ -n "$ro" ]; then
 	nt readonly "$(printf '%#x' "$ro")" 1
-	check "IoReadAccess of a read-only file mapping (page cache): a write through the mapping faults, the file's page is unchanged" \
+	ktap_test_result "IoReadAccess of a read-only file mapping (page cache): a write through the mapping faults, the file's page is unchanged" \
 		sh -c "[ $nt_rc -eq 0 ] &&
 		       [ '$(v lock_status) $(v mapped) $(v write_refused) $(v user_unchanged)' = '0x00000000 1 1 1' ]"
 else
-	ktap_skip "IoReadAccess of a read-only file mapping" "none found"
+	ktap_test_skip "IoReadAccess of a read-only file mapping" "none found"
 fi
 if [ -n "$rw" ]; then
 	nt lockaddr "$(printf '%#x' $((rw + 100)))" 12288 write
-	check "a writable mapping of this shell: 3 pages at offset 100 lock for IoWriteAccess and map" \
+	ktap_test_result "a writable mapping of this shell: 3 pages at offset 100 lock for IoWriteAccess and map" \
 		sh -c "[ $nt_rc -eq 0 ] && [ '$(v lock_status) $(v pages) $(v mapped)' = '0x00000000 4 1' ]"
 else
-	ktap_skip "a writable mapping of this shell" "none of 4 pages found"
+	ktap_test_skip "a writable mapping of this shell" "none of 4 pages found"
 fi
 
 # --- refusals ------------------------------------------------------------
 # UserMode (1) and MmNonCached (0), known only at run time.
 nt refusals 1 0
-check "refusals: MmMapLockedPagesSpecifyCache refuses UserMode, MmNonCached, a RequestedAddress; maps KernelMode MmCached" \
+ktap_test_result "refusals: MmMapLockedPagesSpecifyCache refuses UserMode, MmNonCached, a RequestedAddress; maps KernelMode MmCached" \
 	is user_map_refused 1 cache_refused 1 address_refused 1 kernel_map_ok 1
-check "refusals: IoAllocateMdl refuses Length 0 and an IRP" \
+ktap_test_result "refusals: IoAllocateMdl refuses Length 0 and an IRP" \
 	is zero_length_refused 1 irp_refused 1
-check "refusals: IoAllocateMdl refuses a range that wraps past the top of the address space, accepts one ending at it" \
+ktap_test_result "refusals: IoAllocateMdl refuses a range that wraps past the top of the address space, accepts one ending at it" \
 	is wrap_refused 1 top_accepted 1
-check "refusals: ExAllocatePoolWithTag(PagedPool) at DISPATCH_LEVEL returns NULL" \
+ktap_test_result "refusals: ExAllocatePoolWithTag(PagedPool) at DISPATCH_LEVEL returns NULL" \
 	is paged_at_dispatch_refused 1
 
 bad=0
@@ -412,18 +414,18 @@ for cmd in bogus "pool" "pool 70000" "percpu x" "nonpaged wrong" "refusals 1" \
 	   "readonly anon" "readonly anon 0" "mmio x" "cpuids x"; do
 	nt "$cmd"
 	fails_with "Invalid argument" 0xc000000d > /dev/null || {
-		diag "'$cmd': $nt_err / $nt_out"
+		ktap_print_msg "'$cmd': $nt_err / $nt_out"
 		bad=1
 	}
 done
-check "malformed commands fail with EINVAL (STATUS_INVALID_PARAMETER)" [ $bad -eq 0 ]
+ktap_test_result "malformed commands fail with EINVAL (STATUS_INVALID_PARAMETER)" [ $bad -eq 0 ]
 
 # --- unload ----------------------------------------------------------------
 nt release
 rmmod mdlpool_ntclient
 rc=$?
-check "the client unloads; its pools are gone and every page is back" \
+ktap_test_result "the client unloads; its pools are gone and every page is back" \
 	sh -c "[ $rc -eq 0 ] && [ ! -e $NTDIR ] &&
 	       [ $(summary pools) -eq $pools0 ] && [ $(summary pages_held) -eq $pages0 ]"
 
-ktap_finish
+ktap_finished

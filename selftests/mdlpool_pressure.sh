@@ -12,11 +12,13 @@
 require_modules
 ncpus=$(online_cpus)
 if [ "$ncpus" -lt 2 ] || [ ! -r /proc/zoneinfo ]; then
-	ktap_plan 1
-	ktap_skip "memory pressure" "needs 2 CPUs and /proc/zoneinfo"
+	ktap_print_header
+	ktap_set_plan 1
+	ktap_test_skip "memory pressure" "needs 2 CPUs and /proc/zoneinfo"
 	exit $KSFT_SKIP
 fi
-ktap_plan 6
+ktap_print_header
+ktap_set_plan 6
 save_params
 # Only reclaim may return the pages: no scavenge, no idle reclaim.
 set_param scavenge_period_ms 3600000
@@ -77,7 +79,7 @@ zone_pages() {
 
 # pool_pages: pages the pool holds on CPUs 0 and 1, which stay online
 pool_pages() {
-	echo $(($(stat squeeze pages_in_use cpu=0) + $(stat squeeze pages_in_use cpu=1)))
+	echo $(($(pool_stat squeeze pages_in_use cpu=0) + $(pool_stat squeeze pages_in_use cpu=1)))
 }
 
 ctl_ok create squeeze 2048
@@ -91,13 +93,13 @@ if [ -n "$TRACE" ]; then
 	echo 0 > $TRACE/events/kmem/mm_page_alloc/enable
 	pfn=$(held squeeze newest_pfn)
 	flags=$(grep " pfn=$pfn " $TRACE/trace | sed -n 's/.*gfp_flags=//p' | head -n 1)
-	diag "the pool's new page (pfn $pfn) was allocated with ${flags:-(not found)}"
-	check "a page refill does not dip into the emergency reserves (no __GFP_HIGH)" \
+	ktap_print_msg "the pool's new page (pfn $pfn) was allocated with ${flags:-(not found)}"
+	ktap_test_result "a page refill does not dip into the emergency reserves (no __GFP_HIGH)" \
 		sh -c "case '$flags' in *__GFP_NOWARN*) ;; *) exit 1 ;; esac
 		       case '$flags' in *GFP_ATOMIC*|*__GFP_HIGH*) exit 1 ;; esac"
 	ctl_ok free squeeze all cpu=0
 else
-	ktap_skip "a page refill does not dip into the emergency reserves" \
+	ktap_test_skip "a page refill does not dip into the emergency reserves" \
 		"this kernel has no kmem trace events"
 fi
 
@@ -108,8 +110,8 @@ for cpu in 0 1; do
 	ctl_ok free squeeze all cpu=$cpu
 done
 held0=$(pool_pages)
-diag "the pool holds $held0 idle pages on CPUs 0 and 1"
-check "the pool holds its idle pages: no timer returns them" \
+ktap_print_msg "the pool holds $held0 idle pages on CPUs 0 and 1"
+ktap_test_result "the pool holds its idle pages: no timer returns them" \
 	sh -c "[ $held0 -ge $((2 * per_cpu * 9 / 10)) ]"
 
 # --- CPUs 2 and up go offline and online while reclaim runs ---
@@ -151,7 +153,7 @@ while [ "$(pool_pages)" -gt "$target" ]; do
 	fi
 	if [ "$kib" -ge 64 ]; then
 		if ! dd if=/dev/zero of="$FILL/$n" bs=64k count=$((kib / 64)) 2>/dev/null; then
-			diag "writing $FILL/$n failed"
+			ktap_print_msg "writing $FILL/$n failed"
 			break
 		fi
 		n=$((n + 1))
@@ -164,16 +166,16 @@ while [ "$(pool_pages)" -gt "$target" ]; do
 done
 after=$(pool_pages)
 [ -n "$TRACE" ] && echo 0 > $TRACE/tracing_on
-diag "after $n writes: pool pages $held0 -> $after; the zone's free pages went down to $lowest (min $min, low $low)"
+ktap_print_msg "after $n writes: pool pages $held0 -> $after; the zone's free pages went down to $lowest (min $min, low $low)"
 touch "$HOTPLUG_STOP"
 wait "$hotplug_pid"
 hotplug_pid=""
 umount "$FILL"
 rm -rf "$FILL"
 
-check "under real memory pressure the idle pages come back (at most $target left)" \
+ktap_test_result "under real memory pressure the idle pages come back (at most $target left)" \
 	sh -c "[ $after -le $target ]"
-check "... while free memory stayed above the min watermark" \
+ktap_test_result "... while free memory stayed above the min watermark" \
 	sh -c "[ $lowest -gt $min ]"
 
 if [ -n "$TRACE" ]; then
@@ -181,10 +183,10 @@ if [ -n "$TRACE" ]; then
 	freed=$(grep 'mdlpool_shrink_scan' $TRACE/trace |
 		sed -n 's/.*last shrinker return val \([0-9-]*\).*/\1/p' |
 		awk '$1 > 0 { n += $1 } END { print n + 0 }')
-	diag "reclaim called the shrinker $calls times; it reported $freed pages freed"
-	check "the shrinker tells reclaim what it freed" sh -c "[ $freed -gt 0 ]"
+	ktap_print_msg "reclaim called the shrinker $calls times; it reported $freed pages freed"
+	ktap_test_result "the shrinker tells reclaim what it freed" sh -c "[ $freed -gt 0 ]"
 else
-	ktap_skip "the shrinker tells reclaim what it freed" \
+	ktap_test_skip "the shrinker tells reclaim what it freed" \
 		"this kernel has no vmscan trace events"
 fi
 
@@ -194,8 +196,8 @@ done
 ctl_ok alloc squeeze 100 cpu=1
 ctl_ok free squeeze all
 consistent() {
-	[ "$(stat squeeze in_use)" -eq 0 ] && [ "$(held squeeze pattern_errors)" -eq 0 ] &&
+	[ "$(pool_stat squeeze in_use)" -eq 0 ] && [ "$(held squeeze pattern_errors)" -eq 0 ] &&
 		ctl_ok destroy squeeze
 }
-check "the pool is consistent afterwards: nothing out, and it can be destroyed" consistent
-ktap_finish
+ktap_test_result "the pool is consistent afterwards: nothing out, and it can be destroyed" consistent
+ktap_finished

@@ -5,11 +5,13 @@
 
 require_modules
 if [ "$(online_cpus)" -lt 2 ]; then
-	ktap_plan 1
-	ktap_skip "remote frees" "needs two CPUs"
+	ktap_print_header
+	ktap_set_plan 1
+	ktap_test_skip "remote frees" "needs two CPUs"
 	exit $KSFT_SKIP
 fi
-ktap_plan 12
+ktap_print_header
+ktap_set_plan 12
 save_params
 set_param scavenge_period_ms 600000
 set_param min_page_lifetime_ms 600000
@@ -21,30 +23,30 @@ set_param used_pages_threshold 1000
 ctl_ok create remote 1500
 ctl_ok alloc remote 1 cpu=0	# the first allocation's scavenge is done
 ctl_ok free remote 1 cpu=0
-scav0=$(stat remote scavenges cpu=0)
-bpp=$(stat remote blocks_per_page pool)
+scav0=$(pool_stat remote scavenges cpu=0)
+bpp=$(pool_stat remote blocks_per_page pool)
 ctl_ok alloc remote $((7 * bpp)) cpu=0
-check "six full pages sit on the used list" \
+ktap_test_result "six full pages sit on the used list" \
 	expect_stat remote used_list_pages 6 cpu=0
 ctl_ok free remote all cpu=1
-check "frees on another CPU are counted as remote frees" \
+ktap_test_result "frees on another CPU are counted as remote frees" \
 	expect_stat remote remote_frees $((7 * bpp)) cpu=0
-check "a remote free cannot move the page and records a missed move" \
-	sh -c "[ $(stat remote missed_moves cpu=0) -ge 6 ] && [ $(stat remote used_list_pages cpu=0) -eq 6 ]"
+ktap_test_result "a remote free cannot move the page and records a missed move" \
+	sh -c "[ $(pool_stat remote missed_moves cpu=0) -ge 6 ] && [ $(pool_stat remote used_list_pages cpu=0) -eq 6 ]"
 
 ctl_ok alloc remote 1 cpu=0
-check "below the used-page threshold the owner does not scavenge" \
-	sh -c "[ $(stat remote scavenges cpu=0) -eq $scav0 ] && [ $(stat remote used_list_pages cpu=0) -eq 6 ]"
+ktap_test_result "below the used-page threshold the owner does not scavenge" \
+	sh -c "[ $(pool_stat remote scavenges cpu=0) -eq $scav0 ] && [ $(pool_stat remote used_list_pages cpu=0) -eq 6 ]"
 ctl_ok free remote all cpu=0
 
 set_param used_pages_threshold 4
 ctl_ok alloc remote 1 cpu=0
-check "past the threshold after a missed move, the next allocation scavenges" \
+ktap_test_result "past the threshold after a missed move, the next allocation scavenges" \
 	expect_stat remote scavenges $((scav0 + 1)) cpu=0
-check "the scavenge returns the orphaned pages to the page list" \
+ktap_test_result "the scavenge returns the orphaned pages to the page list" \
 	expect_stat remote used_list_pages 0 cpu=0
 ctl_ok free remote all cpu=0
-check "all buffers are back" expect_stat remote in_use 0
+ktap_test_result "all buffers are back" expect_stat remote in_use 0
 ctl_ok destroy remote
 set_param used_pages_threshold 1000
 
@@ -55,14 +57,14 @@ ctl_ok create timed 2048
 ctl_ok alloc timed 4 cpu=0
 ctl_ok free timed all cpu=0
 ctl_ok scavenge timed
-check "a scavenge keeps pages freed less than the minimum lifetime ago" \
+ktap_test_result "a scavenge keeps pages freed less than the minimum lifetime ago" \
 	expect_stat timed pages_in_use 4 cpu=0
 sleep 4
 ctl_ok scavenge timed
-check "a scavenge returns pages free for longer than the minimum lifetime" \
-	sh -c "[ $(stat timed pages_in_use cpu=0) -eq 0 ] && [ $(stat timed pages_freed cpu=0) -eq 4 ]"
+ktap_test_result "a scavenge returns pages free for longer than the minimum lifetime" \
+	sh -c "[ $(pool_stat timed pages_in_use cpu=0) -eq 0 ] && [ $(pool_stat timed pages_freed cpu=0) -eq 4 ]"
 ctl_ok alloc timed 1 cpu=0
-check "the pool takes a new page after giving all back" \
+ktap_test_result "the pool takes a new page after giving all back" \
 	expect_stat timed pages_alloc 5 cpu=0
 ctl_ok free timed all
 ctl_ok destroy timed
@@ -74,18 +76,18 @@ set_param min_page_lifetime_ms 600000
 ctl_ok create adopt 1500
 ctl_ok alloc adopt 1 cpu=0	# the first allocation's scavenge is done
 ctl_ok free adopt 1 cpu=0
-bpp=$(stat adopt blocks_per_page pool)
+bpp=$(pool_stat adopt blocks_per_page pool)
 ctl_ok alloc adopt $((7 * bpp)) cpu=0
 ctl_ok free adopt all cpu=1
-pages0=$(stat adopt pages_alloc cpu=0)
-scav0=$(stat adopt scavenges cpu=0)
-diag "after the remote frees: $pages0 pages, $(stat adopt used_list_pages cpu=0) on the used list"
+pages0=$(pool_stat adopt pages_alloc cpu=0)
+scav0=$(pool_stat adopt scavenges cpu=0)
+ktap_print_msg "after the remote frees: $pages0 pages, $(pool_stat adopt used_list_pages cpu=0) on the used list"
 ctl_ok alloc adopt $((bpp + 1)) cpu=0
-check "with only orphaned pages left, an allocation adopts them instead of taking a page" \
-	sh -c "[ $(stat adopt pages_alloc cpu=0) -eq $pages0 ] && [ $(stat adopt scavenges cpu=0) -eq $scav0 ]"
-check "... and the orphans left the used list" \
-	sh -c "[ $(stat adopt used_list_pages cpu=0) -le 1 ]"
+ktap_test_result "with only orphaned pages left, an allocation adopts them instead of taking a page" \
+	sh -c "[ $(pool_stat adopt pages_alloc cpu=0) -eq $pages0 ] && [ $(pool_stat adopt scavenges cpu=0) -eq $scav0 ]"
+ktap_test_result "... and the orphans left the used list" \
+	sh -c "[ $(pool_stat adopt used_list_pages cpu=0) -le 1 ]"
 ctl_ok free adopt all cpu=0
 ctl_ok destroy adopt
 
-ktap_finish
+ktap_finished

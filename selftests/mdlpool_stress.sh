@@ -8,12 +8,14 @@
 require_modules
 cpus=$(online_cpus)
 if [ "$cpus" -lt 2 ]; then
-	ktap_plan 1
-	ktap_skip "stress" "needs two CPUs"
+	ktap_print_header
+	ktap_set_plan 1
+	ktap_test_skip "stress" "needs two CPUs"
 	exit $KSFT_SKIP
 fi
-ktap_plan 15
-diag "$cpus CPUs online"
+ktap_print_header
+ktap_set_plan 15
+ktap_print_msg "$cpus CPUs online"
 pages0=$(summary pages_held)
 
 # stress_case POOL SIZE OPTIONS: four results
@@ -21,43 +23,43 @@ stress_case() {
 	pool=$1
 	ops=$3
 	ctl_ok create "$pool" "$2"
-	check "$pool: stress with remote=50 completes" \
+	ktap_test_result "$pool: stress with remote=50 completes" \
 		ctl_ok stress "$pool" threads=1 ops="$ops" remote=50 hold="$4"
-	diag "$(grep "^stress $pool " "$CTL")"
-	check "$pool: every operation ran, half the frees crossed CPUs, no pattern mismatch" \
+	ktap_print_msg "$(grep "^stress $pool " "$CTL")"
+	ktap_test_result "$pool: every operation ran, half the frees crossed CPUs, no pattern mismatch" \
 		sh -c "[ $(stress_field "$pool" ops) -eq $((ops * cpus)) ] &&
 		       [ $(stress_field "$pool" remote_frees) -gt $((ops * cpus / 10)) ] &&
 		       [ $(stress_field "$pool" mismatches) -eq 0 ] &&
 		       [ $(stress_field "$pool" free_errors) -eq 0 ] &&
 		       [ $(stress_field "$pool" alloc_failures) -eq 0 ]"
-	check "$pool: the pool counted exactly the workers' allocations and frees" \
-		sh -c "[ $(stat "$pool" allocs) -eq $(stress_field "$pool" allocs) ] &&
-		       [ $(stat "$pool" frees) -eq $(stress_field "$pool" frees) ] &&
-		       [ $(stat "$pool" remote_frees) -eq $(stress_field "$pool" remote_frees) ]"
-	check "$pool: counters balance: allocs = frees, nothing in use, nothing refused" \
-		sh -c "[ $(stat "$pool" allocs) -eq $(stat "$pool" frees) ] &&
-		       [ $(stat "$pool" in_use) -eq 0 ] &&
-		       [ $(stat "$pool" rejected_frees) -eq 0 ]"
+	ktap_test_result "$pool: the pool counted exactly the workers' allocations and frees" \
+		sh -c "[ $(pool_stat "$pool" allocs) -eq $(stress_field "$pool" allocs) ] &&
+		       [ $(pool_stat "$pool" frees) -eq $(stress_field "$pool" frees) ] &&
+		       [ $(pool_stat "$pool" remote_frees) -eq $(stress_field "$pool" remote_frees) ]"
+	ktap_test_result "$pool: counters balance: allocs = frees, nothing in use, nothing refused" \
+		sh -c "[ $(pool_stat "$pool" allocs) -eq $(pool_stat "$pool" frees) ] &&
+		       [ $(pool_stat "$pool" in_use) -eq 0 ] &&
+		       [ $(pool_stat "$pool" rejected_frees) -eq 0 ]"
 	sed 's/^/# /' "$DBG/$pool/stats"
 	ctl_ok destroy "$pool"
 }
 
 stress_case small 64 20000 16
 stress_case large 2048 10000 64
-check "after destroy every page is back: pages_alloc = pages_freed" \
+ktap_test_result "after destroy every page is back: pages_alloc = pages_freed" \
 	sh -c "[ $(summary pages_held) -eq $pages0 ]"
-check "no pool is left behind" sh -c "[ $(summary pools) -eq 0 ]"
+ktap_test_result "no pool is left behind" sh -c "[ $(summary pools) -eq 0 ]"
 ctl_ok create churn 1500
 ctl_ok stress churn ops=5000 remote=100 hold=1
 rc=$?
-check "every free remote with one buffer held still balances" \
+ktap_test_result "every free remote with one buffer held still balances" \
 	sh -c "[ $rc -eq 0 ] && [ $(stress_field churn mismatches) -eq 0 ] &&
-	       [ $(stat churn remote_frees) -gt 0 ] && [ $(stat churn in_use) -eq 0 ]"
+	       [ $(pool_stat churn remote_frees) -gt 0 ] && [ $(pool_stat churn in_use) -eq 0 ]"
 ctl_ok stress churn ops=5000 remote=0 hold=8
 rc=$?
-check "an all-local stress makes no remote free and balances" \
+ktap_test_result "an all-local stress makes no remote free and balances" \
 	sh -c "[ $rc -eq 0 ] && [ $(stress_field churn remote_frees) -eq 0 ] &&
-	       [ $(stress_field churn mismatches) -eq 0 ] && [ $(stat churn in_use) -eq 0 ]"
+	       [ $(stress_field churn mismatches) -eq 0 ] && [ $(pool_stat churn in_use) -eq 0 ]"
 ctl_ok destroy churn
 
 # A timer on each worker's CPU allocates (mdlpool_alloc and _bh) and frees
@@ -66,20 +68,20 @@ ctl_ok destroy churn
 ctl_ok create soft 256
 ctl_ok stress soft threads=2 secs=3 remote=50 hold=16 softirq=8
 rc=$?
-diag "$(grep '^stress soft ' "$CTL")"
+ktap_print_msg "$(grep '^stress soft ' "$CTL")"
 # 3 s of ticks at HZ >= 100 on every CPU: thousands of softirq steps.
-check "softirq: a 3 s stress with softirq=8 completes, with over 1000 softirq steps" \
+ktap_test_result "softirq: a 3 s stress with softirq=8 completes, with over 1000 softirq steps" \
 	sh -c "[ $rc -eq 0 ] && [ $(stress_field soft softirq_ops) -gt 1000 ] &&
 	       [ $(stress_field soft ops) -gt 0 ]"
-check "softirq: no pattern mismatch, no refused free, no failed allocation" \
+ktap_test_result "softirq: no pattern mismatch, no refused free, no failed allocation" \
 	sh -c "[ $(stress_field soft mismatches) -eq 0 ] &&
 	       [ $(stress_field soft free_errors) -eq 0 ] &&
 	       [ $(stress_field soft alloc_failures) -eq 0 ]"
-check "softirq: the pool counted exactly the tasks' and softirqs' allocations and frees, and they balance" \
-	sh -c "[ $(stat soft allocs) -eq $(stress_field soft allocs) ] &&
-	       [ $(stat soft frees) -eq $(stress_field soft frees) ] &&
-	       [ $(stat soft remote_frees) -eq $(stress_field soft remote_frees) ] &&
-	       [ $(stat soft allocs) -eq $(stat soft frees) ] && [ $(stat soft in_use) -eq 0 ]"
+ktap_test_result "softirq: the pool counted exactly the tasks' and softirqs' allocations and frees, and they balance" \
+	sh -c "[ $(pool_stat soft allocs) -eq $(stress_field soft allocs) ] &&
+	       [ $(pool_stat soft frees) -eq $(stress_field soft frees) ] &&
+	       [ $(pool_stat soft remote_frees) -eq $(stress_field soft remote_frees) ] &&
+	       [ $(pool_stat soft allocs) -eq $(pool_stat soft frees) ] && [ $(pool_stat soft in_use) -eq 0 ]"
 ctl_ok destroy soft
 
-ktap_finish
+ktap_finished

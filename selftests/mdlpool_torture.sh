@@ -7,7 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 
 require_modules
-ktap_plan 6
+ktap_print_header
+ktap_set_plan 6
 secs=$(sed -n 's/.*mdlpool\.torture_secs=\([0-9]*\).*/\1/p' /proc/cmdline)
 secs=${secs:-20}
 save_params
@@ -22,7 +23,7 @@ pick() {
 	echo "$1"
 }
 
-diag "torture for $secs s on $(online_cpus) CPUs"
+ktap_print_msg "torture for $secs s on $(online_cpus) CPUs"
 ctl_ok create torture 700 Tort
 set_param fail_page_percent 2
 echo "stress torture threads=2 secs=$secs remote=50 hold=64 softirq=4" > "$CTL" &
@@ -47,19 +48,19 @@ rc=$?
 set_param fail_page_percent 0
 injected=$(($(summary injected_failures) - injected0))
 
-diag "$(grep '^stress torture ' "$CTL")"
-diag "figures: ops=$(stress_field torture ops) softirq_ops=$(stress_field torture softirq_ops) remote_frees=$(stress_field torture remote_frees) hotplug_cycles=$cycles injected_failures=$injected tunable_changes=$changes"
+ktap_print_msg "$(grep '^stress torture ' "$CTL")"
+ktap_print_msg "figures: ops=$(stress_field torture ops) softirq_ops=$(stress_field torture softirq_ops) remote_frees=$(stress_field torture remote_frees) hotplug_cycles=$cycles injected_failures=$injected tunable_changes=$changes"
 sed 's/^/# /' "$DBG/torture/stats"
-check "the torture stress ran to its end" \
+ktap_test_result "the torture stress ran to its end" \
 	sh -c "[ $rc -eq 0 ] && [ $(stress_field torture ops) -gt 0 ]"
-check "zero pattern mismatches and zero free errors" \
+ktap_test_result "zero pattern mismatches and zero free errors" \
 	sh -c "[ $(stress_field torture mismatches) -eq 0 ] && [ $(stress_field torture free_errors) -eq 0 ]"
-check "faults were injected and CPUs cycled" \
+ktap_test_result "faults were injected and CPUs cycled" \
 	sh -c "[ $injected -gt 0 ] && { [ $last -eq 0 ] || [ $cycles -gt 0 ]; }"
-check "allocs = frees, nothing in use, nothing refused" \
-	sh -c "[ $(stat torture allocs) -eq $(stat torture frees) ] && [ $(stat torture in_use) -eq 0 ] &&
-	       [ $(stat torture rejected_frees) -eq 0 ]"
-check "destroy succeeds" ctl_ok destroy torture
-check "pages allocated = pages freed" sh -c "[ $(summary pages_held) -eq $pages0 ]"
+ktap_test_result "allocs = frees, nothing in use, nothing refused" \
+	sh -c "[ $(pool_stat torture allocs) -eq $(pool_stat torture frees) ] && [ $(pool_stat torture in_use) -eq 0 ] &&
+	       [ $(pool_stat torture rejected_frees) -eq 0 ]"
+ktap_test_result "destroy succeeds" ctl_ok destroy torture
+ktap_test_result "pages allocated = pages freed" sh -c "[ $(summary pages_held) -eq $pages0 ]"
 
-ktap_finish
+ktap_finished

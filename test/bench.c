@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mdlpool_test benchmark: mdlpool against what a Linux driver would use
- * without it, side by side in one run.
+ * mdlpool_bench - mdlpool against what a Linux driver would use without it,
+ * side by side in one run.  A write of "run [size=S] [scenario=K] [ops=N]
+ * [reps=R]" to /sys/kernel/debug/mdlpool_bench/control runs it and leaves
+ * the table in .../results.
  *
  * Contenders, each handing out a buffer of the size under test together
  * with a scatterlist entry describing it:
@@ -28,6 +30,8 @@
 #include <linux/mempool.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
 #include <linux/preempt.h>
 #include <linux/scatterlist.h>
 #include <linux/seq_buf.h>
@@ -37,7 +41,7 @@
 #include <net/page_pool.h>
 
 #include "mdlpool.h"
-#include "mdlt.h"
+#include "options.h"
 
 #define MDLB_MAX_REPS		15
 #define MDLB_RING		1024		/* cross-CPU ring slots */
@@ -679,9 +683,9 @@ static long mdlb_memory(const struct mdlb_contender *c, struct mdlb_ctx *x)
 	return bytes < 0 ? -1 : bytes / MDLB_HELD;
 }
 
-static DEFINE_MUTEX(mdlb_mutex);	/* one run at a time; guards mdlb_out */
+static DEFINE_MUTEX(mdlb_run_mutex);	/* one run at a time */
+static DEFINE_MUTEX(mdlb_mutex);	/* guards mdlb_out */
 static char *mdlb_out;
-static struct dentry *mdlb_file;
 
 struct mdlb_results {
 	struct mdlb_stat t[MDLB_NS][MDLB_NC];
@@ -835,7 +839,7 @@ static void mdlb_print_raw(struct seq_buf *s, unsigned int size,
 	}
 }
 
-int mdlt_cmd_bench(char **argv, int argc)
+static int mdlb_run(char **argv, int argc)
 {
 	unsigned int size = 0, ops = 20000, reps = 5, only = 0, i;
 	struct mdlt_opt opts[] = {
@@ -890,13 +894,55 @@ static int mdlb_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(mdlb);
 
-void mdlt_bench_init(struct dentry *root)
+/* One command per write: "run" and its options. */
+static ssize_t mdlb_control_write(struct file *file, const char __user *ubuf,
+				  size_t count, loff_t *ppos)
 {
-	mdlb_file = debugfs_create_file("bench", 0400, root, NULL, &mdlb_fops);
+	char *line, **argv;
+	int argc, err;
+
+	if (!count || count > 256)
+		return -EINVAL;
+	line = memdup_user_nul(ubuf, count);
+	if (IS_ERR(line))
+		return PTR_ERR(line);
+	argv = argv_split(GFP_KERNEL, line, &argc);
+	kfree(line);
+	if (!argv)
+		return -ENOMEM;
+	err = -EINVAL;
+	if (argc >= 1 && !strcmp(argv[0], "run")) {
+		mutex_lock(&mdlb_run_mutex);
+		err = mdlb_run(argv, argc);
+		mutex_unlock(&mdlb_run_mutex);
+	}
+	argv_free(argv);
+	return err ?: count;
 }
 
-void mdlt_bench_exit(void)
+static const struct file_operations mdlb_control_fops = {
+	.owner	= THIS_MODULE,
+	.write	= mdlb_control_write,
+};
+
+static struct dentry *mdlb_dir;
+
+static int __init mdlb_init(void)
 {
-	debugfs_remove(mdlb_file);
+	mdlb_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("control", 0200, mdlb_dir, NULL, &mdlb_control_fops);
+	debugfs_create_file("results", 0400, mdlb_dir, NULL, &mdlb_fops);
+	return 0;
+}
+
+static void __exit mdlb_exit(void)
+{
+	debugfs_remove_recursive(mdlb_dir);
 	kvfree(mdlb_out);
 }
+
+module_init(mdlb_init);
+module_exit(mdlb_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("mdlpool against SLUB, mempool and page_pool, side by side");

@@ -1,0 +1,657 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mdlpool_test commands on pools: create and destroy them, allocate and free
+ * buffers the module holds, and provoke the misuse the pool must refuse
+ * (bad frees, calls from contexts it does not support, damaged buffers).
+ * Each command either does all it says or fails with an errno and changes
+ * nothing, bar the misuse it reports on.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cpu.h>
+#include <linux/cpumask.h>
+#include <linux/ctype.h>
+#include <linux/irq_work.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/preempt.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/workqueue.h>
+
+#include "mdlt.h"
+#include "options.h"
+
+#define MDLT_COUNT_MAX		1000000
+#define MDLT_DEFAULT_TAG	MDLPOOL_TAG('M', 'd', 'l', 'T')
+
+static u32 mdlt_seq;
+
+/* Every buffer carries a pattern derived from who filled it and when. */
+static u8 mdlt_pattern_byte(u32 owner, u32 seq, unsigned int i)
+{
+	return (u8)(owner * 131 + seq * 7 + i);
+}
+
+void mdlt_fill(void *buf, unsigned int len, u32 owner, u32 seq)
+{
+	u8 *b = buf;
+	unsigned int i;
+
+	for (i = 0; i < len; i++)
+		b[i] = mdlt_pattern_byte(owner, seq, i);
+}
+
+bool mdlt_intact(const void *buf, unsigned int len, u32 owner, u32 seq)
+{
+	const u8 *b = buf;
+	unsigned int i;
+
+	for (i = 0; i < len; i++) {
+		if (b[i] != mdlt_pattern_byte(owner, seq, i))
+			return false;
+	}
+	return true;
+}
+
+struct mdlt_pool *mdlt_find(const char *name)
+{
+	struct mdlt_pool *mp;
+
+	list_for_each_entry(mp, &mdlt_pools, node) {
+		if (!strcmp(mp->name, name))
+			return mp;
+	}
+	return NULL;
+}
+
+/* Parse an optional cpu=N; -1 means "wherever the writer runs". */
+static int mdlt_parse_cpu(char **argv, int argc, int *cpu)
+{
+	unsigned int val;
+	struct mdlt_opt opt = { "cpu", 0, nr_cpu_ids - 1, &val };
+	int err = mdlt_parse_opts(argv, argc, &opt, 1);
+
+	if (err)
+		return err;
+	if (!opt.seen) {
+		*cpu = -1;
+		return 0;
+	}
+	if (!cpu_online(val))
+		return -EINVAL;
+	*cpu = val;
+	return 0;
+}
+
+static long mdlt_on_cpu(int cpu, long (*fn)(void *), void *arg)
+{
+	if (cpu < 0)
+		return fn(arg);
+	/* -ENODEV if the CPU went offline since the command was parsed. */
+	return work_on_cpu_safe(cpu, fn, arg);
+}
+
+/* ---- create, destroy ---- */
+
+static int mdlt_parse_tag(const char *s, u32 *tag)
+{
+	size_t len = strlen(s);
+	size_t i;
+
+	if (!len || len > 4)
+		return -EINVAL;
+	*tag = 0;
+	for (i = 0; i < 4; i++) {
+		char ch = i < len ? s[i] : ' ';
+
+		if (!isgraph(ch) && ch != ' ')
+			return -EINVAL;
+		*tag |= (u32)(u8)ch << (8 * i);
+	}
+	return 0;
+}
+
+int mdlt_cmd_create(char **argv, int argc)
+{
+	u32 tag = MDLT_DEFAULT_TAG;
+	struct mdlpool *pool;
+	unsigned int size;
+	struct mdlt_pool *mp;
+
+	if (argc < 3 || argc > 4 || kstrtouint(argv[2], 0, &size))
+		return -EINVAL;
+	if (argc == 4 && mdlt_parse_tag(argv[3], &tag))
+		return -EINVAL;
+	if (mdlt_find(argv[1]))
+		return -EEXIST;
+
+	mp = kzalloc(sizeof(*mp), GFP_KERNEL);
+	if (!mp)
+		return -ENOMEM;
+	pool = mdlpool_create(argv[1], size, tag);
+	if (IS_ERR(pool)) {
+		kfree(mp);
+		return PTR_ERR(pool);
+	}
+	mp->pool = pool;
+	strscpy(mp->name, argv[1], sizeof(mp->name));
+	INIT_LIST_HEAD(&mp->held);
+	list_add_tail(&mp->node, &mdlt_pools);
+	return 0;
+}
+
+int mdlt_cmd_destroy(char **argv, int argc)
+{
+	struct mdlt_pool *mp;
+	int err;
+
+	if (argc != 2)
+		return -EINVAL;
+	mp = mdlt_find(argv[1]);
+	if (!mp)
+		return -ENOENT;
+	/* Buffers still held are left out on purpose: the pool must refuse. */
+	err = mdlpool_destroy(mp->pool);
+	if (err)
+		return err;
+	list_del(&mp->node);
+	kfree(mp);
+	return 0;
+}
+
+/* ---- alloc, free: buffers held by this module ---- */
+
+struct mdlt_batch {
+	struct mdlt_pool *mp;
+	unsigned int count;
+	unsigned int len;	/* 0: leave the descriptor's length alone */
+	struct list_head list;	/* alloc: the new buffers; free: the victims */
+	int err;
+};
+
+static long mdlt_alloc_batch(void *arg)
+{
+	struct mdlt_batch *b = arg;
+	unsigned int size = mdlpool_buffer_size(b->mp->pool);
+	struct mdlt_held *h;
+	unsigned int i;
+
+	for (i = 0; i < b->count; i++) {
+		h = kmalloc(sizeof(*h), GFP_KERNEL);
+		if (!h)
+			return -ENOMEM;
+		h->sg = mdlpool_alloc(b->mp->pool, &h->buf);
+		if (!h->sg) {
+			kfree(h);
+			return -ENOMEM;
+		}
+		h->seq = ++mdlt_seq;
+		mdlt_fill(h->buf, size, 0, h->seq);
+		if (b->len)
+			h->sg->length = b->len;
+		list_add_tail(&h->node, &b->list);
+	}
+	return 0;
+}
+
+static int mdlt_release(struct mdlt_pool *mp, struct mdlt_held *h)
+{
+	int err;
+
+	if (!mdlt_intact(h->buf, mdlpool_buffer_size(mp->pool), 0, h->seq))
+		mp->pattern_errors++;
+	err = mdlpool_free(h->sg);
+	kfree(h);
+	return err;
+}
+
+static long mdlt_free_batch(void *arg)
+{
+	struct mdlt_batch *b = arg;
+	struct mdlt_held *h, *tmp;
+	int err = 0;
+
+	list_for_each_entry_safe(h, tmp, &b->list, node) {
+		list_del(&h->node);
+		err = mdlt_release(b->mp, h) ?: err;
+	}
+	return err;
+}
+
+int mdlt_cmd_alloc(char **argv, int argc)
+{
+	struct mdlt_batch b = { .list = LIST_HEAD_INIT(b.list) };
+	unsigned int cpu_val = 0;
+	struct mdlt_opt opts[] = {
+		{ "cpu", 0, nr_cpu_ids - 1, &cpu_val },
+		{ "len", 1, UINT_MAX, &b.len },
+	};
+	int cpu = -1;
+	long err;
+
+	if (argc < 3 || kstrtouint(argv[2], 0, &b.count) ||
+	    !b.count || b.count > MDLT_COUNT_MAX)
+		return -EINVAL;
+	if (mdlt_parse_opts(argv + 3, argc - 3, opts, ARRAY_SIZE(opts)))
+		return -EINVAL;
+	b.mp = mdlt_find(argv[1]);
+	if (!b.mp)
+		return -ENOENT;
+	if (b.len > mdlpool_buffer_size(b.mp->pool))
+		return -EINVAL;
+	if (opts[0].seen) {
+		if (!cpu_online(cpu_val))
+			return -EINVAL;
+		cpu = cpu_val;
+	}
+
+	err = mdlt_on_cpu(cpu, mdlt_alloc_batch, &b);
+	if (err) {
+		/* All or nothing: give back what this command got. */
+		mdlt_free_batch(&b);
+		return err;
+	}
+	b.mp->nr_held += b.count;
+	list_splice_tail(&b.list, &b.mp->held);
+	return 0;
+}
+
+int mdlt_cmd_free(char **argv, int argc)
+{
+	struct mdlt_batch b = { .list = LIST_HEAD_INIT(b.list) };
+	unsigned int i;
+	int cpu, err;
+
+	if (argc < 3)
+		return -EINVAL;
+	b.mp = mdlt_find(argv[1]);
+	if (!strcmp(argv[2], "all"))
+		b.count = b.mp ? b.mp->nr_held : 0;
+	else if (kstrtouint(argv[2], 0, &b.count) || !b.count)
+		return -EINVAL;
+	err = mdlt_parse_cpu(argv + 3, argc - 3, &cpu);
+	if (err)
+		return err;
+	if (!b.mp)
+		return -ENOENT;
+	if (b.count > b.mp->nr_held)
+		return -EINVAL;
+
+	/* Newest first, so a free on the allocating CPU undoes an alloc. */
+	for (i = 0; i < b.count; i++)
+		list_move(b.mp->held.prev, &b.list);
+	b.mp->nr_held -= b.count;
+	return mdlt_on_cpu(cpu, mdlt_free_batch, &b);
+}
+
+/* ---- scavenge on every CPU ---- */
+
+static long mdlt_scavenge_here(void *pool)
+{
+	mdlpool_scavenge(pool);
+	return 0;
+}
+
+int mdlt_cmd_scavenge(char **argv, int argc)
+{
+	struct mdlt_pool *mp;
+	int cpu;
+
+	if (argc != 2)
+		return -EINVAL;
+	mp = mdlt_find(argv[1]);
+	if (!mp)
+		return -ENOENT;
+	cpus_read_lock();
+	for_each_online_cpu(cpu)
+		work_on_cpu(cpu, mdlt_scavenge_here, mp->pool);
+	cpus_read_unlock();
+	return 0;
+}
+
+/* ---- bad frees the pool must refuse ---- */
+
+static int mdlt_badfree_foreign(struct mdlt_pool *mp)
+{
+	struct scatterlist *sg = kmalloc(sizeof(*sg), GFP_KERNEL);
+	void *buf = kmalloc(64, GFP_KERNEL);
+	int err = -ENOMEM;
+
+	if (sg && buf) {
+		sg_init_one(sg, buf, 64);
+		err = mdlpool_free(sg);
+	}
+	kfree(buf);
+	kfree(sg);
+	return err;
+}
+
+/*
+ * Allocate one buffer, hand the pool a damaged or stale descriptor for it,
+ * then free it properly so that nothing stays out.  Returns what the pool
+ * said to the bad free.
+ */
+static int mdlt_badfree_block(struct mdlt_pool *mp, const char *kind)
+{
+	struct scatterlist *sg, saved;
+	void *buf;
+	int err;
+
+	sg = mdlpool_alloc(mp->pool, &buf);
+	if (!sg)
+		return -ENOMEM;
+	saved = *sg;
+
+	if (!strcmp(kind, "double")) {
+		err = mdlpool_free(sg);
+		if (err)
+			return err;
+		return mdlpool_free(sg);
+	}
+	if (!strcmp(kind, "altered")) {
+		sg->offset += 8;
+		err = mdlpool_free(sg);
+	} else if (!strcmp(kind, "repointed")) {
+		void *other = kmalloc(64, GFP_KERNEL);
+
+		err = -ENOMEM;
+		if (other) {
+			sg_set_buf(sg, other, 64);
+			err = mdlpool_free(sg);
+		}
+		kfree(other);
+	} else {	/* "misaligned": a pointer into the middle of the block */
+		err = mdlpool_free((void *)sg + sizeof(void *));
+	}
+	if (!err)	/* The pool took it: do not free the block twice. */
+		return 0;
+	*sg = saved;
+	return mdlpool_free(sg) ?: err;
+}
+
+int mdlt_cmd_badfree(char **argv, int argc)
+{
+	static const char * const kinds[] = {
+		"foreign", "double", "altered", "repointed", "misaligned",
+	};
+	struct mdlt_pool *mp;
+
+	if (argc != 3 || match_string(kinds, ARRAY_SIZE(kinds), argv[2]) < 0)
+		return -EINVAL;
+	mp = mdlt_find(argv[1]);
+	if (!mp)
+		return -ENOENT;
+	if (!strcmp(argv[2], "foreign"))
+		return mdlt_badfree_foreign(mp);
+	return mdlt_badfree_block(mp, argv[2]);
+}
+
+/* ---- badcontext: calls from hardirq context must be refused ---- */
+
+struct mdlt_hardirq {
+	struct irq_work work;
+	struct mdlpool *pool;
+	struct scatterlist *live;	/* a buffer held in process context */
+	bool in_hardirq;
+	/* what the calls returned, kept so that nothing leaks if they worked */
+	struct scatterlist *sg;
+	struct scatterlist *sg_bh;
+	void *buf;
+	void *buf_bh;
+	int free_err;
+};
+
+static void mdlt_hardirq_calls(struct irq_work *work)
+{
+	struct mdlt_hardirq *h = container_of(work, struct mdlt_hardirq, work);
+
+	h->in_hardirq = in_hardirq();
+	/* Not NULL, so that a refusal is seen to clear them. */
+	h->buf = h;
+	h->buf_bh = h;
+	h->sg = mdlpool_alloc(h->pool, &h->buf);
+	h->sg_bh = mdlpool_alloc_bh(h->pool, &h->buf_bh);
+	h->free_err = mdlpool_free(h->live);
+}
+
+/*
+ * From a hardirq (an irq_work, raised as a self-interrupt), allocate with
+ * both entry points and free a live buffer: each must be refused, and the
+ * buffer must still be ours to free afterwards.
+ */
+static int mdlt_badcontext_hardirq(struct mdlt_pool *mp)
+{
+	struct mdlt_hardirq h = {};
+	void *buf;
+	int err;
+
+	h.pool = mp->pool;
+	h.live = mdlpool_alloc(mp->pool, &buf);
+	if (!h.live)
+		return -ENOMEM;
+	/* Hard: on PREEMPT_RT other irq_work runs in a thread. */
+	h.work = IRQ_WORK_INIT_HARD(mdlt_hardirq_calls);
+	irq_work_queue(&h.work);
+	irq_work_sync(&h.work);
+	/* Whatever the calls did, give back what they handed out. */
+	err = h.free_err ? mdlpool_free(h.live) : 0;
+	if (h.sg)
+		err = mdlpool_free(h.sg) ?: err;
+	if (h.sg_bh)
+		err = mdlpool_free(h.sg_bh) ?: err;
+	pr_info("badcontext %s: in_hardirq=%d alloc=%s alloc_bh=%s free=%d, cleanup=%d\n",
+		mp->name, h.in_hardirq, h.sg ? "handed out" : "refused",
+		h.sg_bh ? "handed out" : "refused", h.free_err, err);
+	if (!h.in_hardirq)
+		return -EOPNOTSUPP;	/* no self-interrupt: could not test */
+	if (err || h.sg || h.buf || h.sg_bh || h.buf_bh || h.free_err != -EPERM)
+		return -EIO;
+	return 0;
+}
+
+/* What an allocation and a free made where sleeping is not allowed got. */
+struct mdlt_atomic_calls {
+	struct scatterlist *sg;
+	void *buf;
+	int free_err;
+};
+
+static DEFINE_RAW_SPINLOCK(mdlt_raw_lock);
+
+static void mdlt_atomic_calls(struct mdlpool *pool, struct scatterlist *live,
+			      struct mdlt_atomic_calls *r)
+{
+	r->buf = r;	/* not NULL, so that a refusal is seen to clear it */
+	r->sg = mdlpool_alloc(pool, &r->buf);
+	r->free_err = mdlpool_free(live);
+}
+
+/* Undo what the calls did; 1 if they were refused, 0 if they worked. */
+static int mdlt_atomic_settle(struct scatterlist *live,
+			      struct mdlt_atomic_calls *r)
+{
+	int err = 0;
+
+	if (r->sg)
+		err = mdlpool_free(r->sg);
+	if (r->free_err)
+		err = mdlpool_free(live) ?: err;
+	if (err)
+		return err;
+	if (r->sg && r->buf && !r->free_err)
+		return 0;
+	if (!r->sg && !r->buf && r->free_err == -EPERM)
+		return 1;
+	return -EIO;
+}
+
+/*
+ * Allocate and free with preemption off, and on PREEMPT_RT also under a raw
+ * spinlock (elsewhere lockdep's raw-lock nesting check would object to the
+ * section's lock inside one, which is the RT rule it stands for).  On
+ * PREEMPT_RT the pool's sections sleep, so the calls must be refused
+ * (-EPERM); elsewhere they must work (0).  Anything in between is -EIO.
+ * The script judges which answer this kernel owes.
+ */
+static int mdlt_badcontext_atomic(struct mdlt_pool *mp)
+{
+	struct mdlt_atomic_calls r[2] = {};
+	int nr = IS_ENABLED(CONFIG_PREEMPT_RT) ? 2 : 1;
+	struct scatterlist *live[2];
+	int refused[2], i;
+	void *buf;
+
+	for (i = 0; i < nr; i++) {
+		live[i] = mdlpool_alloc(mp->pool, &buf);
+		if (!live[i]) {
+			while (i--)
+				mdlpool_free(live[i]);
+			return -ENOMEM;
+		}
+	}
+	preempt_disable();
+	mdlt_atomic_calls(mp->pool, live[0], &r[0]);
+	preempt_enable();
+	if (nr == 2) {
+		raw_spin_lock(&mdlt_raw_lock);
+		mdlt_atomic_calls(mp->pool, live[1], &r[1]);
+		raw_spin_unlock(&mdlt_raw_lock);
+	}
+	for (i = 0; i < nr; i++) {
+		refused[i] = mdlt_atomic_settle(live[i], &r[i]);
+		pr_info("badcontext %s %s: alloc=%s free=%d\n", mp->name,
+			i ? "raw_spin_lock" : "preempt_disable",
+			r[i].sg ? "handed out" : "refused", r[i].free_err);
+	}
+	if (refused[0] < 0 || (nr == 2 && refused[1] != refused[0]))
+		return -EIO;
+	return refused[0] ? -EPERM : 0;
+}
+
+int mdlt_cmd_badcontext(char **argv, int argc)
+{
+	static const char * const modes[] = { "hardirq", "atomic" };
+	struct mdlt_pool *mp;
+	int mode = 0;
+
+	if (argc < 2 || argc > 3)
+		return -EINVAL;
+	if (argc == 3) {
+		mode = match_string(modes, ARRAY_SIZE(modes), argv[2]);
+		if (mode < 0)
+			return -EINVAL;
+	}
+	mp = mdlt_find(argv[1]);
+	if (!mp)
+		return -ENOENT;
+	if (mode == 1)
+		return mdlt_badcontext_atomic(mp);
+	return mdlt_badcontext_hardirq(mp);
+}
+
+/*
+ * Damage a buffer the way a buggy caller would, for pools created with
+ * mdlpool's debug_checks: one byte past its end, or a write after its
+ * free.  Runs on one CPU so that the write after free lands in the block
+ * the next allocation there hands out again.
+ */
+static long mdlt_corrupt_here(void *arg)
+{
+	struct mdlt_batch *b = arg;
+	unsigned int size = mdlpool_buffer_size(b->mp->pool);
+	struct scatterlist *sg, *again;
+	void *buf, *buf2;
+	int err;
+
+	sg = mdlpool_alloc(b->mp->pool, &buf);
+	if (!sg)
+		return -ENOMEM;
+	if (b->len) {		/* overrun */
+		((u8 *)buf)[size] ^= 0xff;
+		return mdlpool_free(sg);
+	}
+	err = mdlpool_free(sg);
+	if (err)
+		return err;
+	((u8 *)buf)[0] ^= 0xff;
+	again = mdlpool_alloc(b->mp->pool, &buf2);
+	if (!again)
+		return -ENOMEM;
+	err = buf2 == buf ? 0 : -EAGAIN;
+	return mdlpool_free(again) ?: err;
+}
+
+/*
+ * Free two buffers, then write the byte before the one freed last, as a
+ * caller writing just before its buffer after the free would: that lands
+ * in the block's header while the block is on the free list.  The next
+ * allocation must not hand that block out, and must not fail either: the
+ * other block is there.
+ */
+static long mdlt_underrun_here(void *arg)
+{
+	struct mdlt_batch *b = arg;
+	struct scatterlist *first, *second, *again;
+	void *buf, *buf2, *buf3;
+	int err;
+
+	first = mdlpool_alloc(b->mp->pool, &buf);
+	if (!first)
+		return -ENOMEM;
+	second = mdlpool_alloc(b->mp->pool, &buf2);
+	if (!second) {
+		mdlpool_free(first);
+		return -ENOMEM;
+	}
+	err = mdlpool_free(second) ?: mdlpool_free(first);
+	if (err)
+		return err;
+	((u8 *)buf)[-1] ^= 0xff;
+	again = mdlpool_alloc(b->mp->pool, &buf3);
+	if (!again)
+		return -ENOMEM;
+	err = buf3 == buf ? -EIO : 0;
+	return mdlpool_free(again) ?: err;
+}
+
+int mdlt_cmd_corrupt(char **argv, int argc)
+{
+	static const char * const kinds[] = { "overrun", "uaf", "underrun" };
+	struct mdlt_batch b = {};
+	int kind;
+
+	if (argc != 3)
+		return -EINVAL;
+	kind = match_string(kinds, ARRAY_SIZE(kinds), argv[2]);
+	if (kind < 0)
+		return -EINVAL;
+	b.mp = mdlt_find(argv[1]);
+	if (!b.mp)
+		return -ENOENT;
+	if (kind == 2)
+		return mdlt_on_cpu(cpumask_first(cpu_online_mask),
+				   mdlt_underrun_here, &b);
+	/* Without a redzone, the byte past the end belongs to another block. */
+	if (!mdlpool_debug_checks(b.mp->pool))
+		return -EINVAL;
+	b.len = kind == 0;
+	return mdlt_on_cpu(cpumask_first(cpu_online_mask), mdlt_corrupt_here, &b);
+}
+
+/* At unload: give back every held buffer and destroy every pool. */
+void mdlt_release_all(void)
+{
+	struct mdlt_pool *mp, *tmp;
+	struct mdlt_held *h, *htmp;
+
+	list_for_each_entry_safe(mp, tmp, &mdlt_pools, node) {
+		list_for_each_entry_safe(h, htmp, &mp->held, node)
+			mdlt_release(mp, h);
+		mdlpool_destroy(mp->pool);
+		kfree(mp);
+	}
+}
