@@ -26,11 +26,11 @@ awk 'NR > 1 {
 	n = NF; last = NR
 }
 END {
-	printf "%-16s", "counter"
+	printf "%-20s", "counter"
 	for (r = 2; r <= last; r++) printf " %10s", row[r]
 	printf "\n"
 	for (i = 2; i <= n; i++) {
-		printf "%-16s", key[i]
+		printf "%-20s", key[i]
 		for (r = 2; r <= last; r++) printf " %10s", val[r, i]
 		printf "\n"
 	}
