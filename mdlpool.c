@@ -122,6 +122,7 @@
 #include <linux/workqueue.h>
 
 #include "mdlpool.h"
+#include "mdlpool_compat.h"
 #include "mdlpool_internal.h"
 
 static unsigned int scavenge_period_ms = 30000;
@@ -1481,11 +1482,7 @@ static unsigned long mdlpool_shrink_scan(struct shrinker *s,
 	return freed ?: SHRINK_STOP;
 }
 
-static struct shrinker mdlpool_shrinker = {
-	.count_objects	= mdlpool_shrink_count,
-	.scan_objects	= mdlpool_shrink_scan,
-	.seeks		= DEFAULT_SEEKS,
-};
+static struct shrinker *mdlpool_shrinker;
 
 static int __init mdlpool_init(void)
 {
@@ -1501,8 +1498,9 @@ static int __init mdlpool_init(void)
 	mdlpool_wq = alloc_workqueue("mdlpool", WQ_MEM_RECLAIM, 0);
 	if (!mdlpool_wq)
 		goto err_cpuhp;
-	err = register_shrinker(&mdlpool_shrinker, "mdlpool");
-	if (err)
+	mdlpool_shrinker = mdlpool_shrinker_alloc("mdlpool", mdlpool_shrink_count,
+						  mdlpool_shrink_scan);
+	if (!mdlpool_shrinker)
 		goto err_wq;
 
 	mdlpool_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
@@ -1524,7 +1522,7 @@ static void __exit mdlpool_exit(void)
 	/* Every user holds a module reference for as long as it has pools. */
 	WARN_ON(!list_empty(&mdlpool_list));
 	debugfs_remove_recursive(mdlpool_debugfs);
-	unregister_shrinker(&mdlpool_shrinker);
+	mdlpool_shrinker_free(mdlpool_shrinker);
 	cancel_delayed_work_sync(&mdlpool_idle_work);
 	cancel_delayed_work_sync(&mdlpool_offline_work);
 	destroy_workqueue(mdlpool_wq);

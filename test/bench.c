@@ -38,9 +38,10 @@
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/vmalloc.h>
-#include <net/page_pool.h>
 
 #include "mdlpool.h"
+#include "mdlpool_compat.h"
+#include MDLPOOL_PAGE_POOL_H
 #include "options.h"
 
 #define MDLB_MAX_REPS		15
@@ -247,7 +248,7 @@ static void mdlb_pp_exit(struct mdlb_ctx *x)
 static int mdlb_pp_init(struct mdlb_ctx *x)
 {
 	struct page_pool_params pp = {
-		.flags = PP_FLAG_PAGE_FRAG,
+		.flags = MDLPOOL_PP_FLAG_PAGE_FRAG,
 		.order = 0,
 		.pool_size = MDLB_RING,
 		.nid = NUMA_NO_NODE,

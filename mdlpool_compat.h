@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kernel APIs mdlpool and its test modules use that changed between
+ * the kernels they build on (6.1 and later), in one place, so that the code
+ * itself reads as for one kernel.  Each entry names the release that made
+ * the change.
+ */
+#ifndef _MDLPOOL_COMPAT_H
+#define _MDLPOOL_COMPAT_H
+
+#include <linux/fs.h>
+#include <linux/shrinker.h>
+#include <linux/slab.h>
+#include <linux/version.h>
+
+/* 6.7: shrinkers are allocated by the core (shrinker_alloc()). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+static inline struct shrinker *
+mdlpool_shrinker_alloc(const char *name,
+		       unsigned long (*count)(struct shrinker *,
+					      struct shrink_control *),
+		       unsigned long (*scan)(struct shrinker *,
+					     struct shrink_control *))
+{
+	struct shrinker *s = shrinker_alloc(0, "%s", name);
+
+	if (!s)
+		return NULL;
+	s->count_objects = count;
+	s->scan_objects = scan;
+	s->seeks = DEFAULT_SEEKS;
+	shrinker_register(s);
+	return s;
+}
+
+static inline void mdlpool_shrinker_free(struct shrinker *s)
+{
+	shrinker_free(s);
+}
+#else
+static inline struct shrinker *
+mdlpool_shrinker_alloc(const char *name,
+		       unsigned long (*count)(struct shrinker *,
+					      struct shrink_control *),
+		       unsigned long (*scan)(struct shrinker *,
+					     struct shrink_control *))
+{
+	struct shrinker *s = kzalloc(sizeof(*s), GFP_KERNEL);
+
+	if (!s)
+		return NULL;
+	s->count_objects = count;
+	s->scan_objects = scan;
+	s->seeks = DEFAULT_SEEKS;
+	if (register_shrinker(s, "%s", name)) {
+		kfree(s);
+		return NULL;
+	}
+	return s;
+}
+
+static inline void mdlpool_shrinker_free(struct shrinker *s)
+{
+	unregister_shrinker(s);
+	kfree(s);
+}
+#endif
+
+/* 6.6: <net/page_pool.h> split into types and helpers. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#define MDLPOOL_PAGE_POOL_H	<net/page_pool/helpers.h>
+#else
+#define MDLPOOL_PAGE_POOL_H	<net/page_pool.h>
+#endif
+
+/* 6.7: page_pool fragments need no flag of their own. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#define MDLPOOL_PP_FLAG_PAGE_FRAG	0
+#else
+#define MDLPOOL_PP_FLAG_PAGE_FRAG	PP_FLAG_PAGE_FRAG
+#endif
+
+/* 6.12: no_llseek is gone; a file without .llseek cannot seek. */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+#define MDLPOOL_NO_LLSEEK	no_llseek
+#else
+#define MDLPOOL_NO_LLSEEK	NULL
+#endif
+
+#endif /* _MDLPOOL_COMPAT_H */
