@@ -1599,7 +1599,6 @@ static void __exit ntc_exit(void)
 	debugfs_remove_recursive(ntc_dir);
 	tasklet_kill(&ntc_tasklet);
 	NtcPoolDestroy();
-	nt_compat_flush_deferred();
 }
 
 module_init(ntc_init);
