@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Out-of-tree build of mdlpool.ko, the test modules in test/ and the NT-style example
+# Out-of-tree build of mdlpool.ko, nt_compat.ko, the test modules in test/ and the NT-style example
 # client examples/mdlpool_ntclient.ko.
 #   make                 build against KDIR (default: newest Debian kernel here)
 #   make run             the main job: boot a guest, stress a pool, print stats

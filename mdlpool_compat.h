@@ -66,11 +66,16 @@ static inline void mdlpool_shrinker_free(struct shrinker *s)
 }
 #endif
 
-/* 6.6: <net/page_pool.h> split into types and helpers. */
+/*
+ * 6.6: <net/page_pool.h> split into types and helpers.  Only the benchmark
+ * uses page_pool; it defines MDLPOOL_COMPAT_PAGE_POOL to get it.
+ */
+#ifdef MDLPOOL_COMPAT_PAGE_POOL
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
-#define MDLPOOL_PAGE_POOL_H	<net/page_pool/helpers.h>
+#include <net/page_pool/helpers.h>
 #else
-#define MDLPOOL_PAGE_POOL_H	<net/page_pool.h>
+#include <net/page_pool.h>
+#endif
 #endif
 
 /* 6.7: page_pool fragments need no flag of their own. */

@@ -8,12 +8,16 @@
  * mdlpool.h), MDLs whose memory description is a struct scatterlist table,
  * and the MDL life cycle for memory that does not come from the pool.
  *
- * Everything here is static inline: there is no library to load besides
- * mdlpool.ko.  Where Linux cannot give an NT meaning the name is missing
- * (so the port fails to compile), the call fails to compile when its
- * arguments are constants, or it refuses at run time in the way the README
- * section "Porting NT code" documents for that name.  It never silently
- * does something else.
+ * This header has the types, constants, macros, the small inline MDL
+ * accessors and IRQL helpers, and the prototypes.  The rest lives in
+ * nt_compat.c, the module nt_compat.ko, which depends on mdlpool.ko: load
+ * both before a module that uses these names.  It has one pool-name
+ * counter and one deferred-unlock worker for all its users, so a user has
+ * nothing to call at module exit.  Where Linux cannot give an NT meaning
+ * the name is missing (so the port fails to compile), the call fails to
+ * compile when its arguments are constants, or it refuses at run time in
+ * the way Documentation/nt-porting.rst documents for that name.
+ * It never silently does something else.
  *
  * The mapping in short:
  *
@@ -37,29 +41,18 @@
 #ifndef _NT_COMPAT_H
 #define _NT_COMPAT_H
 
-#include <linux/atomic.h>
 #include <linux/bottom_half.h>
 #include <linux/build_bug.h>
 #include <linux/bug.h>
 #include <linux/cpumask.h>
-#include <linux/ctype.h>
-#include <linux/err.h>
-#include <linux/errno.h>
-#include <linux/kernel.h>
-#include <linux/llist.h>
+#include <linux/irqflags.h>
 #include <linux/mm.h>
-#include <linux/overflow.h>
 #include <linux/preempt.h>
 #include <linux/printk.h>
 #include <linux/scatterlist.h>
-#include <linux/sched.h>
-#include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/string.h>
 #include <linux/types.h>
-#include <linux/uaccess.h>
-#include <linux/vmalloc.h>
-#include <linux/workqueue.h>
 #include <asm/byteorder.h>
 
 #include "mdlpool.h"
@@ -148,29 +141,7 @@ typedef LARGE_INTEGER PHYSICAL_ADDRESS;
 #define NT_SUCCESS(Status)	((NTSTATUS)(Status) >= 0)
 
 /* Linux glue: the errno a Linux caller (a write() handler, say) returns. */
-static inline int nt_status_to_errno(NTSTATUS status)
-{
-	switch (status) {
-	case STATUS_SUCCESS:
-		return 0;
-	case STATUS_ACCESS_VIOLATION:
-		return -EFAULT;
-	case STATUS_INVALID_PARAMETER:
-		return -EINVAL;
-	case STATUS_NO_MEMORY:
-	case STATUS_INSUFFICIENT_RESOURCES:
-		return -ENOMEM;
-	case STATUS_BUFFER_TOO_SMALL:
-		return -ENOSPC;
-	case STATUS_NOT_IMPLEMENTED:
-	case STATUS_NOT_SUPPORTED:
-		return -EOPNOTSUPP;
-	case STATUS_INVALID_DEVICE_STATE:
-		return -EBUSY;
-	default:
-		return NT_SUCCESS(status) ? 0 : -EIO;
-	}
-}
+int nt_status_to_errno(NTSTATUS status);
 
 /* ---------------------------------------------------------------------
  * Debug output and assertions.  printk's format rules apply: NT-only
@@ -201,16 +172,7 @@ static inline int nt_status_to_errno(NTSTATUS status)
 	(!memcmp((Source1), (Source2), (Length)))
 
 /* NT's answer is the length of the equal prefix, not memcmp()'s sign. */
-static inline SIZE_T RtlCompareMemory(const VOID *Source1, const VOID *Source2,
-				      SIZE_T Length)
-{
-	const UCHAR *a = Source1, *b = Source2;
-	SIZE_T i;
-
-	for (i = 0; i < Length && a[i] == b[i]; i++)
-		;
-	return i;
-}
+SIZE_T RtlCompareMemory(const VOID *Source1, const VOID *Source2, SIZE_T Length);
 
 /* NT's PAGE_ALIGN rounds down; Linux's rounds up, so it is not redefined. */
 #define BYTE_OFFSET(Va)		((ULONG)((ULONG_PTR)(Va) & (PAGE_SIZE - 1)))
@@ -326,84 +288,11 @@ static inline ULONG KeGetCurrentProcessorNumber(void)
  */
 #define KeNumberProcessors	((ULONG)nr_cpu_ids)
 
-static inline KAFFINITY nt_affinity_of(const struct cpumask *mask)
-{
-	KAFFINITY affinity = 0;
-	unsigned int cpu;
-
-	for_each_cpu(cpu, mask) {
-		if (cpu >= BITS_PER_LONG)
-			break;
-		affinity |= (KAFFINITY)1 << cpu;
-	}
-	return affinity;
-}
-
-static inline KAFFINITY KeQueryActiveProcessors(VOID)
-{
-	return nt_affinity_of(cpu_online_mask);
-}
-
-/* Bind the calling task to Affinity; false if Linux refused. */
-static inline bool nt_set_affinity(KAFFINITY affinity)
-{
-	cpumask_var_t mask;
-	unsigned int cpu;
-	int err;
-
-	if (!alloc_cpumask_var(&mask, GFP_KERNEL))
-		return false;
-	cpumask_clear(mask);
-	for (cpu = 0; cpu < BITS_PER_LONG && cpu < nr_cpu_ids; cpu++) {
-		if (affinity & ((KAFFINITY)1 << cpu))
-			cpumask_set_cpu(cpu, mask);
-	}
-	err = set_cpus_allowed_ptr(current, mask);
-	free_cpumask_var(mask);
-	return !err;
-}
-
-/*
- * Runs the calling thread only on the CPUs in Affinity, which the thread
- * reaches before this returns.  Returns the previous affinity for
- * KeRevertToUserAffinityThreadEx().  NT returns 0 the first time and
- * reverts to the user's affinity on 0; here the previous mask itself is
- * returned and restored.  PASSIVE_LEVEL only.  Refused (nothing changes)
- * on machines with more CPU ids than KAFFINITY has bits, for a thread
- * Linux keeps bound, or for a mask with no online CPU: the caller sees
- * it through KeGetCurrentProcessorNumber().
- */
-static inline KAFFINITY KeSetSystemAffinityThreadEx(KAFFINITY Affinity)
-{
-	KAFFINITY old = nt_affinity_of(&current->cpus_mask);
-
-	might_sleep();
-	if (nr_cpu_ids > BITS_PER_LONG || !nt_set_affinity(Affinity))
-		pr_warn_ratelimited("nt_compat: %s(%#lx) refused\n",
-				    __func__, Affinity);
-	return old;
-}
-
-static inline VOID KeRevertToUserAffinityThreadEx(KAFFINITY Affinity)
-{
-	might_sleep();
-	if (nr_cpu_ids > BITS_PER_LONG || !Affinity ||
-	    !nt_set_affinity(Affinity))
-		pr_warn_ratelimited("nt_compat: %s(%#lx) refused\n",
-				    __func__, Affinity);
-}
-
-/* Kernel allocations follow the caller's IRQL, as NT's non-paged pool. */
-static inline void *nt_alloc(size_t size)
-{
-	KIRQL irql = KeGetCurrentIrql();
-
-	if (irql == PASSIVE_LEVEL)
-		return kvzalloc(size, GFP_KERNEL);
-	if (irql == DISPATCH_LEVEL)
-		return kzalloc(size, GFP_ATOMIC | __GFP_NOWARN);
-	return NULL;
-}
+/* CPUs 0 to BITS_PER_LONG - 1 that are online. */
+KAFFINITY KeQueryActiveProcessors(void);
+/* PASSIVE_LEVEL only: returns the previous affinity, to revert to. */
+KAFFINITY KeSetSystemAffinityThreadEx(KAFFINITY Affinity);
+VOID KeRevertToUserAffinityThreadEx(KAFFINITY Affinity);
 
 /* ---------------------------------------------------------------------
  * Executive pool.  Linux kernel memory is never paged, so PagedPool gets
@@ -416,37 +305,9 @@ typedef enum _POOL_TYPE {
 	NonPagedPoolNx = 512,
 } POOL_TYPE;
 
-static inline PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType,
-					  SIZE_T NumberOfBytes, ULONG Tag)
-{
-	KIRQL irql = KeGetCurrentIrql();
-
-	switch (PoolType) {
-	case PagedPool:
-		if (irql != PASSIVE_LEVEL)
-			return NULL;
-		fallthrough;
-	case NonPagedPool:
-	case NonPagedPoolNx:
-		if (irql == PASSIVE_LEVEL)
-			return kvmalloc(NumberOfBytes, GFP_KERNEL);
-		if (irql == DISPATCH_LEVEL)
-			return kmalloc(NumberOfBytes, GFP_ATOMIC | __GFP_NOWARN);
-		return NULL;
-	default:
-		return NULL;
-	}
-}
-
-static inline VOID ExFreePoolWithTag(PVOID P, ULONG Tag)
-{
-	kvfree(P);
-}
-
-static inline VOID ExFreePool(PVOID P)
-{
-	kvfree(P);
-}
+PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+VOID ExFreePoolWithTag(PVOID P, ULONG Tag);
+VOID ExFreePool(PVOID P);
 
 /* ---------------------------------------------------------------------
  * MDLs.
@@ -469,7 +330,7 @@ struct nt_mdl_pin;
  * struct _MDL - an NT memory descriptor list entry
  * @nt_magic: NT_MDL_MAGIC_POOL or NT_MDL_MAGIC_IO; first, so that a pool
  *	buffer overrun, which reaches the MDL behind it, spoils it first
- * @MdlFlags: MDL_* flags, kept by this header; read-only to drivers
+ * @MdlFlags: MDL_* flags, kept by nt_compat.ko; read-only to drivers
  * @nt_flags: the writable view of @MdlFlags
  * @Next: NT's link to the next MDL of a chain; drivers read and write it
  * @nt_byte_count: MmGetMdlByteCount()
@@ -568,29 +429,6 @@ static inline bool nt_mdl_described(const MDL *mdl)
 	       (mdl->nt_flags & (MDL_SOURCE_IS_NONPAGED_POOL | MDL_PAGES_LOCKED));
 }
 
-/*
- * Lay the scatterlist table out over the PFN array for the current byte
- * count: one entry per page, the last one in use marked as the end.
- */
-static inline void nt_mdl_layout(MDL *mdl)
-{
-	ULONG used = nt_mdl_pages_used(mdl, mdl->nt_byte_count);
-	ULONG left = mdl->nt_byte_count;
-	ULONG off = BYTE_OFFSET(mdl->nt_va);
-	ULONG i;
-
-	for (i = 0; i < mdl->nt_nr_pages; i++) {
-		struct scatterlist *sg = &mdl->nt_sgl[i];
-		ULONG len = min_t(ULONG, left, PAGE_SIZE - off);
-
-		sg_unmark_end(sg);
-		sg_set_page(sg, pfn_to_page(mdl->nt_pfns[i]), len, off);
-		left -= len;
-		off = 0;
-	}
-	sg_mark_end(&mdl->nt_sgl[used - 1]);
-}
-
 /**
  * nt_mdl_sg - the scatterlist a Linux consumer (dma_map_sg, ...) uses
  * @mdl: an MDL whose pages are described (pool, built or locked)
@@ -614,562 +452,60 @@ static inline unsigned int nt_mdl_sg_nents(const MDL *mdl)
 	return nt_mdl_pages_used(mdl, mdl->nt_byte_count);
 }
 
-/*
- * Set the byte count, as NDIS drivers do to trim a buffer they fill.  The
- * scatterlist follows.  An MDL cannot grow past what it was made for (the
- * pool's buffer size, IoAllocateMdl()'s Length): that is refused.
- */
-static inline VOID NdisAdjustMdlLength(PMDL Mdl, ULONG Length)
-{
-	if (WARN_ONCE(Length > Mdl->nt_max_byte_count,
-		      "nt_compat: MDL %p cannot grow to %u bytes (at most %u)\n",
-		      Mdl, Length, Mdl->nt_max_byte_count))
-		return;
-	Mdl->nt_byte_count = Length;
-	if (Mdl->nt_magic == NT_MDL_MAGIC_POOL)
-		Mdl->nt_sgl->length = Length;
-	else if (nt_mdl_described(Mdl))
-		nt_mdl_layout(Mdl);
-}
+/* Set the byte count (NT code's write of ByteCount); it cannot grow. */
+VOID NdisAdjustMdlLength(PMDL Mdl, ULONG Length);
 
-/*
- * A page mapped in vmalloc space.  I/O mappings (ioremap()) live there too,
- * and their page frames have no struct page: vmalloc_to_page() turns such
- * a frame into a pointer all the same, and with classic SPARSEMEM even
- * page_to_pfn() of that pointer reads memory that does not exist.  So the
- * frame number is checked before it becomes a page.
- */
-static inline struct page *nt_vmalloc_page(const void *addr)
-{
-#ifdef CONFIG_X86
-	unsigned long va = (unsigned long)addr, pfn;
-	unsigned int level;
-	pte_t *pte = lookup_address(va, &level);
-
-	if (!pte || !pte_present(*pte))
-		return NULL;
-	pfn = pte_pfn(*pte) + ((va & ~page_level_mask(level)) >> PAGE_SHIFT);
-	return pfn_valid(pfn) ? pfn_to_page(pfn) : NULL;
-#else
-	/* Safe where page_to_pfn() is arithmetic (VMEMMAP, FLATMEM). */
-	struct page *page = vmalloc_to_page(addr);
-
-	if (!page || !pfn_valid(page_to_pfn(page)))
-		return NULL;
-	return page;
-#endif
-}
-
-/* A kernel address's page, or NULL if it is not kernel memory. */
-static inline struct page *nt_kernel_page(const void *addr)
-{
-	if (is_vmalloc_addr(addr))
-		return nt_vmalloc_page(addr);
-#if defined(CONFIG_MODULES) && defined(MODULES_VADDR)
-	/* Module data (a driver's static buffer) is mapped like vmalloc. */
-	if ((unsigned long)addr >= MODULES_VADDR &&
-	    (unsigned long)addr < MODULES_END)
-		return nt_vmalloc_page(addr);
-#endif
-	if (virt_addr_valid(addr))
-		return virt_to_page(addr);
-	return NULL;
-}
-
-/*
- * The physical address behind a kernel virtual address, or 0 if there is
- * none (user addresses included), as NT answers for an invalid address.
- */
-static inline PHYSICAL_ADDRESS MmGetPhysicalAddress(PVOID BaseAddress)
-{
-	struct page *page = nt_kernel_page(BaseAddress);
-	PHYSICAL_ADDRESS pa;
-
-	pa.QuadPart = page ? (LONGLONG)page_to_phys(page) +
-			     offset_in_page(BaseAddress) : 0;
-	return pa;
-}
+/* 0 for an address that is not kernel memory with a struct page. */
+PHYSICAL_ADDRESS MmGetPhysicalAddress(PVOID BaseAddress);
 
 /* ---------------------------------------------------------------------
- * The MDL pool.
- *
- * A pool buffer is [caller's BufferSize bytes | pad | MDL | one PFN].  The
- * MDL's scatterlist is the pool's own descriptor, trimmed to BufferSize.
+ * The MDL pool.  A pool buffer is [caller's BufferSize bytes | pad | MDL |
+ * one PFN]; the MDL's scatterlist is the pool's own descriptor, trimmed to
+ * BufferSize.  The handle is a pointer to a private structure.
  */
-#define NT_POOL_MDL_OFFSET(size)	ALIGN((size_t)(size), sizeof(void *))
-#define NT_POOL_MDL_BYTES		(sizeof(MDL) + sizeof(PFN_NUMBER))
-
-/* The handle: the Linux pool and the size the NT caller asked for. */
-struct nt_mdp_pool {
-	struct mdlpool *pool;
-	ULONG buffer_size;
-};
 
 /* Linux glue: the largest BufferSize MdpCreatePool() accepts. */
-static inline ULONG nt_mdp_max_buffer_size(void)
-{
-	return ALIGN_DOWN(mdlpool_max_buffer_size() - NT_POOL_MDL_BYTES,
-			  sizeof(void *));
-}
+ULONG nt_mdp_max_buffer_size(void);
 
-/*
- * Linux pools need unique names; NT pools have only a tag.  The name is
- * "nt-TAG-N", N counting up past names already taken by other modules.
- * Process context only: mdlpool_create() sleeps, where NT allowed
- * DISPATCH_LEVEL; a call above PASSIVE_LEVEL is refused with NULL.  A pool
- * created with mdlpool's debug_checks on keeps a redzone after each buffer,
- * which costs another 16 bytes of the largest BufferSize.
- */
-static inline HANDLE MdpCreatePool(USHORT BufferSize, ULONG Tag)
-{
-	static atomic_t seq = ATOMIC_INIT(0);
-	char name[MDLPOOL_NAME_MAX + 1];
-	struct nt_mdp_pool *handle;
-	struct mdlpool *pool;
-	char tag[5];
-	int i;
-
-	if (!BufferSize || BufferSize > nt_mdp_max_buffer_size())
-		return NULL;
-	if (KeGetCurrentIrql() != PASSIVE_LEVEL) {
-		pr_warn_once("nt_compat: %s() refused above PASSIVE_LEVEL\n",
-			     __func__);
-		return NULL;
-	}
-	handle = kmalloc(sizeof(*handle), GFP_KERNEL);
-	if (!handle)
-		return NULL;
-	for (i = 0; i < 4; i++) {
-		char c = Tag >> (8 * i);
-
-		tag[i] = isalnum(c) ? c : '_';
-	}
-	tag[4] = '\0';
-	do {
-		snprintf(name, sizeof(name), "nt-%s-%u", tag,
-			 (unsigned int)atomic_inc_return(&seq));
-		pool = mdlpool_create(name, NT_POOL_MDL_OFFSET(BufferSize) +
-					    NT_POOL_MDL_BYTES, Tag);
-	} while (IS_ERR(pool) && PTR_ERR(pool) == -EEXIST);
-	if (IS_ERR(pool)) {
-		kfree(handle);
-		return NULL;
-	}
-	handle->pool = pool;
-	handle->buffer_size = BufferSize;
-	return handle;
-}
-
-/*
- * NT asserts that no buffer is out; Linux's pool refuses to destroy a pool
- * with buffers out (it warns) and leaves pool and handle intact.  Process
- * context only, like MdpCreatePool().
- */
-static inline VOID MdpDestroyPool(HANDLE PoolHandle)
-{
-	struct nt_mdp_pool *handle = PoolHandle;
-
-	if (!handle)
-		return;
-	if (KeGetCurrentIrql() != PASSIVE_LEVEL) {
-		pr_warn_once("nt_compat: %s() refused above PASSIVE_LEVEL\n",
-			     __func__);
-		return;
-	}
-	if (mdlpool_destroy(handle->pool))
-		return;
-	kfree(handle);
-}
-
-/* Dress a pool descriptor as an MDL, reset as NT resets it. */
-static inline PMDL nt_mdp_hand_out(struct nt_mdp_pool *handle,
-				   struct scatterlist *sg, void *buf,
-				   PVOID *Buffer)
-{
-	MDL *mdl;
-
-	if (!sg)
-		return NULL;
-	mdl = buf + NT_POOL_MDL_OFFSET(handle->buffer_size);
-	mdl->Next = NULL;
-	mdl->nt_flags = MDL_SOURCE_IS_NONPAGED_POOL;
-	mdl->nt_magic = NT_MDL_MAGIC_POOL;
-	mdl->nt_byte_count = handle->buffer_size;
-	mdl->nt_max_byte_count = handle->buffer_size;
-	mdl->nt_nr_pages = 1;
-	mdl->nt_va = buf;
-	mdl->nt_system_va = buf;
-	mdl->nt_sgl = sg;
-	mdl->nt_pin = NULL;
-	mdl->nt_pfns[0] = page_to_pfn(sg_page(sg));
-	/* The pool reset the length to its own size, which includes the MDL. */
-	sg->length = handle->buffer_size;
-	*Buffer = buf;
-	return mdl;
-}
-
+/* Process context only (NT allowed DISPATCH_LEVEL). */
+HANDLE MdpCreatePool(USHORT BufferSize, ULONG Tag);
+VOID MdpDestroyPool(HANDLE PoolHandle);
 /* At PASSIVE_LEVEL or DISPATCH_LEVEL, as in NT. */
-static inline PMDL MdpAllocate(HANDLE PoolHandle, PVOID *Buffer)
-{
-	struct nt_mdp_pool *handle = PoolHandle;
-	struct scatterlist *sg;
-	void *buf;
-
-	*Buffer = NULL;
-	sg = mdlpool_alloc(handle->pool, &buf);
-	return nt_mdp_hand_out(handle, sg, buf, Buffer);
-}
-
+PMDL MdpAllocate(HANDLE PoolHandle, PVOID *Buffer);
 /* At DISPATCH_LEVEL only (bottom halves off), as in NT. */
-static inline PMDL MdpAllocateAtDpcLevel(HANDLE PoolHandle, PVOID *Buffer)
-{
-	struct nt_mdp_pool *handle = PoolHandle;
-	struct scatterlist *sg;
-	void *buf;
-
-	*Buffer = NULL;
-	sg = mdlpool_alloc_bh(handle->pool, &buf);
-	return nt_mdp_hand_out(handle, sg, buf, Buffer);
-}
-
-/*
- * From any CPU at or below DISPATCH_LEVEL.  NT bugchecks on an MDL the
- * pool did not hand out; here such a free is refused with a warning (by
- * this header for an MDL that is not a pool MDL, or whose magic a buffer
- * overrun spoiled, by the pool for a pool MDL whose descriptor was
- * altered or that is already free) and the memory stays as it was.
- *
- * Nothing is written to the MDL, not even to mark it freed: once the pool
- * accepts, the block is the pool's; when it refuses, a racing free of the
- * same MDL may have won and the block may already be another caller's.
- * A second free of the MDL is refused by the pool's own double-free check.
- */
-static inline VOID MdpFree(PMDL Mdl)
-{
-	if (WARN_ONCE(Mdl->nt_magic != NT_MDL_MAGIC_POOL,
-		      "nt_compat: %s(%p): not an MDL from an MDL pool\n",
-		      __func__, Mdl))
-		return;
-	mdlpool_free(Mdl->nt_sgl);
-}
+PMDL MdpAllocateAtDpcLevel(HANDLE PoolHandle, PVOID *Buffer);
+/* From any CPU at or below DISPATCH_LEVEL; a bad MDL is refused. */
+VOID MdpFree(PMDL Mdl);
 
 /* ---------------------------------------------------------------------
  * MDLs for memory that is not the pool's.
  */
-
-/* NT's limit (Windows 7 on): 4 GiB less a page. */
-#define NT_MDL_MAX_BYTES	((ULONG)(0x100000000ULL - PAGE_SIZE))
-
-/**
- * struct nt_mdl_pin - user pages pinned by MmProbeAndLockPages()
- * @node: entry on the deferred-release list
- * @vaddr: vmap() of @pages, or NULL
- * @nr_pages: entries in @pages
- * @dirty: the pages were locked for writing: dirty them on release, and
- *	only then may a kernel mapping of them be writable
- * @pages: the pinned pages
- */
-struct nt_mdl_pin {
-	struct llist_node node;
-	void *vaddr;
-	unsigned int nr_pages;
-	bool dirty;
-	struct page *pages[];
-};
-
-static inline void nt_mdl_pin_release(struct nt_mdl_pin *pin)
-{
-	if (pin->vaddr)
-		vunmap(pin->vaddr);
-	unpin_user_pages_dirty_lock(pin->pages, pin->nr_pages, pin->dirty);
-	kvfree(pin);
-}
+PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer,
+		   BOOLEAN ChargeQuota, PIRP Irp);
+VOID IoFreeMdl(PMDL Mdl);
+VOID MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList);
 
 /*
- * Dirtying pages and vunmap() sleep, but NT unlocks MDLs at DISPATCH_LEVEL
- * (in completion routines).  Such releases go on a list that a work item
- * empties.  The list and work item are per file that includes this
- * header, so a module's exit can wait for its own: see
- * nt_compat_flush_deferred().
+ * NT raises an exception on a bad address; there is no SEH here, so this
+ * returns the status the exception would have carried, and the caller
+ * must check it.
  */
-static inline void nt_deferred_fn(struct work_struct *work);
-
-static inline struct llist_head *nt_deferred_list(void)
-{
-	static LLIST_HEAD(list);
-
-	return &list;
-}
-
-static inline struct work_struct *nt_deferred_work(void)
-{
-	static DECLARE_WORK(work, nt_deferred_fn);
-
-	return &work;
-}
-
-static inline void nt_deferred_fn(struct work_struct *work)
-{
-	struct llist_node *list = llist_del_all(nt_deferred_list());
-	struct nt_mdl_pin *pin, *tmp;
-
-	llist_for_each_entry_safe(pin, tmp, list, node)
-		nt_mdl_pin_release(pin);
-}
-
-/**
- * nt_compat_flush_deferred - wait for unlocks deferred from DISPATCH_LEVEL
- *
- * Linux glue, not an NT name.  Call it in the module exit path of every
- * file that calls MmUnlockPages() or IoFreeMdl(), so that no release is
- * still queued when the module's code goes away.
- *
- * Context: process context; sleeps.
- */
-static inline void nt_compat_flush_deferred(void)
-{
-	flush_work(nt_deferred_work());
-}
+NTSTATUS __must_check MmProbeAndLockPages(PMDL MemoryDescriptorList,
+					  KPROCESSOR_MODE AccessMode,
+					  LOCK_OPERATION Operation);
 
 /*
- * An MDL for VirtualAddress..+Length, which may span many pages.  Its pages
- * are not described until MmBuildMdlForNonPagedPool() or
- * MmProbeAndLockPages().  There are no IRPs: an Irp is refused (NULL).
- * SecondaryBuffer and ChargeQuota matter only with an IRP and are ignored.
- * Length 0 or more than 4 GiB less a page is refused, and so is a range
- * that wraps past the top of the address space: its page count and every
- * address computed from it would be wrong.
+ * At DISPATCH_LEVEL the release of the pages is deferred to nt_compat.ko's
+ * worker; the MDL is unlocked when this returns, and the caller has
+ * nothing to wait for at its module exit.
  */
-static inline PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length,
-				 BOOLEAN SecondaryBuffer, BOOLEAN ChargeQuota,
-				 PIRP Irp)
-{
-	ULONG_PTR last;
-	ULONG pages;
-	MDL *mdl;
+VOID MmUnlockPages(PMDL MemoryDescriptorList);
 
-	if (Irp) {
-		pr_warn_once("nt_compat: IoAllocateMdl() with an IRP refused: there are no IRPs\n");
-		return NULL;
-	}
-	if (!Length || Length > NT_MDL_MAX_BYTES ||
-	    check_add_overflow((ULONG_PTR)VirtualAddress, (ULONG_PTR)Length - 1,
-			       &last))
-		return NULL;
-	pages = ADDRESS_AND_SIZE_TO_SPAN_PAGES(VirtualAddress, Length);
-	mdl = nt_alloc(size_add(struct_size(mdl, nt_pfns, pages),
-				array_size(pages, sizeof(struct scatterlist))));
-	if (!mdl)
-		return NULL;
-	mdl->nt_magic = NT_MDL_MAGIC_IO;
-	mdl->nt_byte_count = Length;
-	mdl->nt_max_byte_count = Length;
-	mdl->nt_nr_pages = pages;
-	mdl->nt_va = VirtualAddress;
-	mdl->nt_sgl = (struct scatterlist *)&mdl->nt_pfns[pages];
-	sg_init_table(mdl->nt_sgl, pages);
-	return mdl;
-}
+PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority);
 
-static inline bool nt_mdl_check_io(const MDL *mdl, const char *what)
-{
-	return !WARN_ONCE(mdl->nt_magic != NT_MDL_MAGIC_IO,
-			  "nt_compat: %s(%p): not an MDL from IoAllocateMdl()\n",
-			  what, mdl);
-}
-
-/* Fill the PFN array from kernel memory; false if a page is not kernel memory. */
-static inline bool nt_mdl_describe_kernel(MDL *mdl)
-{
-	ULONG_PTR base = (ULONG_PTR)MmGetMdlBaseVa(mdl);
-	ULONG i;
-
-	for (i = 0; i < mdl->nt_nr_pages; i++) {
-		struct page *page = nt_kernel_page((void *)(base + i * PAGE_SIZE));
-
-		if (!page)
-			return false;
-		mdl->nt_pfns[i] = page_to_pfn(page);
-	}
-	nt_mdl_layout(mdl);
-	mdl->nt_system_va = mdl->nt_va;
-	return true;
-}
-
-/*
- * Describe driver-owned kernel memory (kmalloc, vmalloc, ExAllocatePool,
- * module data, a vmapped stack).  Any IRQL up to DISPATCH_LEVEL.  An
- * address that is not kernel memory with a struct page (device memory
- * from ioremap(), say) is refused with an error line where NT would
- * bugcheck, and leaves the MDL undescribed: MmGetSystemAddressForMdlSafe()
- * then returns NULL.
- */
-static inline VOID MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList)
-{
-	MDL *mdl = MemoryDescriptorList;
-
-	if (mdl->nt_magic == NT_MDL_MAGIC_POOL)
-		return;		/* the pool built it so already */
-	if (!nt_mdl_check_io(mdl, __func__) ||
-	    WARN_ONCE(nt_mdl_described(mdl),
-		      "nt_compat: %s(%p): already built or locked\n",
-		      __func__, mdl))
-		return;
-	if (!nt_mdl_describe_kernel(mdl)) {
-		pr_err_ratelimited("nt_compat: %s(%p): refused: %p..+%u is not kernel memory with a struct page (device memory?)\n",
-				   __func__, mdl, mdl->nt_va,
-				   mdl->nt_max_byte_count);
-		return;
-	}
-	mdl->nt_flags |= MDL_SOURCE_IS_NONPAGED_POOL;
-}
-
-/*
- * Lock the pages an MDL describes.  NT returns nothing and raises an
- * exception on a bad address; there is no SEH here, so this returns the
- * status the exception would have carried and the caller must check it:
- *
- * - a user address (any AccessMode) is pinned with pin_user_pages_fast()
- *   (FOLL_LONGTERM: an NT lock has no time limit; FOLL_WRITE unless
- *   IoReadAccess).  PASSIVE_LEVEL only: a fault may sleep.  Returns
- *   STATUS_ACCESS_VIOLATION if any page cannot be had that way (unmapped,
- *   read-only for a write lock, ...), with nothing left pinned;
- * - a kernel address is accepted with KernelMode only (a UserMode probe
- *   of it fails as in NT) and is described as MmBuildMdlForNonPagedPool()
- *   does: kernel memory is never paged, so nothing is pinned;
- * - above PASSIVE_LEVEL a user address is refused with
- *   STATUS_INVALID_DEVICE_STATE; an MDL already built or locked, or a pool
- *   MDL, with STATUS_INVALID_PARAMETER.
- */
-static inline __must_check NTSTATUS
-MmProbeAndLockPages(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode,
-		    LOCK_OPERATION Operation)
-{
-	MDL *mdl = MemoryDescriptorList;
-	ULONG_PTR start = (ULONG_PTR)MmGetMdlBaseVa(mdl);
-	struct nt_mdl_pin *pin;
-	unsigned int gup = FOLL_LONGTERM;
-	ULONG i;
-	int got;
-
-	if (mdl->nt_magic != NT_MDL_MAGIC_IO || nt_mdl_described(mdl))
-		return STATUS_INVALID_PARAMETER;
-	if (!access_ok(mdl->nt_va, mdl->nt_max_byte_count)) {
-		if (AccessMode != KernelMode || !nt_mdl_describe_kernel(mdl))
-			return STATUS_ACCESS_VIOLATION;
-		mdl->nt_flags |= MDL_PAGES_LOCKED;
-		return STATUS_SUCCESS;
-	}
-	if (KeGetCurrentIrql() != PASSIVE_LEVEL)
-		return STATUS_INVALID_DEVICE_STATE;
-
-	pin = kvzalloc(struct_size(pin, pages, mdl->nt_nr_pages), GFP_KERNEL);
-	if (!pin)
-		return STATUS_INSUFFICIENT_RESOURCES;
-	pin->dirty = Operation != IoReadAccess;
-	if (pin->dirty)
-		gup |= FOLL_WRITE;
-	got = pin_user_pages_fast(start, mdl->nt_nr_pages, gup, pin->pages);
-	if (got != (int)mdl->nt_nr_pages) {
-		if (got > 0)
-			unpin_user_pages(pin->pages, got);
-		kvfree(pin);
-		return got == -ENOMEM ? STATUS_INSUFFICIENT_RESOURCES :
-					STATUS_ACCESS_VIOLATION;
-	}
-	pin->nr_pages = got;
-	for (i = 0; i < mdl->nt_nr_pages; i++)
-		mdl->nt_pfns[i] = page_to_pfn(pin->pages[i]);
-	nt_mdl_layout(mdl);
-	mdl->nt_pin = pin;
-	mdl->nt_flags |= MDL_PAGES_LOCKED;
-	if (pin->dirty)
-		mdl->nt_flags |= MDL_WRITE_OPERATION;
-	return STATUS_SUCCESS;
-}
-
-/*
- * Undo MmProbeAndLockPages(), including any kernel mapping.  At
- * PASSIVE_LEVEL the pages are released now; at DISPATCH_LEVEL (NT allows
- * it) the release is deferred to a work item, because dirtying pages and
- * vunmap() sleep.  Either way the MDL is unlocked when this returns.
- */
-static inline VOID MmUnlockPages(PMDL MemoryDescriptorList)
-{
-	MDL *mdl = MemoryDescriptorList;
-	struct nt_mdl_pin *pin = mdl->nt_pin;
-
-	if (!nt_mdl_check_io(mdl, __func__) ||
-	    WARN_ONCE(!(mdl->nt_flags & MDL_PAGES_LOCKED),
-		      "nt_compat: %s(%p): not locked\n", __func__, mdl))
-		return;
-	mdl->nt_pin = NULL;
-	mdl->nt_system_va = NULL;
-	mdl->nt_flags &= ~(MDL_PAGES_LOCKED | MDL_WRITE_OPERATION |
-			   MDL_MAPPED_TO_SYSTEM_VA);
-	if (!pin)
-		return;
-	if (KeGetCurrentIrql() == PASSIVE_LEVEL) {
-		nt_mdl_pin_release(pin);
-		return;
-	}
-	if (llist_add(&pin->node, nt_deferred_list()))
-		schedule_work(nt_deferred_work());
-}
-
-/* The kernel address of an MDL's first byte, making a mapping if needed. */
-static inline PVOID nt_mdl_map(MDL *mdl)
-{
-	struct nt_mdl_pin *pin = mdl->nt_pin;
-
-	if (!nt_mdl_described(mdl))
-		return NULL;		/* NT would bugcheck: nothing to map */
-	if (!pin)
-		return mdl->nt_va;	/* kernel memory: its own address */
-	if (mdl->nt_system_va)
-		return mdl->nt_system_va;
-	if (pin->vaddr) {
-		/* Kept from before an unmap at DISPATCH_LEVEL: reuse it. */
-		mdl->nt_system_va = pin->vaddr + MmGetMdlByteOffset(mdl);
-	} else if (pin->dirty && pin->nr_pages == 1 &&
-		   !PageHighMem(pin->pages[0])) {
-		mdl->nt_system_va = page_address(pin->pages[0]) +
-				    MmGetMdlByteOffset(mdl);
-	} else {
-		/* vmap() sleeps: a new mapping needs PASSIVE_LEVEL. */
-		if (KeGetCurrentIrql() != PASSIVE_LEVEL)
-			return NULL;
-		/*
-		 * Pages locked for IoReadAccess may be ones the caller cannot
-		 * write (the zero page, page cache, pages shared copy-on-write
-		 * with another process): the direct map would let the driver
-		 * write them, so they get a read-only mapping of their own.
-		 */
-		pin->vaddr = vmap(pin->pages, pin->nr_pages, VM_MAP,
-				  pin->dirty ? PAGE_KERNEL : PAGE_KERNEL_RO);
-		if (!pin->vaddr)
-			return NULL;
-		mdl->nt_system_va = pin->vaddr + MmGetMdlByteOffset(mdl);
-	}
-	mdl->nt_flags |= MDL_MAPPED_TO_SYSTEM_VA;
-	return mdl->nt_system_va;
-}
-
-/*
- * The kernel address of a described MDL.  Pool MDLs and kernel memory are
- * their own address.  Locked user pages are mapped: one page locked for
- * writing through the direct map at any level up to DISPATCH_LEVEL; pages
- * locked for IoReadAccess (read-only) and several pages through vmap(),
- * which needs PASSIVE_LEVEL; above it NULL is returned.  Map once at
- * PASSIVE_LEVEL and later calls at DISPATCH_LEVEL return that mapping.
- * Priority is accepted and ignored.
- */
-static inline PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority)
-{
-	if (KeGetCurrentIrql() > DISPATCH_LEVEL)
-		return NULL;
-	return nt_mdl_map(Mdl);
-}
+PVOID nt_map_locked_pages(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode,
+			  MEMORY_CACHING_TYPE CacheType, PVOID RequestedAddress,
+			  ULONG BugCheckOnFailure, ULONG Priority);
 
 /*
  * Only kernel mappings exist (AccessMode KernelMode), only with the
@@ -1180,24 +516,6 @@ static inline PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority)
  * RequestedAddress.  BugCheckOnFailure cannot bugcheck: failure returns
  * NULL with a warning.
  */
-static inline PVOID nt_map_locked_pages(PMDL MemoryDescriptorList,
-					KPROCESSOR_MODE AccessMode,
-					MEMORY_CACHING_TYPE CacheType,
-					PVOID RequestedAddress,
-					ULONG BugCheckOnFailure,
-					ULONG Priority)
-{
-	PVOID va = NULL;
-
-	if (AccessMode == KernelMode && CacheType == MmCached &&
-	    !RequestedAddress && KeGetCurrentIrql() <= DISPATCH_LEVEL)
-		va = nt_mdl_map(MemoryDescriptorList);
-	WARN_ONCE(!va && BugCheckOnFailure,
-		  "nt_compat: MmMapLockedPagesSpecifyCache(%p) failed and cannot bugcheck\n",
-		  MemoryDescriptorList);
-	return va;
-}
-
 #define MmMapLockedPagesSpecifyCache(Mdl, AccessMode, CacheType,	\
 				     RequestedAddress, BugCheckOnFailure, \
 				     Priority)				\
@@ -1215,45 +533,6 @@ static inline PVOID nt_map_locked_pages(PMDL MemoryDescriptorList,
 			    (Priority));				\
 })
 
-/*
- * Drop the MDL's kernel mapping.  A vmap() is undone now at PASSIVE_LEVEL;
- * at DISPATCH_LEVEL it is kept until MmUnlockPages() (vunmap() sleeps).
- * Pool and kernel-memory MDLs have no mapping of their own to drop.
- */
-static inline VOID MmUnmapLockedPages(PVOID BaseAddress, PMDL MemoryDescriptorList)
-{
-	MDL *mdl = MemoryDescriptorList;
-	struct nt_mdl_pin *pin = mdl->nt_pin;
-
-	if (!pin)
-		return;
-	if (WARN_ONCE(!(mdl->nt_flags & MDL_MAPPED_TO_SYSTEM_VA) ||
-		      BaseAddress != mdl->nt_system_va,
-		      "nt_compat: %s(%p, %p): not this MDL's mapping\n",
-		      __func__, BaseAddress, mdl))
-		return;
-	mdl->nt_system_va = NULL;
-	mdl->nt_flags &= ~MDL_MAPPED_TO_SYSTEM_VA;
-	if (pin->vaddr && KeGetCurrentIrql() == PASSIVE_LEVEL) {
-		vunmap(pin->vaddr);
-		pin->vaddr = NULL;
-	}
-}
-
-/*
- * Free an MDL from IoAllocateMdl().  It does not follow Next, as in NT.
- * An MDL still locked is unlocked first (NT would leave the pages locked
- * for good), with a warning.
- */
-static inline VOID IoFreeMdl(PMDL Mdl)
-{
-	if (!nt_mdl_check_io(Mdl, __func__))
-		return;
-	if (WARN_ONCE(Mdl->nt_flags & MDL_PAGES_LOCKED,
-		      "nt_compat: %s(%p): still locked\n", __func__, Mdl))
-		MmUnlockPages(Mdl);
-	Mdl->nt_magic = NT_MDL_MAGIC_DEAD;
-	kvfree(Mdl);
-}
+VOID MmUnmapLockedPages(PVOID BaseAddress, PMDL MemoryDescriptorList);
 
 #endif /* _NT_COMPAT_H */

@@ -13,7 +13,7 @@
  * /sys/kernel/debug/mdlpool_ntclient/, a tasklet and an IPI that run NT
  * routines at DISPATCH_LEVEL and in an interrupt, two checks that look at
  * an MDL the way Linux code does (its scatterlist, its pages), and module
- * init and exit.  README.md ("Porting NT code") describes the commands.
+ * init and exit.  Documentation/nt-porting.rst describes the commands.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -36,6 +36,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
+#include "mdlpool_compat.h"
 #include "nt_compat.h"
 
 /* Glue the NT part calls: results, and Linux's view of an MDL. */
@@ -1582,7 +1583,7 @@ static const struct file_operations ntc_userbuf_fops = {
 	.owner = THIS_MODULE,
 	.write = ntc_userbuf_write,
 	.read = ntc_userbuf_read,
-	.llseek = no_llseek,
+	.llseek = MDLPOOL_NO_LLSEEK,
 };
 
 static int __init ntc_init(void)
@@ -1599,7 +1600,6 @@ static void __exit ntc_exit(void)
 	debugfs_remove_recursive(ntc_dir);
 	tasklet_kill(&ntc_tasklet);
 	NtcPoolDestroy();
-	nt_compat_flush_deferred();
 }
 
 module_init(ntc_init);

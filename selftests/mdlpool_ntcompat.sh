@@ -1,33 +1,46 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# nt_compat.h: loads the NT-style example client (examples/mdlpool_ntclient.c)
-# and checks each NT name it uses against the Linux behaviour it maps to:
+# nt_compat: loads nt_compat.ko and the NT-style example client
+# (examples/mdlpool_ntclient.c), and checks each NT name it uses against the
+# Linux behaviour it maps to:
 # types, IRQL, processors, the pool, MDL accessors and chains, MDLs over the
 # driver's own memory, user buffers locked with MmProbeAndLockPages, and the
 # documented refusals.  The client reports what it saw; this script judges.
+# At the end both modules unload and must leave no pool, page or pin behind.
 . "$(dirname "$0")/lib.sh"
 
 moddir=${MDLPOOL_MODDIR:-/lib/modules/mdlpool}
 ko=$moddir/mdlpool_ntclient.ko
+ntko=$moddir/nt_compat.ko
 NTDIR=/sys/kernel/debug/mdlpool_ntclient
 NTCTL=$NTDIR/control
 NTBUF=$NTDIR/userbuf
 TMP=${TMPDIR:-/tmp}
 
-if [ ! -r "$DBG/summary" ] || [ ! -f "$ko" ]; then
+if [ ! -r "$DBG/summary" ] || [ ! -f "$ko" ] || [ ! -f "$ntko" ]; then
 	ktap_print_header
 	ktap_set_plan 1
-	ktap_test_skip "nt_compat" "mdlpool is not loaded or mdlpool_ntclient.ko is not built"
+	ktap_test_skip "nt_compat" "mdlpool is not loaded or nt_compat.ko/mdlpool_ntclient.ko is not built"
 	exit $KSFT_SKIP
 fi
 ktap_print_header
-ktap_set_plan 80
+ktap_set_plan 84
 save_params
 # The byte-count tests want the freed block back: no scavenge in between.
 set_param scavenge_period_ms 600000
 set_param min_page_lifetime_ms 600000
 pools0=$(summary pools)
 pages0=$(summary pages_held)
+
+# pins: user pages pinned (FOLL_PIN) and not yet unpinned, machine-wide.
+# stat_refresh folds the per-CPU counter deltas first, so the sum is exact.
+pins() {
+	echo 1 > /proc/sys/vm/stat_refresh 2> /dev/null
+	awk '$1 == "nr_foll_pin_acquired" { a = $2 }
+	     $1 == "nr_foll_pin_released" { r = $2 }
+	     END { if (a != "" && r != "") print a - r }' /proc/vmstat
+}
+pins0=$(pins)
 
 # nt COMMAND...: one write to the client's control file.  $nt_out is the
 # report it left ("CMD: key=value ... status=0x..."), $nt_err the error.
@@ -81,6 +94,7 @@ ok_status() {
 	[ $nt_rc -eq 0 ] && is status 0x00000000
 }
 
+ktap_test_result "nt_compat.ko loads (after mdlpool.ko)" insmod "$ntko"
 ktap_test_result "the NT-style client loads" insmod "$ko"
 
 # --- types ---------------------------------------------------------------
@@ -427,5 +441,37 @@ rc=$?
 ktap_test_result "the client unloads; its pools are gone and every page is back" \
 	sh -c "[ $rc -eq 0 ] && [ ! -e $NTDIR ] &&
 	       [ $(summary pools) -eq $pools0 ] && [ $(summary pages_held) -eq $pages0 ]"
+
+# The pool-name counter is nt_compat.ko's, shared by all its users: a client
+# loaded again (or a second client) never gets a name handed out before.
+rc=1
+if insmod "$ko"; then
+	nt pool 1500
+	again=$(grep -l '^pool .* tag=NtCl ' "$DBG"/*/stats 2>/dev/null | head -n 1)
+	again=$(basename "$(dirname "${again:-/x/none/stats}")")
+	# A user buffer unlocked at DISPATCH_LEVEL right before the client
+	# goes: the release may still be queued when it unloads.
+	dd if="$NTBUF" of=/dev/null bs=8192 count=1 2> /dev/null
+	nt release
+	rmmod mdlpool_ntclient && rc=0
+fi
+ktap_print_msg "first pool $ntpool, after reloading the client $again"
+ktap_test_result "MdpCreatePool after the client is loaded again counts on: $again follows $ntpool" \
+	sh -c "[ $rc -eq 0 ] && case '$again' in nt-NtCl-*) true ;; *) false ;; esac &&
+	       [ ${again##*-} -gt ${ntpool##*-} ]"
+
+rmmod nt_compat
+rc=$?
+ktap_test_result "nt_compat.ko unloads; no pool and no page of the pool is left" \
+	sh -c "[ $rc -eq 0 ] && [ ! -e /sys/module/nt_compat ] &&
+	       [ $(summary pools) -eq $pools0 ] && [ $(summary pages_held) -eq $pages0 ]"
+pins1=$(pins)
+if [ -n "$pins0" ] && [ -n "$pins1" ]; then
+	ktap_test_result "every user page MmProbeAndLockPages pinned is unpinned ($pins0 pinned before, $pins1 after)" \
+		[ "$pins1" -eq "$pins0" ]
+else
+	ktap_test_skip "every user page MmProbeAndLockPages pinned is unpinned" \
+		"no nr_foll_pin_* in /proc/vmstat"
+fi
 
 ktap_finished

@@ -40,8 +40,8 @@
 #include <linux/vmalloc.h>
 
 #include "mdlpool.h"
+#define MDLPOOL_COMPAT_PAGE_POOL
 #include "mdlpool_compat.h"
-#include MDLPOOL_PAGE_POOL_H
 #include "options.h"
 
 #define MDLB_MAX_REPS		15

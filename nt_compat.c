@@ -1,0 +1,1069 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nt_compat - the NT kernel names of nt_compat.h, for driver code ported
+ * from Windows NT that uses the MDL pool and MDLs.
+ *
+ * nt_compat.h has the NT types, constants, macros and the small inline
+ * accessors; this module has everything else, exported to the modules
+ * that include the header.  It depends on mdlpool.ko.
+ *
+ * State that must be shared by every user lives here, once:
+ *
+ * - the counter that makes Linux pool names unique ("nt-TAG-N"), so two
+ *   modules that create pools with one tag never race for a name;
+ *
+ * - the list and work item that release user pages unlocked at
+ *   DISPATCH_LEVEL (see "Deferred unlocks" below), so a user has nothing
+ *   to flush at its module exit.
+ *
+ * Documentation/nt-porting.rst documents each NT name, and what
+ * it does where Linux cannot give NT's meaning.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/ctype.h>
+#include <linux/err.h>
+#include <linux/export.h>
+#include <linux/llist.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/overflow.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+#include <linux/workqueue.h>
+
+#include "nt_compat.h"
+
+/* ---------------------------------------------------------------------
+ * Status codes and memory helpers.
+ */
+
+/**
+ * nt_status_to_errno - the errno for an NTSTATUS
+ * @status: an NT status code
+ *
+ * Linux glue, not an NT name: what a Linux caller (a write() handler, say)
+ * returns for the status of NT code it ran.
+ *
+ * Context: any context.
+ * Return: 0 for a success status, else a negative errno: -EFAULT, -EINVAL,
+ * -ENOMEM, -ENOSPC, -EOPNOTSUPP or -EBUSY for the codes nt_compat.h
+ * defines, -EIO for any other failure.
+ */
+int nt_status_to_errno(NTSTATUS status)
+{
+	switch (status) {
+	case STATUS_SUCCESS:
+		return 0;
+	case STATUS_ACCESS_VIOLATION:
+		return -EFAULT;
+	case STATUS_INVALID_PARAMETER:
+		return -EINVAL;
+	case STATUS_NO_MEMORY:
+	case STATUS_INSUFFICIENT_RESOURCES:
+		return -ENOMEM;
+	case STATUS_BUFFER_TOO_SMALL:
+		return -ENOSPC;
+	case STATUS_NOT_IMPLEMENTED:
+	case STATUS_NOT_SUPPORTED:
+		return -EOPNOTSUPP;
+	case STATUS_INVALID_DEVICE_STATE:
+		return -EBUSY;
+	default:
+		return NT_SUCCESS(status) ? 0 : -EIO;
+	}
+}
+EXPORT_SYMBOL_GPL(nt_status_to_errno);
+
+/**
+ * RtlCompareMemory - length of the equal prefix of two buffers
+ * @Source1: first buffer
+ * @Source2: second buffer
+ * @Length: bytes to compare
+ *
+ * Context: any context.
+ * Return: the number of leading bytes that are equal, as NT returns it
+ * (@Length if all are), not memcmp()'s sign.
+ */
+SIZE_T RtlCompareMemory(const VOID *Source1, const VOID *Source2, SIZE_T Length)
+{
+	const UCHAR *a = Source1, *b = Source2;
+	SIZE_T i;
+
+	for (i = 0; i < Length && a[i] == b[i]; i++)
+		;
+	return i;
+}
+EXPORT_SYMBOL_GPL(RtlCompareMemory);
+
+/* ---------------------------------------------------------------------
+ * Processors.
+ */
+
+static KAFFINITY nt_affinity_of(const struct cpumask *mask)
+{
+	KAFFINITY affinity = 0;
+	unsigned int cpu;
+
+	for_each_cpu(cpu, mask) {
+		if (cpu >= BITS_PER_LONG)
+			break;
+		affinity |= (KAFFINITY)1 << cpu;
+	}
+	return affinity;
+}
+
+/**
+ * KeQueryActiveProcessors - the online CPUs as an affinity mask
+ *
+ * KAFFINITY has one bit per CPU, so like one NT processor group it covers
+ * CPUs 0 to BITS_PER_LONG - 1 only.
+ *
+ * Context: any context.
+ * Return: a mask with bit N set for each online CPU N below BITS_PER_LONG.
+ */
+KAFFINITY KeQueryActiveProcessors(void)
+{
+	return nt_affinity_of(cpu_online_mask);
+}
+EXPORT_SYMBOL_GPL(KeQueryActiveProcessors);
+
+/* Bind the calling task to Affinity; false if Linux refused. */
+static bool nt_set_affinity(KAFFINITY affinity)
+{
+	cpumask_var_t mask;
+	unsigned int cpu;
+	int err;
+
+	if (!alloc_cpumask_var(&mask, GFP_KERNEL))
+		return false;
+	cpumask_clear(mask);
+	for (cpu = 0; cpu < BITS_PER_LONG && cpu < nr_cpu_ids; cpu++) {
+		if (affinity & ((KAFFINITY)1 << cpu))
+			cpumask_set_cpu(cpu, mask);
+	}
+	err = set_cpus_allowed_ptr(current, mask);
+	free_cpumask_var(mask);
+	return !err;
+}
+
+/**
+ * KeSetSystemAffinityThreadEx - run the calling thread on given CPUs only
+ * @Affinity: the CPUs allowed, one bit per CPU id
+ *
+ * The thread is on one of the CPUs in @Affinity when this returns.  NT
+ * returns 0 the first time and reverts to the user's affinity on 0; here
+ * the previous mask itself is returned and restored.  Refused, with a log
+ * line and nothing changed, on machines with more CPU ids than KAFFINITY
+ * has bits, for a thread Linux keeps bound, or for a mask with no online
+ * CPU: the caller sees it through KeGetCurrentProcessorNumber().
+ *
+ * Context: process context (PASSIVE_LEVEL); sleeps.
+ * Return: the previous affinity, for KeRevertToUserAffinityThreadEx().
+ */
+KAFFINITY KeSetSystemAffinityThreadEx(KAFFINITY Affinity)
+{
+	KAFFINITY old = nt_affinity_of(&current->cpus_mask);
+
+	might_sleep();
+	if (nr_cpu_ids > BITS_PER_LONG || !nt_set_affinity(Affinity))
+		pr_warn_ratelimited("%s(%#lx) refused\n", __func__, Affinity);
+	return old;
+}
+EXPORT_SYMBOL_GPL(KeSetSystemAffinityThreadEx);
+
+/**
+ * KeRevertToUserAffinityThreadEx - restore the calling thread's affinity
+ * @Affinity: what KeSetSystemAffinityThreadEx() returned
+ *
+ * NT's 0 ("back to the user's affinity") is refused with a log line, and
+ * so is anything KeSetSystemAffinityThreadEx() would refuse.
+ *
+ * Context: process context (PASSIVE_LEVEL); sleeps.
+ * Return: nothing (VOID).
+ */
+VOID KeRevertToUserAffinityThreadEx(KAFFINITY Affinity)
+{
+	might_sleep();
+	if (nr_cpu_ids > BITS_PER_LONG || !Affinity ||
+	    !nt_set_affinity(Affinity))
+		pr_warn_ratelimited("%s(%#lx) refused\n", __func__, Affinity);
+}
+EXPORT_SYMBOL_GPL(KeRevertToUserAffinityThreadEx);
+
+/* ---------------------------------------------------------------------
+ * Executive pool.
+ */
+
+/* Kernel allocations follow the caller's IRQL, as NT's non-paged pool. */
+static void *nt_alloc(size_t size)
+{
+	KIRQL irql = KeGetCurrentIrql();
+
+	if (irql == PASSIVE_LEVEL)
+		return kvzalloc(size, GFP_KERNEL);
+	if (irql == DISPATCH_LEVEL)
+		return kzalloc(size, GFP_ATOMIC | __GFP_NOWARN);
+	return NULL;
+}
+
+/**
+ * ExAllocatePoolWithTag - allocate kernel memory
+ * @PoolType: NonPagedPool, NonPagedPoolNx or PagedPool
+ * @NumberOfBytes: size of the block
+ * @Tag: accepted and not recorded
+ *
+ * Linux kernel memory is never paged, so PagedPool gets resident memory
+ * too; it keeps NT's rule that it needs PASSIVE_LEVEL.  At PASSIVE_LEVEL
+ * the block comes from kvmalloc(GFP_KERNEL), at DISPATCH_LEVEL from
+ * kmalloc(GFP_ATOMIC).
+ *
+ * Context: PASSIVE_LEVEL (sleeps) or DISPATCH_LEVEL (PagedPool: PASSIVE_LEVEL
+ * only).
+ * Return: the block, free it with ExFreePoolWithTag() or ExFreePool(); NULL
+ * if there is no memory, for another pool type, or above DISPATCH_LEVEL.
+ */
+PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
+{
+	KIRQL irql = KeGetCurrentIrql();
+
+	switch (PoolType) {
+	case PagedPool:
+		if (irql != PASSIVE_LEVEL)
+			return NULL;
+		fallthrough;
+	case NonPagedPool:
+	case NonPagedPoolNx:
+		if (irql == PASSIVE_LEVEL)
+			return kvmalloc(NumberOfBytes, GFP_KERNEL);
+		if (irql == DISPATCH_LEVEL)
+			return kmalloc(NumberOfBytes, GFP_ATOMIC | __GFP_NOWARN);
+		return NULL;
+	default:
+		return NULL;
+	}
+}
+EXPORT_SYMBOL_GPL(ExAllocatePoolWithTag);
+
+/**
+ * ExFreePoolWithTag - free a block from ExAllocatePoolWithTag()
+ * @P: the block, or NULL
+ * @Tag: ignored
+ *
+ * Context: process context or DISPATCH_LEVEL; not under a Linux spinlock
+ * with bottom halves on (the block may be a vmalloc() one).
+ * Return: nothing (VOID).
+ */
+VOID ExFreePoolWithTag(PVOID P, ULONG Tag)
+{
+	kvfree(P);
+}
+EXPORT_SYMBOL_GPL(ExFreePoolWithTag);
+
+/**
+ * ExFreePool - free a block from ExAllocatePoolWithTag()
+ * @P: the block, or NULL
+ *
+ * Context: as ExFreePoolWithTag().
+ * Return: nothing (VOID).
+ */
+VOID ExFreePool(PVOID P)
+{
+	kvfree(P);
+}
+EXPORT_SYMBOL_GPL(ExFreePool);
+
+/* ---------------------------------------------------------------------
+ * MDLs.
+ */
+
+/*
+ * Lay the scatterlist table out over the PFN array for the current byte
+ * count: one entry per page, the last one in use marked as the end.
+ */
+static void nt_mdl_layout(MDL *mdl)
+{
+	ULONG used = nt_mdl_pages_used(mdl, mdl->nt_byte_count);
+	ULONG left = mdl->nt_byte_count;
+	ULONG off = BYTE_OFFSET(mdl->nt_va);
+	ULONG i;
+
+	for (i = 0; i < mdl->nt_nr_pages; i++) {
+		struct scatterlist *sg = &mdl->nt_sgl[i];
+		ULONG len = min_t(ULONG, left, PAGE_SIZE - off);
+
+		sg_unmark_end(sg);
+		sg_set_page(sg, pfn_to_page(mdl->nt_pfns[i]), len, off);
+		left -= len;
+		off = 0;
+	}
+	sg_mark_end(&mdl->nt_sgl[used - 1]);
+}
+
+/**
+ * NdisAdjustMdlLength - set an MDL's byte count
+ * @Mdl: a pool MDL or one from IoAllocateMdl()
+ * @Length: the new byte count
+ *
+ * What NDIS drivers do to trim a buffer they fill, and what NT code that
+ * writes Mdl->ByteCount must call instead.  The scatterlist follows.  An
+ * MDL cannot grow past what it was made for (the pool's buffer size,
+ * IoAllocateMdl()'s Length): that is refused with a warning.
+ *
+ * Context: any context.
+ * Return: nothing (VOID).
+ */
+VOID NdisAdjustMdlLength(PMDL Mdl, ULONG Length)
+{
+	if (WARN_ONCE(Length > Mdl->nt_max_byte_count,
+		      "nt_compat: MDL %p cannot grow to %u bytes (at most %u)\n",
+		      Mdl, Length, Mdl->nt_max_byte_count))
+		return;
+	Mdl->nt_byte_count = Length;
+	if (Mdl->nt_magic == NT_MDL_MAGIC_POOL)
+		Mdl->nt_sgl->length = Length;
+	else if (nt_mdl_described(Mdl))
+		nt_mdl_layout(Mdl);
+}
+EXPORT_SYMBOL_GPL(NdisAdjustMdlLength);
+
+/*
+ * A page mapped in vmalloc space.  I/O mappings (ioremap()) live there too,
+ * and their page frames have no struct page: vmalloc_to_page() turns such
+ * a frame into a pointer all the same, and with classic SPARSEMEM even
+ * page_to_pfn() of that pointer reads memory that does not exist.  So the
+ * frame number is checked before it becomes a page.
+ */
+static struct page *nt_vmalloc_page(const void *addr)
+{
+#ifdef CONFIG_X86
+	unsigned long va = (unsigned long)addr, pfn;
+	unsigned int level;
+	pte_t *pte = lookup_address(va, &level);
+
+	if (!pte || !pte_present(*pte))
+		return NULL;
+	pfn = pte_pfn(*pte) + ((va & ~page_level_mask(level)) >> PAGE_SHIFT);
+	return pfn_valid(pfn) ? pfn_to_page(pfn) : NULL;
+#else
+	/* Safe where page_to_pfn() is arithmetic (VMEMMAP, FLATMEM). */
+	struct page *page = vmalloc_to_page(addr);
+
+	if (!page || !pfn_valid(page_to_pfn(page)))
+		return NULL;
+	return page;
+#endif
+}
+
+/* A kernel address's page, or NULL if it is not kernel memory. */
+static struct page *nt_kernel_page(const void *addr)
+{
+	if (is_vmalloc_addr(addr))
+		return nt_vmalloc_page(addr);
+#if defined(CONFIG_MODULES) && defined(MODULES_VADDR)
+	/* Module data (a driver's static buffer) is mapped like vmalloc. */
+	if ((unsigned long)addr >= MODULES_VADDR &&
+	    (unsigned long)addr < MODULES_END)
+		return nt_vmalloc_page(addr);
+#endif
+	if (virt_addr_valid(addr))
+		return virt_to_page(addr);
+	return NULL;
+}
+
+/**
+ * MmGetPhysicalAddress - the physical address behind a kernel address
+ * @BaseAddress: a direct-map, vmalloc or module address
+ *
+ * Context: any context.
+ * Return: page_to_phys() of the page plus the offset in it; 0 if there is
+ * none (user addresses included), as NT answers for an invalid address.
+ */
+PHYSICAL_ADDRESS MmGetPhysicalAddress(PVOID BaseAddress)
+{
+	struct page *page = nt_kernel_page(BaseAddress);
+	PHYSICAL_ADDRESS pa;
+
+	pa.QuadPart = page ? (LONGLONG)page_to_phys(page) +
+			     offset_in_page(BaseAddress) : 0;
+	return pa;
+}
+EXPORT_SYMBOL_GPL(MmGetPhysicalAddress);
+
+/* ---------------------------------------------------------------------
+ * The MDL pool.
+ *
+ * A pool buffer is [caller's BufferSize bytes | pad | MDL | one PFN].  The
+ * MDL's scatterlist is the pool's own descriptor, trimmed to BufferSize.
+ */
+#define NT_POOL_MDL_OFFSET(size)	ALIGN((size_t)(size), sizeof(void *))
+#define NT_POOL_MDL_BYTES		(sizeof(MDL) + sizeof(PFN_NUMBER))
+
+/* The handle: the Linux pool and the size the NT caller asked for. */
+struct nt_mdp_pool {
+	struct mdlpool *pool;
+	ULONG buffer_size;
+};
+
+/*
+ * The N of the pool names "nt-TAG-N": one counter for every user of this
+ * module, so two modules creating pools never try the same name.
+ */
+static atomic_t nt_pool_seq = ATOMIC_INIT(0);
+
+/**
+ * nt_mdp_max_buffer_size - the largest BufferSize MdpCreatePool() accepts
+ *
+ * Linux glue, not an NT name.  A pool created with mdlpool's debug_checks
+ * on accepts 16 bytes less (its redzone).
+ *
+ * Context: any context.
+ * Return: mdlpool_max_buffer_size() less the MDL and its PFN, rounded
+ * down to 8 bytes.
+ */
+ULONG nt_mdp_max_buffer_size(void)
+{
+	return ALIGN_DOWN(mdlpool_max_buffer_size() - NT_POOL_MDL_BYTES,
+			  sizeof(void *));
+}
+EXPORT_SYMBOL_GPL(nt_mdp_max_buffer_size);
+
+/**
+ * MdpCreatePool - create an MDL pool
+ * @BufferSize: bytes of each buffer, 1 to nt_mdp_max_buffer_size()
+ * @Tag: the pool's tag, shown in debugfs
+ *
+ * Linux pools need unique names; NT pools have only a tag.  The name is
+ * "nt-TAG-N", N counting up, for all modules together, past names already
+ * taken.  A pool created with mdlpool's debug_checks on keeps a redzone
+ * after each buffer, which costs another 16 bytes of the largest
+ * BufferSize.
+ *
+ * Context: process context (PASSIVE_LEVEL); sleeps.  NT allowed
+ * DISPATCH_LEVEL: a call above PASSIVE_LEVEL is refused with a log line.
+ * Return: the pool's handle, or NULL if refused or out of memory.
+ */
+HANDLE MdpCreatePool(USHORT BufferSize, ULONG Tag)
+{
+	char name[MDLPOOL_NAME_MAX + 1];
+	struct nt_mdp_pool *handle;
+	struct mdlpool *pool;
+	char tag[5];
+	int i;
+
+	if (!BufferSize || BufferSize > nt_mdp_max_buffer_size())
+		return NULL;
+	if (KeGetCurrentIrql() != PASSIVE_LEVEL) {
+		pr_warn_once("%s() refused above PASSIVE_LEVEL\n", __func__);
+		return NULL;
+	}
+	handle = kmalloc(sizeof(*handle), GFP_KERNEL);
+	if (!handle)
+		return NULL;
+	for (i = 0; i < 4; i++) {
+		char c = Tag >> (8 * i);
+
+		tag[i] = isalnum(c) ? c : '_';
+	}
+	tag[4] = '\0';
+	do {
+		snprintf(name, sizeof(name), "nt-%s-%u", tag,
+			 (unsigned int)atomic_inc_return(&nt_pool_seq));
+		pool = mdlpool_create(name, NT_POOL_MDL_OFFSET(BufferSize) +
+					    NT_POOL_MDL_BYTES, Tag);
+	} while (IS_ERR(pool) && PTR_ERR(pool) == -EEXIST);
+	if (IS_ERR(pool)) {
+		kfree(handle);
+		return NULL;
+	}
+	handle->pool = pool;
+	handle->buffer_size = BufferSize;
+	return handle;
+}
+EXPORT_SYMBOL_GPL(MdpCreatePool);
+
+/**
+ * MdpDestroyPool - destroy an MDL pool
+ * @PoolHandle: from MdpCreatePool(), or NULL
+ *
+ * NT asserts that no buffer is out; Linux's pool refuses to destroy a pool
+ * with buffers out (it warns) and leaves pool and handle intact.
+ *
+ * Context: process context (PASSIVE_LEVEL); sleeps.  Refused above it.
+ * Return: nothing (VOID).
+ */
+VOID MdpDestroyPool(HANDLE PoolHandle)
+{
+	struct nt_mdp_pool *handle = PoolHandle;
+
+	if (!handle)
+		return;
+	if (KeGetCurrentIrql() != PASSIVE_LEVEL) {
+		pr_warn_once("%s() refused above PASSIVE_LEVEL\n", __func__);
+		return;
+	}
+	if (mdlpool_destroy(handle->pool))
+		return;
+	kfree(handle);
+}
+EXPORT_SYMBOL_GPL(MdpDestroyPool);
+
+/* Dress a pool descriptor as an MDL, reset as NT resets it. */
+static PMDL nt_mdp_hand_out(struct nt_mdp_pool *handle, struct scatterlist *sg,
+			    void *buf, PVOID *Buffer)
+{
+	MDL *mdl;
+
+	if (!sg)
+		return NULL;
+	mdl = buf + NT_POOL_MDL_OFFSET(handle->buffer_size);
+	mdl->Next = NULL;
+	mdl->nt_flags = MDL_SOURCE_IS_NONPAGED_POOL;
+	mdl->nt_magic = NT_MDL_MAGIC_POOL;
+	mdl->nt_byte_count = handle->buffer_size;
+	mdl->nt_max_byte_count = handle->buffer_size;
+	mdl->nt_nr_pages = 1;
+	mdl->nt_va = buf;
+	mdl->nt_system_va = buf;
+	mdl->nt_sgl = sg;
+	mdl->nt_pin = NULL;
+	mdl->nt_pfns[0] = page_to_pfn(sg_page(sg));
+	/* The pool reset the length to its own size, which includes the MDL. */
+	sg->length = handle->buffer_size;
+	*Buffer = buf;
+	return mdl;
+}
+
+/**
+ * MdpAllocate - take a buffer and its MDL from a pool
+ * @PoolHandle: from MdpCreatePool()
+ * @Buffer: set to the buffer, or NULL
+ *
+ * The MDL comes back with its byte count reset to the pool's BufferSize
+ * and Next cleared.
+ *
+ * Context: PASSIVE_LEVEL or DISPATCH_LEVEL, as in NT.
+ * Return: the MDL, or NULL if there is no memory.
+ */
+PMDL MdpAllocate(HANDLE PoolHandle, PVOID *Buffer)
+{
+	struct nt_mdp_pool *handle = PoolHandle;
+	struct scatterlist *sg;
+	void *buf;
+
+	*Buffer = NULL;
+	sg = mdlpool_alloc(handle->pool, &buf);
+	return nt_mdp_hand_out(handle, sg, buf, Buffer);
+}
+EXPORT_SYMBOL_GPL(MdpAllocate);
+
+/**
+ * MdpAllocateAtDpcLevel - MdpAllocate() for a caller at DISPATCH_LEVEL
+ * @PoolHandle: from MdpCreatePool()
+ * @Buffer: set to the buffer, or NULL
+ *
+ * Context: DISPATCH_LEVEL only: bottom halves off (KeRaiseIrqlToDpcLevel(),
+ * a DPC); holding a Linux spinlock is not enough and the pool warns.
+ * Return: the MDL, or NULL if there is no memory.
+ */
+PMDL MdpAllocateAtDpcLevel(HANDLE PoolHandle, PVOID *Buffer)
+{
+	struct nt_mdp_pool *handle = PoolHandle;
+	struct scatterlist *sg;
+	void *buf;
+
+	*Buffer = NULL;
+	sg = mdlpool_alloc_bh(handle->pool, &buf);
+	return nt_mdp_hand_out(handle, sg, buf, Buffer);
+}
+EXPORT_SYMBOL_GPL(MdpAllocateAtDpcLevel);
+
+/**
+ * MdpFree - give a pool MDL and its buffer back
+ * @Mdl: from MdpAllocate() or MdpAllocateAtDpcLevel(); Next is ignored
+ *
+ * NT bugchecks on an MDL the pool did not hand out; here such a free is
+ * refused with a warning (by nt_compat for an MDL that is not a pool MDL, or whose
+ * magic a buffer overrun spoiled, by the pool for a pool MDL whose
+ * descriptor was altered or that is already free) and the memory stays as
+ * it was.
+ *
+ * Nothing is written to the MDL, not even to mark it freed: once the pool
+ * accepts, the block is the pool's; when it refuses, a racing free of the
+ * same MDL may have won and the block may already be another caller's.
+ * A second free of the MDL is refused by the pool's own double-free check.
+ *
+ * Context: any CPU, at or below DISPATCH_LEVEL.
+ * Return: nothing (VOID).
+ */
+VOID MdpFree(PMDL Mdl)
+{
+	if (WARN_ONCE(Mdl->nt_magic != NT_MDL_MAGIC_POOL,
+		      "nt_compat: %s(%p): not an MDL from an MDL pool\n",
+		      __func__, Mdl))
+		return;
+	mdlpool_free(Mdl->nt_sgl);
+}
+EXPORT_SYMBOL_GPL(MdpFree);
+
+/* ---------------------------------------------------------------------
+ * MDLs for memory that is not the pool's.
+ */
+
+/* NT's limit (Windows 7 on): 4 GiB less a page. */
+#define NT_MDL_MAX_BYTES	((ULONG)(0x100000000ULL - PAGE_SIZE))
+
+/**
+ * struct nt_mdl_pin - user pages pinned by MmProbeAndLockPages()
+ * @node: entry on the deferred-release list
+ * @vaddr: vmap() of @pages, or NULL
+ * @nr_pages: entries in @pages
+ * @dirty: the pages were locked for writing: dirty them on release, and
+ *	only then may a kernel mapping of them be writable
+ * @pages: the pinned pages
+ */
+struct nt_mdl_pin {
+	struct llist_node node;
+	void *vaddr;
+	unsigned int nr_pages;
+	bool dirty;
+	struct page *pages[];
+};
+
+static void nt_mdl_pin_release(struct nt_mdl_pin *pin)
+{
+	if (pin->vaddr)
+		vunmap(pin->vaddr);
+	unpin_user_pages_dirty_lock(pin->pages, pin->nr_pages, pin->dirty);
+	kvfree(pin);
+}
+
+/*
+ * Deferred unlocks.
+ *
+ * Dirtying pages and vunmap() sleep, but NT unlocks MDLs at DISPATCH_LEVEL
+ * (in completion routines).  MmUnlockPages() there puts the pin on one
+ * list, for all users of this module, and a work item empties it.
+ *
+ * A client module may unload while a release of its MDL is still on the
+ * list (it unlocked at DISPATCH_LEVEL, freed the MDL and left).  That is
+ * safe, so a client has nothing to flush at its exit:
+ *
+ * - MmUnlockPages() detaches the pin from the MDL before queueing it, and
+ *   the MDL is unlocked when it returns.  The worker touches only the pin:
+ *   never the MDL (which the client may free or unload at once), never a
+ *   callback or anything else in the client's text or data.
+ *
+ * - Everything the worker releases belongs to this module: the pin was
+ *   allocated here, the vmap() was made here, and the pages are held by
+ *   FOLL_PIN references taken here, which need no client state to drop.
+ *   The pages are unpinned, and dirtied for write locks, as soon as the
+ *   worker runs, whether or not the client is still loaded.
+ *
+ * - The worker's code is this module's.  This module cannot unload while
+ *   a client is loaded (the client uses its symbols), so once its exit
+ *   runs no client is left to queue a release, and nt_compat_exit()'s
+ *   flush runs whatever is still queued before this code goes away.  No
+ *   pinned page outlives the module.
+ */
+static LLIST_HEAD(nt_deferred_list);
+
+static void nt_deferred_fn(struct work_struct *work)
+{
+	struct llist_node *list = llist_del_all(&nt_deferred_list);
+	struct nt_mdl_pin *pin, *tmp;
+
+	llist_for_each_entry_safe(pin, tmp, list, node)
+		nt_mdl_pin_release(pin);
+}
+
+static DECLARE_WORK(nt_deferred_work, nt_deferred_fn);
+
+/**
+ * IoAllocateMdl - allocate an MDL for a range of memory
+ * @VirtualAddress: start of the range, a user or kernel address
+ * @Length: bytes in the range, 1 to 4 GiB less a page
+ * @SecondaryBuffer: ignored (matters only with an IRP)
+ * @ChargeQuota: ignored (matters only with an IRP)
+ * @Irp: must be NULL: there are no IRPs
+ *
+ * The range may span many pages.  Its pages are not described until
+ * MmBuildMdlForNonPagedPool() or MmProbeAndLockPages().  A range that
+ * wraps past the top of the address space is refused: its page count and
+ * every address computed from it would be wrong.
+ *
+ * Context: PASSIVE_LEVEL or DISPATCH_LEVEL.
+ * Return: the MDL, free it with IoFreeMdl(); NULL for an @Irp, a @Length
+ * out of range, a wrapping range, above DISPATCH_LEVEL or without memory.
+ */
+PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer,
+		   BOOLEAN ChargeQuota, PIRP Irp)
+{
+	ULONG_PTR last;
+	ULONG pages;
+	MDL *mdl;
+
+	if (Irp) {
+		pr_warn_once("%s() with an IRP refused: there are no IRPs\n",
+			     __func__);
+		return NULL;
+	}
+	if (!Length || Length > NT_MDL_MAX_BYTES ||
+	    check_add_overflow((ULONG_PTR)VirtualAddress, (ULONG_PTR)Length - 1,
+			       &last))
+		return NULL;
+	pages = ADDRESS_AND_SIZE_TO_SPAN_PAGES(VirtualAddress, Length);
+	mdl = nt_alloc(size_add(struct_size(mdl, nt_pfns, pages),
+				array_size(pages, sizeof(struct scatterlist))));
+	if (!mdl)
+		return NULL;
+	mdl->nt_magic = NT_MDL_MAGIC_IO;
+	mdl->nt_byte_count = Length;
+	mdl->nt_max_byte_count = Length;
+	mdl->nt_nr_pages = pages;
+	mdl->nt_va = VirtualAddress;
+	mdl->nt_sgl = (struct scatterlist *)&mdl->nt_pfns[pages];
+	sg_init_table(mdl->nt_sgl, pages);
+	return mdl;
+}
+EXPORT_SYMBOL_GPL(IoAllocateMdl);
+
+static bool nt_mdl_check_io(const MDL *mdl, const char *what)
+{
+	return !WARN_ONCE(mdl->nt_magic != NT_MDL_MAGIC_IO,
+			  "nt_compat: %s(%p): not an MDL from IoAllocateMdl()\n",
+			  what, mdl);
+}
+
+/* Fill the PFN array from kernel memory; false if a page is not kernel memory. */
+static bool nt_mdl_describe_kernel(MDL *mdl)
+{
+	ULONG_PTR base = (ULONG_PTR)MmGetMdlBaseVa(mdl);
+	ULONG i;
+
+	for (i = 0; i < mdl->nt_nr_pages; i++) {
+		struct page *page = nt_kernel_page((void *)(base + i * PAGE_SIZE));
+
+		if (!page)
+			return false;
+		mdl->nt_pfns[i] = page_to_pfn(page);
+	}
+	nt_mdl_layout(mdl);
+	mdl->nt_system_va = mdl->nt_va;
+	return true;
+}
+
+/**
+ * MmBuildMdlForNonPagedPool - describe driver-owned kernel memory
+ * @MemoryDescriptorList: an MDL from IoAllocateMdl(), not built or locked
+ *
+ * Fills the PFN array and scatterlist for kmalloc(), vmalloc(),
+ * ExAllocatePoolWithTag() memory, module data or a vmapped stack.  An
+ * address that is not kernel memory with a struct page (device memory
+ * from ioremap(), say) is refused with an error line where NT would
+ * bugcheck, and leaves the MDL undescribed: MmGetSystemAddressForMdlSafe()
+ * then returns NULL.  A pool MDL is already built: nothing happens.
+ *
+ * Context: any IRQL up to DISPATCH_LEVEL.
+ * Return: nothing (VOID).
+ */
+VOID MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList)
+{
+	MDL *mdl = MemoryDescriptorList;
+
+	if (mdl->nt_magic == NT_MDL_MAGIC_POOL)
+		return;		/* the pool built it so already */
+	if (!nt_mdl_check_io(mdl, __func__) ||
+	    WARN_ONCE(nt_mdl_described(mdl),
+		      "nt_compat: %s(%p): already built or locked\n",
+		      __func__, mdl))
+		return;
+	if (!nt_mdl_describe_kernel(mdl)) {
+		pr_err_ratelimited("%s(%p): refused: %p..+%u is not kernel memory with a struct page (device memory?)\n",
+				   __func__, mdl, mdl->nt_va,
+				   mdl->nt_max_byte_count);
+		return;
+	}
+	mdl->nt_flags |= MDL_SOURCE_IS_NONPAGED_POOL;
+}
+EXPORT_SYMBOL_GPL(MmBuildMdlForNonPagedPool);
+
+/**
+ * MmProbeAndLockPages - lock the pages an MDL describes
+ * @MemoryDescriptorList: an MDL from IoAllocateMdl(), not built or locked
+ * @AccessMode: KernelMode or UserMode
+ * @Operation: IoReadAccess, IoWriteAccess or IoModifyAccess
+ *
+ * NT returns nothing and raises an exception on a bad address; there is no
+ * SEH here, so this returns the status the exception would have carried.
+ *
+ * A user address (any @AccessMode) is pinned with pin_user_pages_fast():
+ * FOLL_LONGTERM, as an NT lock has no time limit, and FOLL_WRITE unless
+ * @Operation is IoReadAccess.  A kernel address is accepted with KernelMode
+ * only (a UserMode probe of it fails as in NT) and is described as
+ * MmBuildMdlForNonPagedPool() does: kernel memory is never paged, so
+ * nothing is pinned.
+ *
+ * Context: PASSIVE_LEVEL for a user address (a fault may sleep); up to
+ * DISPATCH_LEVEL for a kernel address.
+ * Return: STATUS_SUCCESS; STATUS_ACCESS_VIOLATION if any page cannot be
+ * had (nothing is left pinned); STATUS_INVALID_DEVICE_STATE for a user
+ * address above PASSIVE_LEVEL; STATUS_INVALID_PARAMETER for an MDL already
+ * built or locked, or a pool MDL; STATUS_INSUFFICIENT_RESOURCES without
+ * memory.
+ */
+NTSTATUS MmProbeAndLockPages(PMDL MemoryDescriptorList,
+			     KPROCESSOR_MODE AccessMode,
+			     LOCK_OPERATION Operation)
+{
+	MDL *mdl = MemoryDescriptorList;
+	ULONG_PTR start = (ULONG_PTR)MmGetMdlBaseVa(mdl);
+	struct nt_mdl_pin *pin;
+	unsigned int gup = FOLL_LONGTERM;
+	ULONG i;
+	int got;
+
+	if (mdl->nt_magic != NT_MDL_MAGIC_IO || nt_mdl_described(mdl))
+		return STATUS_INVALID_PARAMETER;
+	if (!access_ok(mdl->nt_va, mdl->nt_max_byte_count)) {
+		if (AccessMode != KernelMode || !nt_mdl_describe_kernel(mdl))
+			return STATUS_ACCESS_VIOLATION;
+		mdl->nt_flags |= MDL_PAGES_LOCKED;
+		return STATUS_SUCCESS;
+	}
+	if (KeGetCurrentIrql() != PASSIVE_LEVEL)
+		return STATUS_INVALID_DEVICE_STATE;
+
+	pin = kvzalloc(struct_size(pin, pages, mdl->nt_nr_pages), GFP_KERNEL);
+	if (!pin)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	pin->dirty = Operation != IoReadAccess;
+	if (pin->dirty)
+		gup |= FOLL_WRITE;
+	got = pin_user_pages_fast(start, mdl->nt_nr_pages, gup, pin->pages);
+	if (got != (int)mdl->nt_nr_pages) {
+		if (got > 0)
+			unpin_user_pages(pin->pages, got);
+		kvfree(pin);
+		return got == -ENOMEM ? STATUS_INSUFFICIENT_RESOURCES :
+					STATUS_ACCESS_VIOLATION;
+	}
+	pin->nr_pages = got;
+	for (i = 0; i < mdl->nt_nr_pages; i++)
+		mdl->nt_pfns[i] = page_to_pfn(pin->pages[i]);
+	nt_mdl_layout(mdl);
+	mdl->nt_pin = pin;
+	mdl->nt_flags |= MDL_PAGES_LOCKED;
+	if (pin->dirty)
+		mdl->nt_flags |= MDL_WRITE_OPERATION;
+	return STATUS_SUCCESS;
+}
+EXPORT_SYMBOL_GPL(MmProbeAndLockPages);
+
+/**
+ * MmUnlockPages - undo MmProbeAndLockPages()
+ * @MemoryDescriptorList: a locked MDL from IoAllocateMdl()
+ *
+ * Unlocks the MDL, including any kernel mapping of it.  At PASSIVE_LEVEL
+ * the pages are released now; at DISPATCH_LEVEL (NT allows it) the release
+ * is deferred to this module's worker, because dirtying pages and vunmap()
+ * sleep.  Either way the MDL is unlocked when this returns, and the caller
+ * may free it and unload at once: see "Deferred unlocks" above.
+ *
+ * Context: PASSIVE_LEVEL or DISPATCH_LEVEL.
+ * Return: nothing (VOID).
+ */
+VOID MmUnlockPages(PMDL MemoryDescriptorList)
+{
+	MDL *mdl = MemoryDescriptorList;
+	struct nt_mdl_pin *pin = mdl->nt_pin;
+
+	if (!nt_mdl_check_io(mdl, __func__) ||
+	    WARN_ONCE(!(mdl->nt_flags & MDL_PAGES_LOCKED),
+		      "nt_compat: %s(%p): not locked\n", __func__, mdl))
+		return;
+	mdl->nt_pin = NULL;
+	mdl->nt_system_va = NULL;
+	mdl->nt_flags &= ~(MDL_PAGES_LOCKED | MDL_WRITE_OPERATION |
+			   MDL_MAPPED_TO_SYSTEM_VA);
+	if (!pin)
+		return;
+	if (KeGetCurrentIrql() == PASSIVE_LEVEL) {
+		nt_mdl_pin_release(pin);
+		return;
+	}
+	if (llist_add(&pin->node, &nt_deferred_list))
+		schedule_work(&nt_deferred_work);
+}
+EXPORT_SYMBOL_GPL(MmUnlockPages);
+
+/* The kernel address of an MDL's first byte, making a mapping if needed. */
+static PVOID nt_mdl_map(MDL *mdl)
+{
+	struct nt_mdl_pin *pin = mdl->nt_pin;
+
+	if (!nt_mdl_described(mdl))
+		return NULL;		/* NT would bugcheck: nothing to map */
+	if (!pin)
+		return mdl->nt_va;	/* kernel memory: its own address */
+	if (mdl->nt_system_va)
+		return mdl->nt_system_va;
+	if (pin->vaddr) {
+		/* Kept from before an unmap at DISPATCH_LEVEL: reuse it. */
+		mdl->nt_system_va = pin->vaddr + MmGetMdlByteOffset(mdl);
+	} else if (pin->dirty && pin->nr_pages == 1 &&
+		   !PageHighMem(pin->pages[0])) {
+		mdl->nt_system_va = page_address(pin->pages[0]) +
+				    MmGetMdlByteOffset(mdl);
+	} else {
+		/* vmap() sleeps: a new mapping needs PASSIVE_LEVEL. */
+		if (KeGetCurrentIrql() != PASSIVE_LEVEL)
+			return NULL;
+		/*
+		 * Pages locked for IoReadAccess may be ones the caller cannot
+		 * write (the zero page, page cache, pages shared copy-on-write
+		 * with another process): the direct map would let the driver
+		 * write them, so they get a read-only mapping of their own.
+		 */
+		pin->vaddr = vmap(pin->pages, pin->nr_pages, VM_MAP,
+				  pin->dirty ? PAGE_KERNEL : PAGE_KERNEL_RO);
+		if (!pin->vaddr)
+			return NULL;
+		mdl->nt_system_va = pin->vaddr + MmGetMdlByteOffset(mdl);
+	}
+	mdl->nt_flags |= MDL_MAPPED_TO_SYSTEM_VA;
+	return mdl->nt_system_va;
+}
+
+/**
+ * MmGetSystemAddressForMdlSafe - the kernel address of a described MDL
+ * @Mdl: a pool MDL, or one built or locked
+ * @Priority: accepted and ignored
+ *
+ * Pool MDLs and kernel memory are their own address.  Locked user pages
+ * are mapped: one page locked for writing through the direct map at any
+ * level up to DISPATCH_LEVEL; pages locked for IoReadAccess (read-only)
+ * and several pages through vmap(), which needs PASSIVE_LEVEL.  Map once
+ * at PASSIVE_LEVEL and later calls at DISPATCH_LEVEL return that mapping.
+ *
+ * Context: up to DISPATCH_LEVEL; a new vmap() mapping at PASSIVE_LEVEL only.
+ * Return: the address of the MDL's first byte; NULL for an MDL not built
+ * or locked, for a new vmap() mapping above PASSIVE_LEVEL, and above
+ * DISPATCH_LEVEL.
+ */
+PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority)
+{
+	if (KeGetCurrentIrql() > DISPATCH_LEVEL)
+		return NULL;
+	return nt_mdl_map(Mdl);
+}
+EXPORT_SYMBOL_GPL(MmGetSystemAddressForMdlSafe);
+
+/**
+ * nt_map_locked_pages - MmMapLockedPagesSpecifyCache() at run time
+ * @MemoryDescriptorList: a pool MDL, or one built or locked
+ * @AccessMode: KernelMode only
+ * @CacheType: MmCached only
+ * @RequestedAddress: must be NULL
+ * @BugCheckOnFailure: warn if the mapping fails (there is no bugcheck)
+ * @Priority: accepted and ignored
+ *
+ * Called by the MmMapLockedPagesSpecifyCache() macro, which refuses a
+ * constant UserMode or cache type other than MmCached at compile time.
+ * Only kernel mappings exist, only with the kernel's own cache type, and
+ * only where Linux chooses the address.
+ *
+ * Context: as MmGetSystemAddressForMdlSafe().
+ * Return: as MmGetSystemAddressForMdlSafe(); NULL for UserMode, another
+ * cache type or a @RequestedAddress.
+ */
+PVOID nt_map_locked_pages(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode,
+			  MEMORY_CACHING_TYPE CacheType, PVOID RequestedAddress,
+			  ULONG BugCheckOnFailure, ULONG Priority)
+{
+	PVOID va = NULL;
+
+	if (AccessMode == KernelMode && CacheType == MmCached &&
+	    !RequestedAddress && KeGetCurrentIrql() <= DISPATCH_LEVEL)
+		va = nt_mdl_map(MemoryDescriptorList);
+	WARN_ONCE(!va && BugCheckOnFailure,
+		  "nt_compat: MmMapLockedPagesSpecifyCache(%p) failed and cannot bugcheck\n",
+		  MemoryDescriptorList);
+	return va;
+}
+EXPORT_SYMBOL_GPL(nt_map_locked_pages);
+
+/**
+ * MmUnmapLockedPages - drop an MDL's kernel mapping
+ * @BaseAddress: what MmGetSystemAddressForMdlSafe() or
+ *	MmMapLockedPagesSpecifyCache() returned
+ * @MemoryDescriptorList: the MDL
+ *
+ * A vmap() is undone now at PASSIVE_LEVEL; at DISPATCH_LEVEL it is kept
+ * until MmUnlockPages() (vunmap() sleeps).  Pool and kernel-memory MDLs
+ * have no mapping of their own to drop.  An address that is not the MDL's
+ * mapping is refused with a warning.
+ *
+ * Context: up to DISPATCH_LEVEL.
+ * Return: nothing (VOID).
+ */
+VOID MmUnmapLockedPages(PVOID BaseAddress, PMDL MemoryDescriptorList)
+{
+	MDL *mdl = MemoryDescriptorList;
+	struct nt_mdl_pin *pin = mdl->nt_pin;
+
+	if (!pin)
+		return;
+	if (WARN_ONCE(!(mdl->nt_flags & MDL_MAPPED_TO_SYSTEM_VA) ||
+		      BaseAddress != mdl->nt_system_va,
+		      "nt_compat: %s(%p, %p): not this MDL's mapping\n",
+		      __func__, BaseAddress, mdl))
+		return;
+	mdl->nt_system_va = NULL;
+	mdl->nt_flags &= ~MDL_MAPPED_TO_SYSTEM_VA;
+	if (pin->vaddr && KeGetCurrentIrql() == PASSIVE_LEVEL) {
+		vunmap(pin->vaddr);
+		pin->vaddr = NULL;
+	}
+}
+EXPORT_SYMBOL_GPL(MmUnmapLockedPages);
+
+/**
+ * IoFreeMdl - free an MDL from IoAllocateMdl()
+ * @Mdl: the MDL
+ *
+ * It does not follow Next, as in NT.  An MDL still locked is unlocked
+ * first (NT would leave the pages locked for good), with a warning.
+ *
+ * Context: PASSIVE_LEVEL or DISPATCH_LEVEL.
+ * Return: nothing (VOID).
+ */
+VOID IoFreeMdl(PMDL Mdl)
+{
+	if (!nt_mdl_check_io(Mdl, __func__))
+		return;
+	if (WARN_ONCE(Mdl->nt_flags & MDL_PAGES_LOCKED,
+		      "nt_compat: %s(%p): still locked\n", __func__, Mdl))
+		MmUnlockPages(Mdl);
+	Mdl->nt_magic = NT_MDL_MAGIC_DEAD;
+	kvfree(Mdl);
+}
+EXPORT_SYMBOL_GPL(IoFreeMdl);
+
+/*
+ * No client is loaded any more (each holds a reference on this module), so
+ * nothing can queue a release now: run what is still queued.
+ */
+static void __exit nt_compat_exit(void)
+{
+	flush_work(&nt_deferred_work);
+	WARN_ON(!llist_empty(&nt_deferred_list));
+}
+module_exit(nt_compat_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("NT kernel names for drivers ported from Windows NT that use mdlpool");
