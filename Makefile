@@ -7,7 +7,7 @@
 #   make test            the whole test suite in QEMU guests
 #   make bench           the benchmark against SLUB, mempool and page_pool
 #   make checkpatch      checkpatch.pl --strict on the project's C files
-#   make nt-compat-check nt_compat.h's compile-time refusals and README list
+#   make nt-compat-check nt_compat.h's compile-time refusals and its documented names
 
 # The default kernel is chosen in scripts/kernels.sh, for the scripts too.
 TOP := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))

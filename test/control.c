@@ -5,7 +5,7 @@
  * Uses only mdlpool's public API.  Each write is one command; a malformed
  * or impossible command fails with an errno and changes nothing.  Reading
  * the file shows the buffers this module holds per pool and the result of
- * the last stress run.  README.md lists the commands.
+ * the last stress run.  Documentation/debugfs.rst lists the commands.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
