@@ -8,8 +8,8 @@ PARAMS=/sys/module/mdlpool/parameters
 
 # KTAP output, named and printing as kselftest's ktap_helpers.sh (which
 # 6.1 does not have yet): ktap_print_header, ktap_set_plan, ktap_test_*,
-# ktap_print_msg, and ktap_finished with its "# Totals:" line.  A script
-# that cannot run here plans one test and skips it, so the skip is counted.
+# ktap_print_msg, and ktap_finished with its "# Totals:" line; and two of
+# our own, ktap_set_plan_from_script and ktap_skip_script.
 KTAP_TESTNO=1
 KTAP_CNT_PASS=0
 KTAP_CNT_FAIL=0
@@ -32,6 +32,22 @@ ktap_print_msg() {
 ktap_set_plan() {
 	KSFT_NUM_TESTS=$1
 	echo "1..$KSFT_NUM_TESTS"
+}
+
+# ktap_set_plan_from_script: the plan is read off the script itself, one
+# test per result line (see ktap_plan.awk), so adding a test is adding its
+# line.  ktap_finished fails the script if the count that ran differs.
+ktap_set_plan_from_script() {
+	ktap_set_plan "$(awk -f "$(dirname "$0")/ktap_plan.awk" "$0")"
+}
+
+# ktap_skip_script DESCRIPTION REASON: the script cannot run here; one
+# skipped test says so, so that the skip is counted.
+ktap_skip_script() {
+	ktap_print_header
+	ktap_set_plan 1
+	ktap_test_skip "$1" "$2"
+	exit "$KSFT_SKIP"
 }
 
 __ktap_test() {	# __ktap_test RESULT DESCRIPTION [DIRECTIVE]
@@ -192,10 +208,7 @@ expect_warnings_end() {
 
 require_modules() {
 	if [ ! -w "$CTL" ]; then
-		ktap_print_header
-		ktap_set_plan 1
-		ktap_test_skip "mdlpool" "mdlpool and mdlpool_test are not loaded"
-		exit $KSFT_SKIP
+		ktap_skip_script "mdlpool" "mdlpool and mdlpool_test are not loaded"
 	fi
 }
 

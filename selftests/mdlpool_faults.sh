@@ -6,7 +6,7 @@
 
 require_modules
 ktap_print_header
-ktap_set_plan 8
+ktap_set_plan_from_script
 save_params
 trap 'echo 0 > $PARAMS/fail_page_percent; echo 0 > $DBG/fail_next_pages; restore_params' EXIT
 set_param scavenge_period_ms 600000

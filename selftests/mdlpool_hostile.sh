@@ -8,7 +8,7 @@
 
 require_modules
 ktap_print_header
-ktap_set_plan 9
+ktap_set_plan_from_script
 
 ctl_ok create keep 64
 ctl_ok alloc keep 5 cpu=0
@@ -26,8 +26,8 @@ hostile() {
 	return 1
 }
 
-# run_class NAME GENERATOR: feeds every line the generator prints to hostile
-run_class() {
+# class_tests NAME GENERATOR: feeds every line the generator prints to hostile
+class_tests() {
 	bad=0
 	n0=$total
 	while IFS= read -r line; do
@@ -108,11 +108,11 @@ gen_overlong() {
 	done
 }
 
-run_class "numeric overflow and junk numbers" gen_overflow
-run_class "unknown pools and commands" gen_unknown
-run_class "wrong arity" gen_arity
-run_class "names with / and dot names" gen_slash
-run_class "overlong lines and names" gen_overlong
+class_tests "numeric overflow and junk numbers" gen_overflow
+class_tests "unknown pools and commands" gen_unknown
+class_tests "wrong arity" gen_arity
+class_tests "names with / and dot names" gen_slash
+class_tests "overlong lines and names" gen_overlong
 
 # Random bytes, each write a fresh length up to 400.
 bad=0

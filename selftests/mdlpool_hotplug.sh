@@ -8,13 +8,10 @@
 require_modules
 cpu1=/sys/devices/system/cpu/cpu1/online
 if [ "$(online_cpus)" -lt 2 ] || [ ! -w $cpu1 ]; then
-	ktap_print_header
-	ktap_set_plan 1
-	ktap_test_skip "cpu hotplug" "needs a second CPU that can go offline"
-	exit $KSFT_SKIP
+	ktap_skip_script "cpu hotplug" "needs a second CPU that can go offline"
 fi
 ktap_print_header
-ktap_set_plan 9
+ktap_set_plan_from_script
 save_params
 set_param scavenge_period_ms 200
 set_param min_page_lifetime_ms 600000

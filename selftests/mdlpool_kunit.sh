@@ -9,10 +9,7 @@ moddir=${MDLPOOL_MODDIR:-/lib/modules/mdlpool}
 results=/sys/kernel/debug/kunit/mdlpool/results
 require_modules
 if [ ! -d /sys/kernel/debug/kunit ] || [ ! -f "$moddir/mdlpool_kunit.ko" ]; then
-	ktap_print_header
-	ktap_set_plan 1
-	ktap_test_skip "mdlpool KUnit suite" "this kernel has no KUnit"
-	exit $KSFT_SKIP
+	ktap_skip_script "mdlpool KUnit suite" "this kernel has no KUnit"
 fi
 
 # One case checks that a double free is refused, which warns once.

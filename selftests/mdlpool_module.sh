@@ -7,13 +7,10 @@
 moddir=${MDLPOOL_MODDIR:-/lib/modules/mdlpool}
 require_modules
 if [ ! -f "$moddir/mdlpool.ko" ]; then
-	ktap_print_header
-	ktap_set_plan 1
-	ktap_test_skip "module reload" "no modules in $moddir"
-	exit $KSFT_SKIP
+	ktap_skip_script "module reload" "no modules in $moddir"
 fi
 ktap_print_header
-ktap_set_plan 10
+ktap_set_plan_from_script
 
 ktap_test_result "the native example (examples/mdlpool_example.c) loads: 256 buffers allocated, checked, freed" \
 	insmod "$moddir/mdlpool_example.ko" count=256

@@ -18,13 +18,10 @@ NTBUF=$NTDIR/userbuf
 TMP=${TMPDIR:-/tmp}
 
 if [ ! -r "$DBG/summary" ] || [ ! -f "$ko" ] || [ ! -f "$ntko" ]; then
-	ktap_print_header
-	ktap_set_plan 1
-	ktap_test_skip "nt_compat" "mdlpool is not loaded or nt_compat.ko/mdlpool_ntclient.ko is not built"
-	exit $KSFT_SKIP
+	ktap_skip_script "nt_compat" "mdlpool is not loaded or nt_compat.ko/mdlpool_ntclient.ko is not built"
 fi
 ktap_print_header
-ktap_set_plan 84
+ktap_set_plan_from_script
 save_params
 # The byte-count tests want the freed block back: no scavenge in between.
 set_param scavenge_period_ms 600000
@@ -157,6 +154,7 @@ if [ "$cpus" -ge 2 ]; then
 		sh -c "taskset -p 0x1 \$\$ > /dev/null && echo cpus > $NTCTL &&
 		       grep -q '^Cpus_allowed_list:[[:space:]]*0\$' /proc/\$\$/status"
 else
+	# ktap: alternative
 	ktap_test_skip "processors: KeRevertToUserAffinityThreadEx restores the caller's affinity" \
 		"needs two CPUs"
 fi
@@ -173,6 +171,7 @@ if [ "$cpus" -ge 2 ] && [ -w "$last" ] && echo 0 > "$last"; then
 	ktap_test_result "processors: with CPU $((cpus - 1)) offline, each of the $((cpus - 1)) others is still below KeNumberProcessors ($possible)" \
 		is checked $((cpus - 1)) processors "$possible" bad 0
 else
+	# ktap: alternative
 	ktap_test_skip "processors: with a CPU offline, each CPU is below KeNumberProcessors" \
 		"needs a second CPU that can go offline"
 fi
@@ -225,7 +224,9 @@ if [ "$cpus" -ge 2 ]; then
 		       [ $(pool_stat "$ntpool" allocs) -eq $(pool_stat "$ntpool" frees) ] &&
 		       [ $(pool_stat "$ntpool" rejected_frees) -eq 0 ]"
 else
+	# ktap: alternative
 	ktap_test_skip "MdpFree on another CPU" "needs two CPUs"
+	# ktap: alternative
 	ktap_test_skip "the pool counted the remote frees" "needs two CPUs"
 	nt release
 fi
@@ -255,8 +256,8 @@ ktap_test_result "Next chains three pool MDLs and an IoAllocateMdl MDL; a walk s
 ktap_test_result "NDIS_MDL_LINKAGE and NdisGetNextMdl walk the same chain" is ndis_links 4
 
 # --- MDLs over the driver's own memory ----------------------------------
-# nonpaged_case heap|static: six results
-nonpaged_case() {
+# nonpaged_tests heap|static: six results
+nonpaged_tests() {
 	nt nonpaged "$1"
 	ktap_test_result "$1 memory: IoAllocateMdl over 3 pages at an offset: ByteCount, VirtualAddress, ByteOffset, BaseVa" \
 		sh -c "[ $nt_rc -eq 0 ] && [ '$(v pages)' = 4 ] &&
@@ -273,8 +274,8 @@ nonpaged_case() {
 		is kernel_lock_status 0x00000000 kernel_lock_ok 1 kernel_unlocked 1 \
 		   user_probe_status 0xc0000005 lock_built_refused 1
 }
-nonpaged_case heap
-nonpaged_case static
+nonpaged_tests heap
+nonpaged_tests static
 
 nt mmio
 ktap_print_msg "$nt_out"
@@ -371,6 +372,7 @@ if [ -n "$edge" ]; then
 	ktap_test_result "... on a range running off the end of a mapping: STATUS_ACCESS_VIOLATION" \
 		fails_with "Bad address" 0xc0000005
 else
+	# ktap: alternative
 	ktap_test_skip "... on a range running off the end of a mapping" "no mapping followed by a hole"
 fi
 if [ -n "$ro" ]; then
@@ -381,6 +383,7 @@ if [ -n "$ro" ]; then
 		sh -c "[ $ro_write -ne 0 ] && [ $ro_write_status = 0xc0000005 ] &&
 		       [ $nt_rc -eq 0 ] && [ '$(v mapped)' = 1 ]"
 else
+	# ktap: alternative
 	ktap_test_skip "a read-only mapping" "none found"
 fi
 # Pages locked for IoReadAccess that the caller cannot write: the kernel
@@ -400,6 +403,7 @@ if [ -n "$ro" ]; then
 		sh -c "[ $nt_rc -eq 0 ] &&
 		       [ '$(v lock_status) $(v mapped) $(v write_refused) $(v user_unchanged)' = '0x00000000 1 1 1' ]"
 else
+	# ktap: alternative
 	ktap_test_skip "IoReadAccess of a read-only file mapping" "none found"
 fi
 if [ -n "$rw" ]; then
@@ -407,6 +411,7 @@ if [ -n "$rw" ]; then
 	ktap_test_result "a writable mapping of this shell: 3 pages at offset 100 lock for IoWriteAccess and map" \
 		sh -c "[ $nt_rc -eq 0 ] && [ '$(v lock_status) $(v pages) $(v mapped)' = '0x00000000 4 1' ]"
 else
+	# ktap: alternative
 	ktap_test_skip "a writable mapping of this shell" "none of 4 pages found"
 fi
 
@@ -470,6 +475,7 @@ if [ -n "$pins0" ] && [ -n "$pins1" ]; then
 	ktap_test_result "every user page MmProbeAndLockPages pinned is unpinned ($pins0 pinned before, $pins1 after)" \
 		[ "$pins1" -eq "$pins0" ]
 else
+	# ktap: alternative
 	ktap_test_skip "every user page MmProbeAndLockPages pinned is unpinned" \
 		"no nr_foll_pin_* in /proc/vmstat"
 fi

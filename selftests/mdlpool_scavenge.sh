@@ -5,13 +5,10 @@
 
 require_modules
 if [ "$(online_cpus)" -lt 2 ]; then
-	ktap_print_header
-	ktap_set_plan 1
-	ktap_test_skip "remote frees" "needs two CPUs"
-	exit $KSFT_SKIP
+	ktap_skip_script "remote frees" "needs two CPUs"
 fi
 ktap_print_header
-ktap_set_plan 12
+ktap_set_plan_from_script
 save_params
 set_param scavenge_period_ms 600000
 set_param min_page_lifetime_ms 600000

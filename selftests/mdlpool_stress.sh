@@ -8,18 +8,15 @@
 require_modules
 cpus=$(online_cpus)
 if [ "$cpus" -lt 2 ]; then
-	ktap_print_header
-	ktap_set_plan 1
-	ktap_test_skip "stress" "needs two CPUs"
-	exit $KSFT_SKIP
+	ktap_skip_script "stress" "needs two CPUs"
 fi
 ktap_print_header
-ktap_set_plan 15
+ktap_set_plan_from_script
 ktap_print_msg "$cpus CPUs online"
 pages0=$(summary pages_held)
 
-# stress_case POOL SIZE OPTIONS: four results
-stress_case() {
+# stress_tests POOL SIZE OPTIONS: four results
+stress_tests() {
 	pool=$1
 	ops=$3
 	ctl_ok create "$pool" "$2"
@@ -44,8 +41,8 @@ stress_case() {
 	ctl_ok destroy "$pool"
 }
 
-stress_case small 64 20000 16
-stress_case large 2048 10000 64
+stress_tests small 64 20000 16
+stress_tests large 2048 10000 64
 ktap_test_result "after destroy every page is back: pages_alloc = pages_freed" \
 	sh -c "[ $(summary pages_held) -eq $pages0 ]"
 ktap_test_result "no pool is left behind" sh -c "[ $(summary pools) -eq 0 ]"
