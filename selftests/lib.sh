@@ -215,3 +215,12 @@ require_modules() {
 online_cpus() {
 	grep -c '^processor' /proc/cpuinfo
 }
+
+# kernel_at_least MAJOR MINOR: the running kernel is MAJOR.MINOR or newer.
+kernel_at_least() {
+	set -- "$1" "$2" "$(uname -r)"
+	major=${3%%.*}
+	minor=${3#*.}
+	minor=${minor%%[!0-9]*}
+	[ "$major" -gt "$1" ] || { [ "$major" -eq "$1" ] && [ "$minor" -ge "$2" ]; }
+}
