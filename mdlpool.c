@@ -125,6 +125,10 @@
 #include "mdlpool_compat.h"
 #include "mdlpool_internal.h"
 
+/*
+ * The tunables change through sysfs while pools run: each is read with
+ * READ_ONCE(), once per decision, so a decision sees one whole value.
+ */
 static unsigned int scavenge_period_ms = 30000;
 module_param(scavenge_period_ms, uint, 0644);
 MODULE_PARM_DESC(scavenge_period_ms,
@@ -253,7 +257,7 @@ static unsigned long mdlpool_page_mark(const struct mdlpool_page *pg)
  * Rule 7: the one task acting as owner of offline CPUs' shares, either the
  * hotplug callback or the reclaim work, which the hotplug lock serialises.
  * Kept only to be asserted: the hotplug lock itself is not visible to
- * modules.
+ * modules.  That task writes it; assertions on any CPU read it.
  */
 static struct task_struct *mdlpool_offline_owner;
 
@@ -568,6 +572,7 @@ static struct mdlpool_block *mdlpool_block_of(const struct mdlpool *pool,
 	if (off < MDLPOOL_FIRST_BLOCK ||
 	    off > PAGE_SIZE - sizeof(struct mdlpool_block))
 		return NULL;
+	/* A free on any CPU may race with the owner building blocks. */
 	idx = READ_ONCE(blk->index);
 	if (idx >= READ_ONCE(pg->built) ||
 	    mdlpool_block_at(pool, pg, idx) != blk)

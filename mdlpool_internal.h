@@ -67,6 +67,9 @@
  * Everything up to @corrupt_free_blocks is the owner's alone (rule 3).  The
  * fields from @missed_move on are written by other CPUs (rule 5) and sit on
  * their own cache line so those writes do not bounce the owner's line.
+ * Their plain-typed flags go through READ_ONCE()/WRITE_ONCE() for the same
+ * reason as struct mdlpool_page's.  Other CPUs read the owner's counters
+ * only through mdlpool_peek(), as snapshots.
  */
 struct mdlpool_cpu {
 	local_lock_t lock;
@@ -139,7 +142,13 @@ struct mdlpool {
  * @orphaned: the page is queued on @owner's orphans; set by the remote free
  *	that queues it, cleared by the owner when it takes it off
  * @orphan_node: link on @owner's orphans
- * @last_free: jiffies of the last free into the page
+ * @last_free: jiffies of the last free into the page (any CPU writes it,
+ *	the owner reads it to age the page)
+ *
+ * A field that one CPU writes while another may read it (@built and
+ * @on_used for the free-time checks and remote frees, @last_free) is
+ * accessed with READ_ONCE()/WRITE_ONCE() on the concurrent side, so each
+ * access is whole and KCSAN (the 6.12-debug test tier) knows it is meant.
  */
 struct mdlpool_page {
 	struct mdlpool_cpu *owner;
