@@ -2,7 +2,8 @@
 #
 # Out-of-tree build of mdlpool.ko, nt_compat.ko, the test modules in test/ and the NT-style example
 # client examples/mdlpool_ntclient.ko.
-#   make                 build against KDIR (default: newest Debian kernel here)
+#   make                 build against KDIR (default: the running kernel's build
+#                        directory, else the newest stock Debian kernel's)
 #   make run             the main job: boot a guest, stress a pool, print stats
 #   make test            the whole test suite in QEMU guests
 #   make bench           the benchmark against SLUB, mempool and page_pool
