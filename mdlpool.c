@@ -8,11 +8,17 @@
  *
  * A port of the Windows NT MDL buffer pool.  A pool hands out buffers of
  * one size, each described by a struct scatterlist (the stand-in for NT's
- * MDL).  Every CPU has its own set of pages; a page starts with a
- * struct mdlpool_page and is then cut into blocks:
+ * MDL).  Every CPU has its own set of pages.  A "page" is a slab: one
+ * allocation of 2^slab_order pages (order 0 to 3, chosen per buffer size to
+ * waste least), laid out with the block headers apart from the buffers:
  *
- *   [ mdlpool_page | block 0 | block 1 | ... | block n-1 | slack ]
- *   block = [ struct mdlpool_block (scatterlist, llist node, state) | buffer ]
+ *   [ mdlpool_page | hdr 0 | ... | hdr n-1 | pad | buf 0 | ... | buf n-1 ]
+ *   hdr = struct mdlpool_block (scatterlist, llist node, state)
+ *
+ * Each buffer starts on a cache line (and ARCH_DMA_MINALIGN) and fills whole
+ * cache lines, so the headers the CPU writes at every allocation and free
+ * never share a line with a buffer.  Unlike NT's, a buffer may cross a page
+ * boundary inside its slab: the slab is contiguous, the buffer one segment.
  *
  * Blocks are built lazily, one per allocation, until the page is cut up.
  * Blocks freed by other CPUs go on the page's llist, blocks freed by the
@@ -353,7 +359,8 @@ static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
 
 	if (mdlpool_inject_page_failure())
 		return NULL;
-	page = alloc_pages_node(numa_mem_id(), MDLPOOL_REFILL_GFP, 0);
+	page = alloc_pages_node(numa_mem_id(), MDLPOOL_REFILL_GFP | __GFP_COMP,
+				c->pool->slab_order);
 	if (!page)
 		return NULL;
 
@@ -381,6 +388,7 @@ static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
 static void mdlpool_page_release(struct mdlpool_cpu *c, struct mdlpool_page *pg)
 {
 	struct page *page = virt_to_page(pg);
+	unsigned int order = c->pool->slab_order;
 
 	list_del(&pg->link);
 	if (pg->on_used)
@@ -388,7 +396,7 @@ static void mdlpool_page_release(struct mdlpool_cpu *c, struct mdlpool_page *pg)
 	c->blocks_built -= pg->built;
 	/* Later frees of stale descriptors must not recognise the page. */
 	set_page_private(page, 0);
-	__free_page(page);
+	__free_pages(page, order);
 	c->pages_freed++;
 	atomic_long_dec(&mdlpool_pages_total);
 }
@@ -519,7 +527,7 @@ static void mdlpool_check_poison(const struct mdlpool *pool,
 				 struct mdlpool_page *pg,
 				 struct mdlpool_block *blk)
 {
-	u8 *buf = mdlpool_block_buf(blk);
+	u8 *buf = mdlpool_block_buf(pool, pg, blk);
 
 	if (memchr_inv(buf, MDLPOOL_POISON_BYTE, pool->buffer_size)) {
 		atomic_long_inc(&pg->owner->poison_errors);
@@ -533,7 +541,7 @@ static void mdlpool_check_redzone(const struct mdlpool *pool,
 				  struct mdlpool_page *pg,
 				  struct mdlpool_block *blk)
 {
-	u8 *buf = mdlpool_block_buf(blk);
+	u8 *buf = mdlpool_block_buf(pool, pg, blk);
 
 	if (memchr_inv(buf + pool->buffer_size, MDLPOOL_REDZONE_BYTE,
 		       mdlpool_tail_size(pool))) {
@@ -547,37 +555,35 @@ static struct mdlpool_block *mdlpool_block_build(const struct mdlpool *pool,
 						 struct mdlpool_page *pg)
 {
 	struct mdlpool_block *blk = mdlpool_block_at(pool, pg, pg->built);
+	void *buf = mdlpool_block_buf(pool, pg, blk);
 
-	sg_init_one(&blk->sg, mdlpool_block_buf(blk), pool->buffer_size);
-	blk->index = pg->built;
+	/* One segment, even where the buffer crosses into the next page. */
+	sg_init_one(&blk->sg, buf, pool->buffer_size);
 	blk->state = MDLPOOL_BLOCK_FREE;
 	if (pool->checked)
-		memset(mdlpool_block_buf(blk), MDLPOOL_POISON_BYTE,
-		       pool->buffer_size);
+		memset(buf, MDLPOOL_POISON_BYTE, pool->buffer_size);
 	pg->built++;
 	pg->owner->blocks_built++;
 	return blk;
 }
 
-/* The built block a descriptor address names, or NULL. */
+/*
+ * The built block a descriptor address names, or NULL: from the address
+ * alone, so nothing is read before the address is known to be a header.
+ */
 static struct mdlpool_block *mdlpool_block_of(const struct mdlpool *pool,
 					      struct mdlpool_page *pg,
 					      const struct scatterlist *sg)
 {
-	unsigned long off = offset_in_page(sg);
-	struct mdlpool_block *blk = (void *)sg;
-	u32 idx;
+	unsigned long off = (unsigned long)sg - (unsigned long)pg->blocks;
+	unsigned long idx = off / sizeof(struct mdlpool_block);
 
-	/* Whatever @sg points at, the header read below stays in the page. */
-	if (off < MDLPOOL_FIRST_BLOCK ||
-	    off > PAGE_SIZE - sizeof(struct mdlpool_block))
-		return NULL;
 	/* A free on any CPU may race with the owner building blocks. */
-	idx = READ_ONCE(blk->index);
-	if (idx >= READ_ONCE(pg->built) ||
-	    mdlpool_block_at(pool, pg, idx) != blk)
+	if ((unsigned long)sg < (unsigned long)pg->blocks ||
+	    off % sizeof(struct mdlpool_block) ||
+	    idx >= READ_ONCE(pg->built))
 		return NULL;
-	return blk;
+	return mdlpool_block_at(pool, pg, idx);
 }
 
 /* Whether a free-list link points at a built block of @pg. */
@@ -588,8 +594,7 @@ static bool mdlpool_node_in_page(const struct mdlpool *pool,
 	struct mdlpool_block *blk = container_of(node, struct mdlpool_block,
 						 free_node);
 
-	return ((unsigned long)blk & PAGE_MASK) == (unsigned long)pg &&
-	       mdlpool_block_of(pool, pg, &blk->sg) == blk;
+	return mdlpool_block_of(pool, pg, &blk->sg) == blk;
 }
 
 /*
@@ -655,7 +660,7 @@ static struct scatterlist *mdlpool_block_hand_out(const struct mdlpool *pool,
 	sg->length = pool->buffer_size;
 	/* NT clears the MDL's link: a new buffer is never part of a chain. */
 	sg_mark_end(sg);
-	*buf = mdlpool_block_buf(blk);
+	*buf = mdlpool_block_buf(pool, pg, blk);
 	return sg;
 }
 
@@ -768,7 +773,8 @@ EXPORT_SYMBOL_GPL(mdlpool_alloc_bh);
  * @buf: receives the buffer's kernel address, or NULL on failure
  *
  * NT's MdpAllocate().  The buffer comes from the current CPU's pages; it
- * is mdlpool_buffer_size() bytes long, lies within one page, and is not
+ * is mdlpool_buffer_size() bytes long, starts on a cache line, is one
+ * physically contiguous segment (it may cross pages of its slab), and is not
  * zeroed.  Does not sleep.
  *
  * Context: process or softirq context.
@@ -791,30 +797,35 @@ struct scatterlist *mdlpool_alloc(struct mdlpool *pool, void **buf)
 EXPORT_SYMBOL_GPL(mdlpool_alloc);
 
 /*
- * The pool page an address lies in, judged from its struct page alone, so
- * that a descriptor pointing anywhere in the direct map can be checked
- * without reading memory the pool does not own.
+ * The slab an address lies in, judged from its struct pages alone, so that
+ * a descriptor pointing anywhere in the direct map can be checked without
+ * reading memory the pool does not own.  The head page of a slab carries
+ * the mark; a tail page leads to it.
  */
 static struct mdlpool_page *mdlpool_page_of(const void *addr)
 {
 	struct mdlpool_page *pg;
+	struct page *head;
 
 	if (!virt_addr_valid(addr))
 		return NULL;
-	pg = (void *)((unsigned long)addr & PAGE_MASK);
-	if (page_private(virt_to_page(pg)) != mdlpool_page_mark(pg))
+	head = virt_to_head_page(addr);
+	pg = page_address(head);
+	if (page_private(head) != mdlpool_page_mark(pg))
 		return NULL;
 	return pg;
 }
 
 /* NT's check that the caller did not repoint the MDL at memory of its own. */
-static bool mdlpool_block_intact(struct mdlpool_page *pg,
+static bool mdlpool_block_intact(const struct mdlpool *pool,
+				 struct mdlpool_page *pg,
 				 struct mdlpool_block *blk)
 {
+	void *buf = mdlpool_block_buf(pool, pg, blk);
 	struct scatterlist *sg = &blk->sg;
 
-	return sg_page(sg) == virt_to_page(pg) &&
-	       sg->offset == offset_in_page(mdlpool_block_buf(blk));
+	return sg_page(sg) == virt_to_page(buf) &&
+	       sg->offset == offset_in_page(buf);
 }
 
 static int mdlpool_reject(struct mdlpool *pool, const struct scatterlist *sg,
@@ -901,7 +912,7 @@ int mdlpool_free(struct scatterlist *sg)
 	c = pg->owner;
 	pool = c->pool;
 	blk = mdlpool_block_of(pool, pg, sg);
-	if (!blk || !mdlpool_block_intact(pg, blk)) {
+	if (!blk || !mdlpool_block_intact(pool, pg, blk)) {
 		atomic_long_inc(&c->rejected_frees);
 		return mdlpool_reject(pool, sg, "descriptor altered or misplaced");
 	}
@@ -1009,16 +1020,17 @@ EXPORT_SYMBOL_GPL(mdlpool_debug_checks);
 /**
  * mdlpool_max_buffer_size - the largest buffer a pool can hand out
  *
- * A buffer never crosses a page, so the largest is what is left of a page
- * after its header and one block header.
+ * What is left of the largest slab (2^MDLPOOL_MAX_ORDER pages) after its
+ * header and one block header, in whole cache lines.  Pools created with
+ * debug checks take MDLPOOL_REDZONE bytes less.
  *
  * Context: any.
  * Return: the largest buffer size mdlpool_create() accepts.
  */
 unsigned int mdlpool_max_buffer_size(void)
 {
-	return ALIGN_DOWN(PAGE_SIZE - MDLPOOL_FIRST_BLOCK - MDLPOOL_BLOCK_HEADER,
-			  MDLPOOL_ALIGN);
+	return ALIGN_DOWN((PAGE_SIZE << MDLPOOL_MAX_ORDER) - mdlpool_buf_offset(1),
+			  MDLPOOL_BUF_ALIGN);
 }
 EXPORT_SYMBOL_GPL(mdlpool_max_buffer_size);
 
@@ -1071,9 +1083,10 @@ static int mdlpool_stats_show(struct seq_file *m, void *unused)
 		tag[i] = isgraph(ch) ? ch : '.';
 	}
 	tag[4] = '\0';
-	seq_printf(m, "pool name=%s tag=%s buffer_size=%u block_size=%u blocks_per_page=%u checks=%d\n",
+	seq_printf(m, "pool name=%s tag=%s buffer_size=%u block_size=%u blocks_per_page=%u slab_order=%u slab_bytes=%u checks=%d\n",
 		   pool->name, tag, pool->buffer_size, pool->block_size,
-		   pool->blocks_per_page, pool->checked);
+		   pool->blocks_per_page, pool->slab_order,
+		   mdlpool_slab_bytes(pool), pool->checked);
 
 	for_each_possible_cpu(cpu) {
 		mdlpool_stats_snapshot(per_cpu_ptr(pool->pcpu, cpu), s);
@@ -1188,7 +1201,10 @@ struct mdlpool *mdlpool_create(const char *name, unsigned int buffer_size,
 	pool->buffer_size = buffer_size;
 	pool->checked = checked;
 	pool->block_size = mdlpool_block_size(buffer_size, pool->checked);
-	pool->blocks_per_page = mdlpool_blocks_per_page(pool->block_size);
+	pool->slab_order = mdlpool_slab_order(pool->block_size);
+	pool->blocks_per_page = mdlpool_slab_blocks(pool->slab_order,
+						    pool->block_size);
+	pool->buf_offset = mdlpool_buf_offset(pool->blocks_per_page);
 
 	mutex_lock(&mdlpool_mutex);
 	if (mdlpool_find(name)) {

@@ -9,6 +9,7 @@
 #define _MDLPOOL_INTERNAL_H
 
 #include <linux/atomic.h>
+#include <linux/cache.h>
 #include <linux/jiffies.h>
 #include <linux/list.h>
 #include <linux/llist.h>
@@ -23,8 +24,19 @@
 #define MDLPOOL_BLOCK_FREE	0x4d646c46U	/* "FldM" */
 #define MDLPOOL_BLOCK_OUT	0x4d646c4fU	/* "OldM" */
 
-/* Alignment of blocks and buffers, as NT aligns to its SLIST entry. */
-#define MDLPOOL_ALIGN		sizeof(void *)
+/*
+ * Every buffer starts on a cache line and on the DMA alignment, and its slot
+ * is a whole number of them: no two buffers, and no buffer and the
+ * metadata, share a cache line that the CPU writes while a device may own
+ * the other (streaming DMA on non-coherent machines, DMA-API debugging).
+ */
+#define MDLPOOL_BUF_ALIGN	max_t(unsigned int, L1_CACHE_BYTES, ARCH_DMA_MINALIGN)
+
+/*
+ * The largest slab: 2^3 pages, PAGE_ALLOC_COSTLY_ORDER, above which the
+ * page allocator stops trying hard, and page refills never wait.
+ */
+#define MDLPOOL_MAX_ORDER	3
 
 /* With debug_checks: bytes guarded after each buffer, and the fill bytes. */
 #define MDLPOOL_REDZONE		16
@@ -105,8 +117,12 @@ struct mdlpool_cpu {
  * struct mdlpool - a pool of one buffer size
  * @pcpu: the per-CPU shares
  * @buffer_size: bytes of each buffer
- * @block_size: bytes of each block: descriptor plus buffer, aligned
- * @blocks_per_page: blocks that fit in one page after its header
+ * @block_size: bytes from one buffer to the next: the buffer and, when
+ *	checked, its redzone, rounded up to MDLPOOL_BUF_ALIGN
+ * @blocks_per_page: blocks in one slab
+ * @slab_order: each slab ("page" in the statistics) is 2^@slab_order pages
+ * @buf_offset: where in a slab the first buffer starts, after the header and
+ *	the block array
  * @checked: debug_checks was set at creation: redzones and poisoning
  * @tag: four characters naming the pool's owner, as NT pool tags do
  * @name: unique name, also the debugfs directory
@@ -119,6 +135,8 @@ struct mdlpool {
 	unsigned int buffer_size;
 	unsigned int block_size;
 	unsigned int blocks_per_page;
+	unsigned int slab_order;
+	unsigned int buf_offset;
 	bool checked;
 	u32 tag;
 	char name[MDLPOOL_NAME_MAX + 1];
@@ -128,7 +146,28 @@ struct mdlpool {
 };
 
 /**
- * struct mdlpool_page - header at the start of every pool page
+ * struct mdlpool_block - a buffer's header, in its slab's block array
+ * @sg: the descriptor handed to callers; first, so a descriptor's address is
+ *	its block's address
+ * @free_node: link on one of the slab's free lists
+ * @state: MDLPOOL_BLOCK_FREE or MDLPOOL_BLOCK_OUT
+ *
+ * Apart from the buffers: an overrun or underrun of a buffer reaches the
+ * neighbouring buffer's slot, never a header.
+ */
+struct mdlpool_block {
+	struct scatterlist sg;
+	struct llist_node free_node;
+	u32 state;
+};
+
+/**
+ * struct mdlpool_page - header at the start of every slab
+ *
+ * A slab is one allocation of 2^slab_order pages (a compound page above
+ * order 0): this header, the array of block headers, then the buffers,
+ * each starting on MDLPOOL_BUF_ALIGN.  A buffer may cross a page boundary
+ * inside its slab; it is still one physically contiguous segment.
  * @owner: the CPU share that allocated the page
  * @link: entry in @owner's pages or used_pages list (owner only)
  * @free: blocks freed by other CPUs; any CPU pushes, only the owner takes
@@ -144,6 +183,7 @@ struct mdlpool {
  * @orphan_node: link on @owner's orphans
  * @last_free: jiffies of the last free into the page (any CPU writes it,
  *	the owner reads it to age the page)
+ * @blocks: the block headers, one per buffer, in buffer order
  *
  * A field that one CPU writes while another may read it (@built and
  * @on_used for the free-time checks and remote frees, @last_free) is
@@ -162,42 +202,62 @@ struct mdlpool_page {
 	bool orphaned;
 	struct llist_node orphan_node;
 	unsigned long last_free;
+	struct mdlpool_block blocks[];
 };
 
-/**
- * struct mdlpool_block - what precedes every buffer
- * @sg: the descriptor handed to callers; first, so a descriptor's address is
- *	its block's address
- * @free_node: link on one of the page's free lists
- * @index: the block's place in its page, so a free finds it without dividing
- * @state: MDLPOOL_BLOCK_FREE or MDLPOOL_BLOCK_OUT
- */
-struct mdlpool_block {
-	struct scatterlist sg;
-	struct llist_node free_node;
-	u32 index;
-	u32 state;
-};
-
-#define MDLPOOL_FIRST_BLOCK	ALIGN(sizeof(struct mdlpool_page), MDLPOOL_ALIGN)
-#define MDLPOOL_BLOCK_HEADER	ALIGN(sizeof(struct mdlpool_block), MDLPOOL_ALIGN)
-
-/* Bytes of one block: descriptor, buffer and, when checked, the redzone. */
+/* Bytes from one buffer to the next: the buffer, its redzone if checked. */
 static inline unsigned int mdlpool_block_size(unsigned int buffer_size,
 					      bool checked)
 {
-	return ALIGN(MDLPOOL_BLOCK_HEADER + buffer_size +
-		     (checked ? MDLPOOL_REDZONE : 0), MDLPOOL_ALIGN);
+	return ALIGN(buffer_size + (checked ? MDLPOOL_REDZONE : 0),
+		     MDLPOOL_BUF_ALIGN);
 }
 
-static inline unsigned int mdlpool_blocks_per_page(unsigned int block_size)
+/* Where the first buffer of a slab of @blocks blocks starts. */
+static inline unsigned int mdlpool_buf_offset(unsigned int blocks)
 {
-	return (PAGE_SIZE - MDLPOOL_FIRST_BLOCK) / block_size;
+	return ALIGN(struct_size((struct mdlpool_page *)NULL, blocks, blocks),
+		     MDLPOOL_BUF_ALIGN);
 }
 
-static inline void *mdlpool_block_buf(struct mdlpool_block *blk)
+/* How many blocks of @block_size bytes a slab of @order holds. */
+static inline unsigned int mdlpool_slab_blocks(unsigned int order,
+					       unsigned int block_size)
 {
-	return (void *)blk + MDLPOOL_BLOCK_HEADER;
+	unsigned int slab = PAGE_SIZE << order;
+	unsigned int n = (slab - sizeof(struct mdlpool_page)) /
+			 (block_size + sizeof(struct mdlpool_block));
+
+	/* The division ignores the alignment of the first buffer. */
+	while (n && mdlpool_buf_offset(n) + n * block_size > slab)
+		n--;
+	return n;
+}
+
+/*
+ * The slab order for blocks of @block_size bytes: the one that spends the
+ * fewest slab bytes per buffer, the smaller order on a tie (it is easier to
+ * get and returns to the system sooner).  -1 if none holds a block.
+ */
+static inline int mdlpool_slab_order(unsigned int block_size)
+{
+	unsigned int order, n, best_n = 0;
+	int best = -1;
+
+	for (order = 0; order <= MDLPOOL_MAX_ORDER; order++) {
+		n = mdlpool_slab_blocks(order, block_size);
+		/* PAGE_SIZE << order / n < PAGE_SIZE << best / best_n */
+		if (n && (best < 0 || (n << best) > (best_n << order))) {
+			best = order;
+			best_n = n;
+		}
+	}
+	return best;
+}
+
+static inline unsigned int mdlpool_slab_bytes(const struct mdlpool *pool)
+{
+	return PAGE_SIZE << pool->slab_order;
 }
 
 static inline struct mdlpool_block *
@@ -205,7 +265,22 @@ mdlpool_block_at(const struct mdlpool *pool,
 		 struct mdlpool_page *pg,
 		 unsigned int idx)
 {
-	return (void *)pg + MDLPOOL_FIRST_BLOCK + idx * pool->block_size;
+	return &pg->blocks[idx];
+}
+
+static inline unsigned int mdlpool_block_index(const struct mdlpool *pool,
+					       struct mdlpool_page *pg,
+					       struct mdlpool_block *blk)
+{
+	return blk - pg->blocks;
+}
+
+static inline void *mdlpool_block_buf(const struct mdlpool *pool,
+				      struct mdlpool_page *pg,
+				      struct mdlpool_block *blk)
+{
+	return (void *)pg + pool->buf_offset +
+	       mdlpool_block_index(pool, pg, blk) * pool->block_size;
 }
 
 static inline unsigned int mdlpool_page_in_use(struct mdlpool_page *pg)
@@ -234,17 +309,9 @@ static inline bool mdlpool_page_idle(struct mdlpool_page *pg, unsigned long now,
 	return time_after_eq(now, READ_ONCE(pg->last_free) + lifetime);
 }
 
-static inline unsigned int mdlpool_block_index(const struct mdlpool *pool,
-					       struct mdlpool_page *pg,
-					       struct mdlpool_block *blk)
-{
-	return ((void *)blk - (void *)pg - MDLPOOL_FIRST_BLOCK) /
-	       pool->block_size;
-}
-
 static inline unsigned int mdlpool_tail_size(const struct mdlpool *pool)
 {
-	return pool->block_size - MDLPOOL_BLOCK_HEADER - pool->buffer_size;
+	return pool->block_size - pool->buffer_size;
 }
 
 /* What an allocation or free on the owner CPU should scavenge now. */

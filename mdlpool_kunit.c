@@ -25,7 +25,7 @@
 
 static struct mdlpool_page *kt_page_of(struct scatterlist *sg)
 {
-	return (void *)((unsigned long)sg & PAGE_MASK);
+	return page_address(virt_to_head_page(sg));
 }
 
 static unsigned int kt_free_list_length(struct mdlpool_page *pg)
@@ -40,22 +40,44 @@ static unsigned int kt_free_list_length(struct mdlpool_page *pg)
 	return n;
 }
 
+/* Slab bytes per buffer of @order for @bs-byte blocks, times 2^10. */
+static unsigned long kt_cost(unsigned int order, unsigned int bs)
+{
+	unsigned int n = mdlpool_slab_blocks(order, bs);
+
+	return n ? ((PAGE_SIZE << order) << 10) / n : ULONG_MAX;
+}
+
 static void kt_layout_one(struct kunit *test, unsigned int size, bool checked)
 {
+	unsigned int need = size + (checked ? MDLPOOL_REDZONE : 0);
 	unsigned int bs = mdlpool_block_size(size, checked);
-	unsigned int bpp = mdlpool_blocks_per_page(bs);
-	unsigned int need = MDLPOOL_BLOCK_HEADER + size +
-			    (checked ? MDLPOOL_REDZONE : 0);
+	int order = mdlpool_slab_order(bs);
+	unsigned int slab, n, off, o;
 
-	KUNIT_ASSERT_EQ_MSG(test, bs % MDLPOOL_ALIGN, 0, "size %u", size);
+	KUNIT_ASSERT_EQ_MSG(test, bs % MDLPOOL_BUF_ALIGN, 0, "size %u", size);
 	KUNIT_ASSERT_GE_MSG(test, bs, need, "size %u", size);
-	KUNIT_ASSERT_LT_MSG(test, bs, need + MDLPOOL_ALIGN, "size %u", size);
-	KUNIT_ASSERT_GE_MSG(test, bpp, 1U, "size %u", size);
-	/* Every block fits in the page, and one more would not. */
-	KUNIT_ASSERT_LE_MSG(test, MDLPOOL_FIRST_BLOCK + bpp * bs, PAGE_SIZE,
+	KUNIT_ASSERT_LT_MSG(test, bs, need + MDLPOOL_BUF_ALIGN, "size %u", size);
+	KUNIT_ASSERT_GE_MSG(test, order, 0, "size %u", size);
+	KUNIT_ASSERT_LE_MSG(test, order, MDLPOOL_MAX_ORDER, "size %u", size);
+	slab = PAGE_SIZE << order;
+	n = mdlpool_slab_blocks(order, bs);
+	off = mdlpool_buf_offset(n);
+	KUNIT_ASSERT_GE_MSG(test, n, 1U, "size %u", size);
+	/* Buffers start on the boundary, after every header, inside the slab. */
+	KUNIT_ASSERT_EQ_MSG(test, off % MDLPOOL_BUF_ALIGN, 0, "size %u", size);
+	KUNIT_ASSERT_GE_MSG(test, off,
+			    (unsigned int)struct_size((struct mdlpool_page *)NULL,
+						      blocks, n),
 			    "size %u", size);
-	KUNIT_ASSERT_GT_MSG(test, MDLPOOL_FIRST_BLOCK + (bpp + 1) * bs,
-			    PAGE_SIZE, "size %u", size);
+	KUNIT_ASSERT_LE_MSG(test, off + n * bs, slab, "size %u", size);
+	/* One more block would not fit. */
+	KUNIT_ASSERT_GT_MSG(test, mdlpool_buf_offset(n + 1) + (n + 1) * bs, slab,
+			    "size %u", size);
+	/* No order up to the largest spends fewer bytes per buffer. */
+	for (o = 0; o <= MDLPOOL_MAX_ORDER; o++)
+		KUNIT_ASSERT_LE_MSG(test, kt_cost(order, bs), kt_cost(o, bs),
+				    "size %u order %u", size, o);
 }
 
 static void mdlpool_layout_every_size(struct kunit *test)
@@ -63,15 +85,20 @@ static void mdlpool_layout_every_size(struct kunit *test)
 	unsigned int max = mdlpool_max_buffer_size();
 	unsigned int size;
 
-	KUNIT_ASSERT_EQ(test, MDLPOOL_FIRST_BLOCK % MDLPOOL_ALIGN, 0);
 	for (size = 1; size <= max; size++)
 		kt_layout_one(test, size, false);
 	for (size = 1; size <= max - MDLPOOL_REDZONE; size++)
 		kt_layout_one(test, size, true);
-	/* The largest size is exactly one block per page. */
+	/* The largest size is exactly one block per largest slab. */
+	KUNIT_EXPECT_EQ(test, mdlpool_slab_order(mdlpool_block_size(max, false)),
+			MDLPOOL_MAX_ORDER);
 	KUNIT_EXPECT_EQ(test,
-			mdlpool_blocks_per_page(mdlpool_block_size(max, false)),
+			mdlpool_slab_blocks(MDLPOOL_MAX_ORDER,
+					    mdlpool_block_size(max, false)),
 			1U);
+	KUNIT_EXPECT_LT(test,
+			mdlpool_slab_order(mdlpool_block_size(max + 1, false)),
+			0);
 	KUNIT_EXPECT_EQ(test, PTR_ERR(mdlpool_create("kunit-big", max + 1,
 						     KT_TAG)),
 			-EINVAL);
@@ -94,7 +121,7 @@ static void kt_bufs_alloc(struct kunit *test, struct kt_bufs *b,
 
 	b->pool = mdlpool_create("kunit", size, KT_TAG);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(b->pool));
-	b->n = pages * mdlpool_blocks_per_page(mdlpool_block_size(size, false));
+	b->n = pages * b->pool->blocks_per_page;
 	b->sg = kunit_kcalloc(test, b->n, sizeof(*b->sg), GFP_KERNEL);
 	b->buf = kunit_kcalloc(test, b->n, sizeof(*b->buf), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, b->sg);
@@ -160,6 +187,76 @@ static void mdlpool_page_header_invariants(struct kunit *test)
 			    first);
 	for (i = 1; i < b.n; i++)
 		KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[i]), 0);
+	migrate_enable();
+	KUNIT_EXPECT_EQ(test, mdlpool_destroy(b.pool), 0);
+}
+
+/*
+ * For sizes across the slab orders: every buffer of two slabs starts on
+ * the boundary, after the slab's block array, and ends inside its slab; its
+ * descriptor is one segment that maps it.
+ */
+static void mdlpool_buffers_aligned_in_slab(struct kunit *test)
+{
+	static const unsigned int sizes[] = {
+		1, 64, 256, 1500, 2048, 4000, 4096, 9000, 16384,
+	};
+	unsigned int s, i;
+
+	for (s = 0; s < ARRAY_SIZE(sizes); s++) {
+		struct kt_bufs b;
+
+		migrate_disable();
+		kt_bufs_alloc(test, &b, sizes[s], 2);
+		for (i = 0; i < b.n; i++) {
+			struct mdlpool_page *pg = kt_page_of(b.sg[i]);
+			void *start = (void *)pg + b.pool->buf_offset;
+			void *end = (void *)pg + mdlpool_slab_bytes(b.pool);
+
+			KUNIT_EXPECT_EQ_MSG(test,
+					    (unsigned long)b.buf[i] % MDLPOOL_BUF_ALIGN,
+					    0UL, "size %u", sizes[s]);
+			KUNIT_EXPECT_TRUE_MSG(test, b.buf[i] >= start &&
+					      b.buf[i] + sizes[s] <= end,
+					      "size %u", sizes[s]);
+			KUNIT_EXPECT_PTR_EQ(test, sg_virt(b.sg[i]), b.buf[i]);
+			KUNIT_EXPECT_EQ(test, b.sg[i]->length, sizes[s]);
+			KUNIT_EXPECT_PTR_EQ(test, pg, kt_page_of((void *)b.buf[i]));
+		}
+		for (i = 0; i < b.n; i++)
+			KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[i]), 0);
+		migrate_enable();
+		KUNIT_EXPECT_EQ(test, mdlpool_destroy(b.pool), 0);
+	}
+}
+
+/*
+ * A stray write into a free block's header (its state) is found when the
+ * block would be handed out: the block is left out, counted, and the
+ * allocation goes on with the next one.
+ */
+static void mdlpool_overwritten_header_left_out(struct kunit *test)
+{
+	struct mdlpool_block *blk;
+	struct mdlpool_cpu *c;
+	struct scatterlist *sg;
+	struct kt_bufs b;
+	void *buf;
+
+	migrate_disable();
+	kt_bufs_alloc(test, &b, 200, 1);
+	c = this_cpu_ptr(b.pool->pcpu);
+	KUNIT_ASSERT_GE(test, b.n, 2U);
+	KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[1]), 0);
+	KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[0]), 0);
+	blk = (void *)b.sg[0];
+	blk->state = 0x5a5a5a5a;
+	sg = mdlpool_alloc(b.pool, &buf);
+	KUNIT_EXPECT_PTR_EQ(test, sg, b.sg[1]);
+	KUNIT_EXPECT_EQ(test, c->corrupt_free_blocks, 1UL);
+	KUNIT_EXPECT_EQ(test, mdlpool_free(sg), 0);
+	for (b.n--; b.n >= 2; b.n--)
+		KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[b.n]), 0);
 	migrate_enable();
 	KUNIT_EXPECT_EQ(test, mdlpool_destroy(b.pool), 0);
 }
@@ -273,6 +370,8 @@ static void mdlpool_scavenge_decisions(struct kunit *test)
 static struct kunit_case mdlpool_kunit_cases[] = {
 	KUNIT_CASE(mdlpool_layout_every_size),
 	KUNIT_CASE(mdlpool_page_header_invariants),
+	KUNIT_CASE(mdlpool_buffers_aligned_in_slab),
+	KUNIT_CASE(mdlpool_overwritten_header_left_out),
 	KUNIT_CASE(mdlpool_free_list_agrees_with_counts),
 	KUNIT_CASE(mdlpool_scavenge_decisions),
 	{}

@@ -397,11 +397,16 @@ EXPORT_SYMBOL_GPL(MmGetPhysicalAddress);
 /* ---------------------------------------------------------------------
  * The MDL pool.
  *
- * A pool buffer is [caller's BufferSize bytes | pad | MDL | one PFN].  The
- * MDL's scatterlist is the pool's own descriptor, trimmed to BufferSize.
+ * A pool buffer is [caller's BufferSize bytes | pad | MDL | its PFNs].  The
+ * MDL's scatterlist is the pool's own descriptor, trimmed to BufferSize.  A
+ * buffer may cross pages inside its slab, which is physically contiguous,
+ * so its PFNs follow each other; room is kept for the most pages a buffer
+ * of that size can touch, wherever in a page it starts.
  */
 #define NT_POOL_MDL_OFFSET(size)	ALIGN((size_t)(size), sizeof(void *))
-#define NT_POOL_MDL_BYTES		(sizeof(MDL) + sizeof(PFN_NUMBER))
+#define NT_POOL_MAX_SPAN(size)		((size_t)(size) / PAGE_SIZE + 2)
+#define NT_POOL_MDL_BYTES(size)		\
+	(sizeof(MDL) + NT_POOL_MAX_SPAN(size) * sizeof(PFN_NUMBER))
 
 /* The handle: the Linux pool and the size the NT caller asked for. */
 struct nt_mdp_pool {
@@ -422,13 +427,14 @@ static atomic_t nt_pool_seq = ATOMIC_INIT(0);
  * on accepts 16 bytes less (its redzone).
  *
  * Context: any context.
- * Return: mdlpool_max_buffer_size() less the MDL and its PFN, rounded
+ * Return: mdlpool_max_buffer_size() less the MDL and its PFNs, rounded
  * down to 8 bytes.
  */
 ULONG nt_mdp_max_buffer_size(void)
 {
-	return ALIGN_DOWN(mdlpool_max_buffer_size() - NT_POOL_MDL_BYTES,
-			  sizeof(void *));
+	size_t max = mdlpool_max_buffer_size();
+
+	return ALIGN_DOWN(max - NT_POOL_MDL_BYTES(max), sizeof(void *));
 }
 EXPORT_SYMBOL_GPL(nt_mdp_max_buffer_size);
 
@@ -474,7 +480,7 @@ HANDLE MdpCreatePool(USHORT BufferSize, ULONG Tag)
 		snprintf(name, sizeof(name), "nt-%s-%u", tag,
 			 (unsigned int)atomic_inc_return(&nt_pool_seq));
 		pool = mdlpool_create(name, NT_POOL_MDL_OFFSET(BufferSize) +
-					    NT_POOL_MDL_BYTES, Tag);
+					    NT_POOL_MDL_BYTES(BufferSize), Tag);
 	} while (IS_ERR(pool) && PTR_ERR(pool) == -EEXIST);
 	if (IS_ERR(pool)) {
 		kfree(handle);
@@ -516,7 +522,9 @@ EXPORT_SYMBOL_GPL(MdpDestroyPool);
 static PMDL nt_mdp_hand_out(struct nt_mdp_pool *handle, struct scatterlist *sg,
 			    void *buf, PVOID *Buffer)
 {
+	unsigned long pfn;
 	MDL *mdl;
+	ULONG i;
 
 	if (!sg)
 		return NULL;
@@ -526,12 +534,14 @@ static PMDL nt_mdp_hand_out(struct nt_mdp_pool *handle, struct scatterlist *sg,
 	mdl->nt_magic = NT_MDL_MAGIC_POOL;
 	mdl->nt_byte_count = handle->buffer_size;
 	mdl->nt_max_byte_count = handle->buffer_size;
-	mdl->nt_nr_pages = 1;
+	mdl->nt_nr_pages = ADDRESS_AND_SIZE_TO_SPAN_PAGES(buf, handle->buffer_size);
 	mdl->nt_va = buf;
 	mdl->nt_system_va = buf;
 	mdl->nt_sgl = sg;
 	mdl->nt_pin = NULL;
-	mdl->nt_pfns[0] = page_to_pfn(sg_page(sg));
+	pfn = page_to_pfn(sg_page(sg));
+	for (i = 0; i < mdl->nt_nr_pages; i++)
+		mdl->nt_pfns[i] = pfn + i;
 	/* The pool reset the length to its own size, which includes the MDL. */
 	sg->length = handle->buffer_size;
 	*Buffer = buf;

@@ -389,8 +389,8 @@ static VOID NtcCheckPoolMdl(PMDL Mdl, PVOID Buffer, NTC_POOL_CHECKS *Bad)
 		Bad->VirtualAddress++;
 	if (MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority) != Buffer)
 		Bad->SystemAddress++;
-	if (MmGetMdlByteOffset(Mdl) != BYTE_OFFSET(Buffer) ||
-	    BYTE_OFFSET(Buffer) + Size > PAGE_SIZE)
+	/* A buffer may cross pages of its slab: every PFN is checked below. */
+	if (MmGetMdlByteOffset(Mdl) != BYTE_OFFSET(Buffer))
 		Bad->Offset++;
 	if (MmGetMdlBaseVa(Mdl) != Start - BYTE_OFFSET(Buffer))
 		Bad->BaseVa++;

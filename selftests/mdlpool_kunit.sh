@@ -12,7 +12,8 @@ if [ ! -d /sys/kernel/debug/kunit ] || [ ! -f "$moddir/mdlpool_kunit.ko" ]; then
 	ktap_skip_script "mdlpool KUnit suite" "this kernel has no KUnit"
 fi
 
-# One case checks that a double free is refused, which warns once.
+# Two cases warn once on purpose: a refused double free, an overwritten
+# free block.
 expect_warnings_begin
 insmod "$moddir/mdlpool_kunit.ko"
 loaded=$?

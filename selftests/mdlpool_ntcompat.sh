@@ -183,11 +183,17 @@ ntpool=$(basename "$(dirname "${ntpool:-/x/none/stats}")")
 ktap_test_result "pool: MdpCreatePool(1500, 'NtCl') makes a pool nt-NtCl-N with that tag" \
 	sh -c "[ $nt_rc -eq 0 ] && case '$ntpool' in nt-NtCl-*) true ;; *) false ;; esac"
 ktap_test_result "pool: MdpCreatePool(0) is refused" is zero_refused 1
-max=$(($(summary max_buffer_size) - 72))
-ktap_test_result "pool: BufferSize up to the pool's maximum less 72 ($max) is accepted, with the same tag; one more is refused" \
+# mdl_bytes SIZE: the 64-byte MDL and room for the PFNs of every page a
+# buffer of SIZE bytes can touch (SIZE / 4096 + 2), as nt_compat.c keeps.
+mdl_bytes() {
+	echo $((64 + 8 * ($1 / 4096 + 2)))
+}
+linux_max=$(summary max_buffer_size)
+max=$(((linux_max - $(mdl_bytes "$linux_max")) / 8 * 8))
+ktap_test_result "pool: BufferSize up to the pool's maximum less the MDL and its PFNs ($max) is accepted, with the same tag; one more is refused" \
 	is max "$max" max_accepted 1 over_max_refused 1
-ktap_test_result "pool: each Linux buffer holds BufferSize rounded to 8 plus the 72-byte MDL" \
-	expect_stat "$ntpool" buffer_size $((1504 + 72)) pool
+ktap_test_result "pool: each Linux buffer holds BufferSize rounded to 8 plus the MDL with its PFNs" \
+	expect_stat "$ntpool" buffer_size $((1504 + $(mdl_bytes 1500))) pool
 
 # --- MDLs from the pool --------------------------------------------------
 per=8

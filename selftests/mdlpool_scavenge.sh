@@ -14,7 +14,7 @@ set_param scavenge_period_ms 600000
 set_param min_page_lifetime_ms 600000
 set_param used_pages_threshold 1000
 
-# Seven pages of two blocks, all out, all freed by CPU 1.  The first six
+# Seven full slabs, all out, all freed by CPU 1.  The first six
 # are on the used list; the seventh, still first on the page list, would
 # move there at the next allocation.
 ctl_ok create remote 1500
