@@ -109,6 +109,8 @@
 #include <linux/cpuhotplug.h>
 #include <linux/ctype.h>
 #include <linux/debugfs.h>
+#include <linux/device.h>
+#include <linux/dma-mapping.h>
 #include <linux/gfp.h>
 #include <linux/jiffies.h>
 #include <linux/list.h>
@@ -188,6 +190,8 @@ enum mdlpool_stat {
 	MDLPOOL_STAT_OVERRUNS,
 	MDLPOOL_STAT_POISON_ERRORS,
 	MDLPOOL_STAT_CORRUPT_FREE_BLOCKS,
+	MDLPOOL_STAT_DMA_MAPPED_PAGES,
+	MDLPOOL_STAT_DMA_MAP_FAILURES,
 	MDLPOOL_NR_STATS
 };
 
@@ -210,6 +214,8 @@ static const char * const mdlpool_stat_names[MDLPOOL_NR_STATS] = {
 	[MDLPOOL_STAT_OVERRUNS]		= "overruns",
 	[MDLPOOL_STAT_POISON_ERRORS]	= "poison_errors",
 	[MDLPOOL_STAT_CORRUPT_FREE_BLOCKS] = "corrupt_free_blocks",
+	[MDLPOOL_STAT_DMA_MAPPED_PAGES]	= "dma_mapped_pages",
+	[MDLPOOL_STAT_DMA_MAP_FAILURES]	= "dma_map_failures",
 };
 
 /* Guards mdlpool_list.  Taken before the CPU hotplug lock, never after. */
@@ -351,6 +357,44 @@ static bool mdlpool_inject_page_failure(void)
 	return true;
 }
 
+/*
+ * A device-bound pool maps each slab once, whole, when it gets it: the
+ * buffers are then only synced, never mapped one by one.  The CPU sync is
+ * skipped here because no buffer holds data yet; the caller syncs each
+ * buffer for the device before the device uses it.  A slab that cannot be
+ * mapped goes straight back, and the allocation fails.
+ */
+static bool mdlpool_slab_map(struct mdlpool_cpu *c, struct page *page,
+			     struct mdlpool_page *pg)
+{
+	struct mdlpool *pool = c->pool;
+
+	if (!pool->dma_dev)
+		return true;
+	pg->dma = dma_map_page_attrs(pool->dma_dev, page, 0,
+				     mdlpool_slab_bytes(pool), pool->dma_dir,
+				     DMA_ATTR_SKIP_CPU_SYNC);
+	if (dma_mapping_error(pool->dma_dev, pg->dma)) {
+		__free_pages(page, pool->slab_order);
+		c->dma_map_failures++;
+		return false;
+	}
+	c->dma_mapped_pages++;
+	return true;
+}
+
+/* Buffers go back to the page allocator, not to the device: no sync. */
+static void mdlpool_slab_unmap(struct mdlpool_cpu *c, struct mdlpool_page *pg)
+{
+	struct mdlpool *pool = c->pool;
+
+	if (!pool->dma_dev)
+		return;
+	dma_unmap_page_attrs(pool->dma_dev, pg->dma, mdlpool_slab_bytes(pool),
+			     pool->dma_dir, DMA_ATTR_SKIP_CPU_SYNC);
+	c->dma_mapped_pages--;
+}
+
 static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
 {
 	unsigned long held;
@@ -365,6 +409,8 @@ static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
 		return NULL;
 
 	pg = page_address(page);
+	if (!mdlpool_slab_map(c, page, pg))
+		return NULL;
 	pg->owner = c;
 	init_llist_head(&pg->free);
 	pg->owner_free = NULL;
@@ -394,6 +440,7 @@ static void mdlpool_page_release(struct mdlpool_cpu *c, struct mdlpool_page *pg)
 	if (pg->on_used)
 		c->nr_used_pages--;
 	c->blocks_built -= pg->built;
+	mdlpool_slab_unmap(c, pg);
 	/* Later frees of stale descriptors must not recognise the page. */
 	set_page_private(page, 0);
 	__free_pages(page, order);
@@ -559,6 +606,11 @@ static struct mdlpool_block *mdlpool_block_build(const struct mdlpool *pool,
 
 	/* One segment, even where the buffer crosses into the next page. */
 	sg_init_one(&blk->sg, buf, pool->buffer_size);
+	if (pool->dma_dev) {
+		sg_dma_address(&blk->sg) = pg->dma +
+					   mdlpool_block_offset(pool, pg, blk);
+		sg_dma_len(&blk->sg) = pool->buffer_size;
+	}
 	blk->state = MDLPOOL_BLOCK_FREE;
 	if (pool->checked)
 		memset(buf, MDLPOOL_POISON_BYTE, pool->buffer_size);
@@ -658,6 +710,8 @@ static struct scatterlist *mdlpool_block_hand_out(const struct mdlpool *pool,
 	blk->state = MDLPOOL_BLOCK_OUT;
 	/* Callers shorten the length while they use a buffer; NT resets it. */
 	sg->length = pool->buffer_size;
+	if (pool->dma_dev)
+		sg_dma_len(sg) = pool->buffer_size;
 	/* NT clears the MDL's link: a new buffer is never part of a chain. */
 	sg_mark_end(sg);
 	*buf = mdlpool_block_buf(pool, pg, blk);
@@ -825,7 +879,9 @@ static bool mdlpool_block_intact(const struct mdlpool *pool,
 	struct scatterlist *sg = &blk->sg;
 
 	return sg_page(sg) == virt_to_page(buf) &&
-	       sg->offset == offset_in_page(buf);
+	       sg->offset == offset_in_page(buf) &&
+	       (!pool->dma_dev ||
+		sg_dma_address(sg) == pg->dma + mdlpool_block_offset(pool, pg, blk));
 }
 
 static int mdlpool_reject(struct mdlpool *pool, const struct scatterlist *sg,
@@ -1058,6 +1114,8 @@ static void mdlpool_stats_snapshot(struct mdlpool_cpu *c,
 	s[MDLPOOL_STAT_OVERRUNS] = atomic_long_read(&c->overruns);
 	s[MDLPOOL_STAT_POISON_ERRORS] = atomic_long_read(&c->poison_errors);
 	s[MDLPOOL_STAT_CORRUPT_FREE_BLOCKS] = mdlpool_peek(c->corrupt_free_blocks);
+	s[MDLPOOL_STAT_DMA_MAPPED_PAGES] = mdlpool_peek(c->dma_mapped_pages);
+	s[MDLPOOL_STAT_DMA_MAP_FAILURES] = mdlpool_peek(c->dma_map_failures);
 }
 
 static void mdlpool_stats_print(struct seq_file *m, const unsigned long *s)
@@ -1156,22 +1214,9 @@ static void mdlpool_cpu_init(struct mdlpool *pool, int cpu)
 	c->next_scavenge = jiffies - 1;
 }
 
-/**
- * mdlpool_create - create a pool of buffers of one size
- * @name: unique name, at most MDLPOOL_NAME_MAX characters and no '/';
- *	the pool's statistics appear in /sys/kernel/debug/mdlpool/@name/
- * @buffer_size: bytes per buffer, 1 to mdlpool_max_buffer_size()
- * @tag: four characters identifying the pool's user (see MDLPOOL_TAG())
- *
- * NT's MdpCreatePool().  No memory is taken for buffers until the first
- * allocation on each CPU.
- *
- * Context: process context; sleeps.
- * Return: the pool, or ERR_PTR(-EINVAL) for a bad name or size,
- * ERR_PTR(-EEXIST) if the name is taken, ERR_PTR(-ENOMEM).
- */
-struct mdlpool *mdlpool_create(const char *name, unsigned int buffer_size,
-			       u32 tag)
+static struct mdlpool *mdlpool_new(const char *name, unsigned int buffer_size,
+				   u32 tag, struct device *dev,
+				   enum dma_data_direction dir)
 {
 	/* Read once: the size check and the layout must agree. */
 	bool checked = READ_ONCE(debug_checks);
@@ -1205,6 +1250,8 @@ struct mdlpool *mdlpool_create(const char *name, unsigned int buffer_size,
 	pool->blocks_per_page = mdlpool_slab_blocks(pool->slab_order,
 						    pool->block_size);
 	pool->buf_offset = mdlpool_buf_offset(pool->blocks_per_page);
+	pool->dma_dev = get_device(dev);
+	pool->dma_dir = dir;
 
 	mutex_lock(&mdlpool_mutex);
 	if (mdlpool_find(name)) {
@@ -1228,11 +1275,121 @@ struct mdlpool *mdlpool_create(const char *name, unsigned int buffer_size,
 	return pool;
 
 err_free:
+	put_device(pool->dma_dev);
 	free_percpu(pool->pcpu);
 	kfree(pool);
 	return ERR_PTR(err);
 }
+
+/**
+ * mdlpool_create - create a pool of buffers of one size
+ * @name: unique name, at most MDLPOOL_NAME_MAX characters and no '/';
+ *	the pool's statistics appear in /sys/kernel/debug/mdlpool/@name/
+ * @buffer_size: bytes per buffer, 1 to mdlpool_max_buffer_size()
+ * @tag: four characters identifying the pool's user (see MDLPOOL_TAG())
+ *
+ * NT's MdpCreatePool().  No memory is taken for buffers until the first
+ * allocation on each CPU.
+ *
+ * Context: process context; sleeps.
+ * Return: the pool, or ERR_PTR(-EINVAL) for a bad name or size,
+ * ERR_PTR(-EEXIST) if the name is taken, ERR_PTR(-ENOMEM).
+ */
+struct mdlpool *mdlpool_create(const char *name, unsigned int buffer_size,
+			       u32 tag)
+{
+	return mdlpool_new(name, buffer_size, tag, NULL, DMA_NONE);
+}
 EXPORT_SYMBOL_GPL(mdlpool_create);
+
+/**
+ * mdlpool_create_dma - create a pool whose buffers a device reads or writes
+ * @name: as for mdlpool_create()
+ * @buffer_size: as for mdlpool_create()
+ * @tag: as for mdlpool_create()
+ * @dev: the device; the pool holds a reference to it until destroyed
+ * @dir: DMA_TO_DEVICE, DMA_FROM_DEVICE or DMA_BIDIRECTIONAL
+ *
+ * Like mdlpool_create(), and each slab is mapped for @dev once, when the
+ * pool takes it, and unmapped when it goes back.  Every descriptor comes
+ * with sg_dma_address() and sg_dma_len() set for its buffer; the caller
+ * syncs a buffer with mdlpool_dma_sync_for_device() before the device uses
+ * it and with mdlpool_dma_sync_for_cpu() before the CPU reads what the
+ * device wrote.  A slab that cannot be mapped is an allocation failure,
+ * counted in dma_map_failures.
+ *
+ * Context: process context; sleeps.
+ * Return: as mdlpool_create(); ERR_PTR(-EINVAL) also for a bad direction or
+ * a device that cannot do DMA.
+ */
+struct mdlpool *mdlpool_create_dma(const char *name, unsigned int buffer_size,
+				   u32 tag, struct device *dev,
+				   enum dma_data_direction dir)
+{
+	if (!dev || !dev->dma_mask || !*dev->dma_mask ||
+	    (dir != DMA_TO_DEVICE && dir != DMA_FROM_DEVICE &&
+	     dir != DMA_BIDIRECTIONAL))
+		return ERR_PTR(-EINVAL);
+	return mdlpool_new(name, buffer_size, tag, dev, dir);
+}
+EXPORT_SYMBOL_GPL(mdlpool_create_dma);
+
+/* The device-bound pool's slab a descriptor belongs to, or NULL. */
+static struct mdlpool_page *mdlpool_dma_page_of(const struct scatterlist *sg)
+{
+	struct mdlpool_page *pg = mdlpool_page_of(sg);
+
+	if (WARN_ON_ONCE(!pg || !pg->owner->pool->dma_dev))
+		return NULL;
+	return pg;
+}
+
+/**
+ * mdlpool_dma_sync_for_device - hand a buffer's bytes to the device
+ * @sg: a descriptor of a device-bound pool, out to the caller
+ *
+ * Makes the first @sg->length bytes of the buffer, as the CPU wrote them,
+ * visible to the device (for DMA_TO_DEVICE and DMA_BIDIRECTIONAL pools),
+ * and for DMA_FROM_DEVICE pools gives the device the buffer to write.
+ *
+ * Context: any context the DMA API allows for syncs (no sleeping).
+ */
+void mdlpool_dma_sync_for_device(const struct scatterlist *sg)
+{
+	struct mdlpool_page *pg = mdlpool_dma_page_of(sg);
+	struct mdlpool *pool;
+
+	if (!pg)
+		return;
+	pool = pg->owner->pool;
+	dma_sync_single_range_for_device(pool->dma_dev, pg->dma,
+					 sg_dma_address(sg) - pg->dma,
+					 sg->length, pool->dma_dir);
+}
+EXPORT_SYMBOL_GPL(mdlpool_dma_sync_for_device);
+
+/**
+ * mdlpool_dma_sync_for_cpu - give a buffer's bytes back to the CPU
+ * @sg: a descriptor of a device-bound pool, out to the caller
+ *
+ * Makes the first @sg->length bytes of the buffer, as the device wrote
+ * them, visible to the CPU.
+ *
+ * Context: any context the DMA API allows for syncs (no sleeping).
+ */
+void mdlpool_dma_sync_for_cpu(const struct scatterlist *sg)
+{
+	struct mdlpool_page *pg = mdlpool_dma_page_of(sg);
+	struct mdlpool *pool;
+
+	if (!pg)
+		return;
+	pool = pg->owner->pool;
+	dma_sync_single_range_for_cpu(pool->dma_dev, pg->dma,
+				      sg_dma_address(sg) - pg->dma,
+				      sg->length, pool->dma_dir);
+}
+EXPORT_SYMBOL_GPL(mdlpool_dma_sync_for_cpu);
 
 static long mdlpool_in_use(struct mdlpool *pool)
 {
@@ -1306,6 +1463,7 @@ int mdlpool_destroy(struct mdlpool *pool)
 		cancel_work_sync(&c->reclaim_work);
 		mdlpool_cpu_drain(c);
 	}
+	put_device(pool->dma_dev);
 	free_percpu(pool->pcpu);
 	kfree(pool);
 	return 0;

@@ -8,8 +8,10 @@
 #ifndef _MDLPOOL_H
 #define _MDLPOOL_H
 
+#include <linux/dma-direction.h>
 #include <linux/types.h>
 
+struct device;
 struct mdlpool;
 struct scatterlist;
 
@@ -23,11 +25,17 @@ struct scatterlist;
 
 struct mdlpool *mdlpool_create(const char *name, unsigned int buffer_size,
 			       u32 tag);
+struct mdlpool *mdlpool_create_dma(const char *name, unsigned int buffer_size,
+				   u32 tag, struct device *dev,
+				   enum dma_data_direction dir);
 int mdlpool_destroy(struct mdlpool *pool);
 
 struct scatterlist *mdlpool_alloc(struct mdlpool *pool, void **buf);
 struct scatterlist *mdlpool_alloc_bh(struct mdlpool *pool, void **buf);
 int mdlpool_free(struct scatterlist *sg);
+
+void mdlpool_dma_sync_for_device(const struct scatterlist *sg);
+void mdlpool_dma_sync_for_cpu(const struct scatterlist *sg);
 
 void mdlpool_scavenge(struct mdlpool *pool);
 

@@ -10,6 +10,7 @@
 
 #include <linux/atomic.h>
 #include <linux/cache.h>
+#include <linux/dma-direction.h>
 #include <linux/jiffies.h>
 #include <linux/list.h>
 #include <linux/llist.h>
@@ -63,6 +64,8 @@
  * @alloc_failures: allocations that found no page
  * @corrupt_free_blocks: free blocks found overwritten at allocation and
  *	left out of their page's lists
+ * @dma_mapped_pages: slabs of a device-bound pool mapped for its device now
+ * @dma_map_failures: slabs given back because the mapping failed
  * @missed_move: a free on another CPU hit a page on @used_pages
  * @orphans: pages of @used_pages that other CPUs freed blocks into, each
  *	queued once by the free that found it there, so that a scavenge
@@ -101,6 +104,8 @@ struct mdlpool_cpu {
 	unsigned long scavenges;
 	unsigned long alloc_failures;
 	unsigned long corrupt_free_blocks;
+	unsigned long dma_mapped_pages;
+	unsigned long dma_map_failures;
 
 	bool missed_move ____cacheline_aligned_in_smp;
 	struct llist_head orphans;
@@ -124,6 +129,8 @@ struct mdlpool_cpu {
  * @buf_offset: where in a slab the first buffer starts, after the header and
  *	the block array
  * @checked: debug_checks was set at creation: redzones and poisoning
+ * @dma_dev: for a device-bound pool, the device its slabs are mapped for
+ * @dma_dir: the direction of those mappings
  * @tag: four characters naming the pool's owner, as NT pool tags do
  * @name: unique name, also the debugfs directory
  * @node: entry in mdlpool_list
@@ -138,6 +145,8 @@ struct mdlpool {
 	unsigned int slab_order;
 	unsigned int buf_offset;
 	bool checked;
+	struct device *dma_dev;
+	enum dma_data_direction dma_dir;
 	u32 tag;
 	char name[MDLPOOL_NAME_MAX + 1];
 	struct list_head node;
@@ -183,6 +192,7 @@ struct mdlpool_block {
  * @orphan_node: link on @owner's orphans
  * @last_free: jiffies of the last free into the page (any CPU writes it,
  *	the owner reads it to age the page)
+ * @dma: in a device-bound pool, the slab's bus address
  * @blocks: the block headers, one per buffer, in buffer order
  *
  * A field that one CPU writes while another may read it (@built and
@@ -202,6 +212,7 @@ struct mdlpool_page {
 	bool orphaned;
 	struct llist_node orphan_node;
 	unsigned long last_free;
+	dma_addr_t dma;
 	struct mdlpool_block blocks[];
 };
 
@@ -275,12 +286,20 @@ static inline unsigned int mdlpool_block_index(const struct mdlpool *pool,
 	return blk - pg->blocks;
 }
 
+/* Where a block's buffer lies in its slab. */
+static inline unsigned int mdlpool_block_offset(const struct mdlpool *pool,
+						struct mdlpool_page *pg,
+						struct mdlpool_block *blk)
+{
+	return pool->buf_offset +
+	       mdlpool_block_index(pool, pg, blk) * pool->block_size;
+}
+
 static inline void *mdlpool_block_buf(const struct mdlpool *pool,
 				      struct mdlpool_page *pg,
 				      struct mdlpool_block *blk)
 {
-	return (void *)pg + pool->buf_offset +
-	       mdlpool_block_index(pool, pg, blk) * pool->block_size;
+	return (void *)pg + mdlpool_block_offset(pool, pg, blk);
 }
 
 static inline unsigned int mdlpool_page_in_use(struct mdlpool_page *pg)

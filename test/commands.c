@@ -12,14 +12,18 @@
 #include <linux/cpu.h>
 #include <linux/cpumask.h>
 #include <linux/ctype.h>
+#include <linux/dma-direct.h>
+#include <linux/dma-mapping.h>
 #include <linux/irq_work.h>
 #include <linux/list.h>
 #include <linux/mm.h>
+#include <linux/pci.h>
 #include <linux/preempt.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/swiotlb.h>
 #include <linux/workqueue.h>
 
 #include "mdlt.h"
@@ -115,24 +119,91 @@ static int mdlt_parse_tag(const char *s, u32 *tag)
 	return 0;
 }
 
-int mdlt_cmd_create(char **argv, int argc)
+/* The PCI device at DOMAIN:BUS:SLOT.FN, referenced; or an errno. */
+static struct pci_dev *mdlt_pci_dev(const char *addr)
 {
+	unsigned int domain, bus, slot, fn;
+	struct pci_dev *pdev;
+	char end;
+
+	if (sscanf(addr, "%x:%x:%x.%x%c", &domain, &bus, &slot, &fn, &end) != 4 ||
+	    bus > 0xff || slot > 0x1f || fn > 7)
+		return ERR_PTR(-EINVAL);
+	pdev = pci_get_domain_bus_and_slot(domain, bus, PCI_DEVFN(slot, fn));
+	return pdev ?: ERR_PTR(-ENODEV);
+}
+
+static int mdlt_parse_dir(const char *s, enum dma_data_direction *dir)
+{
+	static const char * const names[] = { "bidi", "to", "from" };
+	static const enum dma_data_direction dirs[] = {
+		DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_FROM_DEVICE,
+	};
+	int i = match_string(names, ARRAY_SIZE(names), s);
+
+	if (i < 0)
+		return -EINVAL;
+	*dir = dirs[i];
+	return 0;
+}
+
+/* create NAME SIZE [TAG] [dev=PCI_ADDRESS [dir=bidi|to|from]] */
+static struct mdlpool *mdlt_create_pool(char **argv, int argc,
+					struct mdlt_pool *mp)
+{
+	enum dma_data_direction dir = DMA_BIDIRECTIONAL;
 	u32 tag = MDLT_DEFAULT_TAG;
+	struct pci_dev *pdev = NULL;
 	struct mdlpool *pool;
 	unsigned int size;
+	int i, err = 0;
+
+	if (argc < 3 || kstrtouint(argv[2], 0, &size))
+		return ERR_PTR(-EINVAL);
+	for (i = 3; i < argc && !err; i++) {
+		if (str_has_prefix(argv[i], "dev=") && !pdev) {
+			pdev = mdlt_pci_dev(argv[i] + 4);
+			if (IS_ERR(pdev)) {
+				err = PTR_ERR(pdev);
+				pdev = NULL;
+			}
+		} else if (str_has_prefix(argv[i], "dir=")) {
+			err = mdlt_parse_dir(argv[i] + 4, &dir);
+		} else if (i == 3) {
+			err = mdlt_parse_tag(argv[i], &tag);
+		} else {
+			err = -EINVAL;
+		}
+	}
+	if (!err && dir != DMA_BIDIRECTIONAL && !pdev)
+		err = -EINVAL;
+	if (err) {
+		pci_dev_put(pdev);
+		return ERR_PTR(err);
+	}
+	if (!pdev)
+		return mdlpool_create(argv[1], size, tag);
+	/* The pool holds its own reference to the device. */
+	pool = mdlpool_create_dma(argv[1], size, tag, &pdev->dev, dir);
+	if (!IS_ERR(pool)) {
+		mp->dma_dev = &pdev->dev;
+		mp->dma_dir = dir;
+	}
+	pci_dev_put(pdev);
+	return pool;
+}
+
+int mdlt_cmd_create(char **argv, int argc)
+{
+	struct mdlpool *pool;
 	struct mdlt_pool *mp;
 
-	if (argc < 3 || argc > 4 || kstrtouint(argv[2], 0, &size))
-		return -EINVAL;
-	if (argc == 4 && mdlt_parse_tag(argv[3], &tag))
-		return -EINVAL;
-	if (mdlt_find(argv[1]))
-		return -EEXIST;
-
+	if (argc < 2 || mdlt_find(argv[1]))
+		return argc < 2 ? -EINVAL : -EEXIST;
 	mp = kzalloc(sizeof(*mp), GFP_KERNEL);
 	if (!mp)
 		return -ENOMEM;
-	pool = mdlpool_create(argv[1], size, tag);
+	pool = mdlt_create_pool(argv, argc, mp);
 	if (IS_ERR(pool)) {
 		kfree(mp);
 		return PTR_ERR(pool);
@@ -641,6 +712,73 @@ int mdlt_cmd_corrupt(char **argv, int argc)
 		return -EINVAL;
 	b.len = kind == 0;
 	return mdlt_on_cpu(cpumask_first(cpu_online_mask), mdlt_corrupt_here, &b);
+}
+
+/*
+ * What the device sees of a buffer: the memory at its bus address.  Without
+ * an IOMMU that is the buffer itself, or with swiotlb=force a bounce slot.
+ */
+static void *mdlt_device_view(struct device *dev, struct scatterlist *sg)
+{
+	return phys_to_virt(dma_to_phys(dev, sg_dma_address(sg)));
+}
+
+/*
+ * dmasync NAME: take a buffer of a device-bound pool and check its bus
+ * address and length.  Where the mapping bounces (swiotlb=force), also check
+ * that the sync helpers move the bytes in each direction the pool maps:
+ * the CPU's to the device's view, and back.  -EIO if something is wrong.
+ */
+static int mdlt_dma_round_trip(struct mdlt_pool *mp, struct scatterlist *sg,
+			       void *buf)
+{
+	unsigned int len = mdlpool_buffer_size(mp->pool);
+	void *dev_view = mdlt_device_view(mp->dma_dev, sg);
+	phys_addr_t bus_phys = dma_to_phys(mp->dma_dev, sg_dma_address(sg));
+	bool to = mp->dma_dir != DMA_FROM_DEVICE;
+	bool from = mp->dma_dir != DMA_TO_DEVICE;
+
+	if (sg_dma_len(sg) != len)
+		return -EIO;
+	if (!is_swiotlb_buffer(mp->dma_dev, bus_phys))
+		return bus_phys == virt_to_phys(buf) ? 0 : -EIO;
+	memset(buf, 0xa5, len);
+	mdlpool_dma_sync_for_device(sg);
+	if (to && memchr_inv(dev_view, 0xa5, len))
+		return -EIO;
+	memset(dev_view, 0x5a, len);
+	mdlpool_dma_sync_for_cpu(sg);
+	if (from && memchr_inv(buf, 0x5a, len))
+		return -EIO;
+	return 1;
+}
+
+int mdlt_cmd_dmasync(char **argv, int argc)
+{
+	struct scatterlist *sg;
+	struct mdlt_pool *mp;
+	void *buf;
+	int ret;
+
+	if (argc != 2)
+		return -EINVAL;
+	mp = mdlt_find(argv[1]);
+	if (!mp)
+		return -ENOENT;
+	if (!mp->dma_dev)
+		return -EINVAL;
+	sg = mdlpool_alloc(mp->pool, &buf);
+	if (!sg)
+		return -ENOMEM;
+	ret = mdlt_dma_round_trip(mp, sg, buf);
+	mdlpool_free(sg);
+	if (ret < 0)
+		return ret;
+	pr_info("dmasync %s: bus address and length right; %s\n", mp->name,
+		ret ? "data moved through the bounce buffer as the direction allows"
+		    : "the device sees the buffer itself (no bounce buffering)");
+	mp->dma_bounced = ret;
+	return 0;
 }
 
 /* At unload: give back every held buffer and destroy every pool. */

@@ -12,6 +12,7 @@
 
 #include <linux/ctype.h>
 #include <linux/debugfs.h>
+#include <linux/device.h>
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -45,6 +46,7 @@ static const struct mdlt_cmd mdlt_cmds[] = {
 	{ "badfree", mdlt_cmd_badfree },
 	{ "badcontext", mdlt_cmd_badcontext },
 	{ "corrupt", mdlt_cmd_corrupt },
+	{ "dmasync", mdlt_cmd_dmasync },
 	{ "stress", mdlt_cmd_stress },
 };
 
@@ -119,6 +121,9 @@ static int mdlt_control_show(struct seq_file *m, void *unused)
 			seq_printf(m, " newest_pfn=0x%lx",
 				   page_to_pfn(sg_page(h->sg)));
 		}
+		if (mp->dma_dev)
+			seq_printf(m, " dma_dev=%s dma_bounced=%d", dev_name(mp->dma_dev),
+				   mp->dma_bounced);
 		seq_putc(m, '\n');
 		if (!mp->stressed)
 			continue;

@@ -31,6 +31,9 @@ struct mdlt_stress_result {
 struct mdlt_pool {
 	struct list_head node;
 	struct mdlpool *pool;
+	struct device *dma_dev;
+	enum dma_data_direction dma_dir;
+	bool dma_bounced;
 	char name[MDLPOOL_NAME_MAX + 1];
 	struct list_head held;
 	unsigned long nr_held;
@@ -63,6 +66,7 @@ int mdlt_cmd_scavenge(char **argv, int argc);
 int mdlt_cmd_badfree(char **argv, int argc);
 int mdlt_cmd_badcontext(char **argv, int argc);
 int mdlt_cmd_corrupt(char **argv, int argc);
+int mdlt_cmd_dmasync(char **argv, int argc);
 int mdlt_cmd_stress(char **argv, int argc);
 
 #endif /* _MDLT_H */
