@@ -249,7 +249,8 @@ static int mdlb_pp_init(struct mdlb_ctx *x)
 {
 	struct page_pool_params pp = {
 		.flags = MDLPOOL_PP_FLAG_PAGE_FRAG,
-		.order = 0,
+		/* Fragments of one page, or of a compound page for jumbo sizes. */
+		.order = get_order(x->size),
 		.pool_size = MDLB_RING,
 		.nid = NUMA_NO_NODE,
 	};
@@ -572,7 +573,7 @@ static const struct mdlb_scenario mdlb_scenarios[] = {
 	{ "all CPUs, 4 vCPUs", MDLB_ALLCPU, 4 },
 };
 
-static const unsigned int mdlb_sizes[] = { 64, 256, 1500, 2048 };
+static const unsigned int mdlb_sizes[] = { 64, 256, 1500, 2048, 9000 };
 
 /* One timed run: ns per operation, 0 if the scenario cannot run. */
 static u64 mdlb_once(struct mdlb_run *r, const struct mdlb_scenario *sc)
