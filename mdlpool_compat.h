@@ -92,4 +92,17 @@ static inline void mdlpool_shrinker_free(struct shrinker *s)
 #define MDLPOOL_NO_LLSEEK	NULL
 #endif
 
+/*
+ * 6.12: is_swiotlb_buffer() gave way to swiotlb_find_pool().  Only the test
+ * module asks (does a mapping bounce?); it defines MDLPOOL_COMPAT_SWIOTLB.
+ */
+#ifdef MDLPOOL_COMPAT_SWIOTLB
+#include <linux/swiotlb.h>
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#define mdlpool_is_swiotlb_buffer(dev, paddr)	(!!swiotlb_find_pool(dev, paddr))
+#else
+#define mdlpool_is_swiotlb_buffer(dev, paddr)	is_swiotlb_buffer(dev, paddr)
+#endif
+#endif
+
 #endif /* _MDLPOOL_COMPAT_H */

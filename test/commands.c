@@ -23,9 +23,10 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
-#include <linux/swiotlb.h>
 #include <linux/workqueue.h>
 
+#define MDLPOOL_COMPAT_SWIOTLB
+#include "mdlpool_compat.h"
 #include "mdlt.h"
 #include "options.h"
 
@@ -740,7 +741,7 @@ static int mdlt_dma_round_trip(struct mdlt_pool *mp, struct scatterlist *sg,
 
 	if (sg_dma_len(sg) != len)
 		return -EIO;
-	if (!is_swiotlb_buffer(mp->dma_dev, bus_phys))
+	if (!mdlpool_is_swiotlb_buffer(mp->dma_dev, bus_phys))
 		return bus_phys == virt_to_phys(buf) ? 0 : -EIO;
 	memset(buf, 0xa5, len);
 	mdlpool_dma_sync_for_device(sg);
