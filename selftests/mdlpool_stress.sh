@@ -43,6 +43,9 @@ stress_tests() {
 
 stress_tests small 64 20000 16
 stress_tests large 2048 10000 64
+# Jumbo frames and the largest slabs: buffers crossing pages of a slab.
+stress_tests jumbo 9000 4000 16
+stress_tests huge 16384 3000 8
 ktap_test_result "after destroy every page is back: pages_alloc = pages_freed" \
 	sh -c "[ $(summary pages_held) -eq $pages0 ]"
 ktap_test_result "no pool is left behind" sh -c "[ $(summary pools) -eq 0 ]"
