@@ -14,7 +14,7 @@ set_param min_page_lifetime_ms 0
 pages0=$(summary pages_held)
 injected0=$(summary injected_failures)
 
-ctl_ok create faulty 2048
+ctl_ok create faulty "$(summary max_buffer_size)"	# one buffer per slab
 ctl_ok alloc faulty 2 cpu=0
 echo 1 > "$DBG/fail_next_pages"
 ktap_test_result "an allocation that needs a page it cannot get fails with ENOMEM" \

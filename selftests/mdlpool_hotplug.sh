@@ -29,7 +29,7 @@ wait_for() {
 	"$@"
 }
 
-ctl_ok create hp 2048
+ctl_ok create hp "$(summary max_buffer_size)"	# one buffer per slab
 ctl_ok alloc hp 10 cpu=1
 ctl_ok alloc hp 10 cpu=1
 ctl_ok free hp 10 cpu=1		# ten idle pages, young: kept while online

@@ -27,7 +27,7 @@ idle_ms() {
 	echo $(($(now_ms) - t0))
 }
 
-ctl_ok create idle 2048
+ctl_ok create idle "$(summary max_buffer_size)"	# one buffer per slab
 ctl_ok alloc idle 8 cpu=0
 ctl_ok free idle all cpu=0
 ktap_test_result "freed pages are kept at first (younger than the lifetime)" \

@@ -50,7 +50,7 @@ set_param used_pages_threshold 1000
 # Timed scavenge: pages must have been free for the minimum lifetime.
 set_param scavenge_period_ms 0
 set_param min_page_lifetime_ms 3000
-ctl_ok create timed 2048
+ctl_ok create timed "$(summary max_buffer_size)"	# one buffer per slab
 ctl_ok alloc timed 4 cpu=0
 ctl_ok free timed all cpu=0
 ctl_ok scavenge timed
