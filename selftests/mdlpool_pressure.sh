@@ -83,7 +83,7 @@ ctl_ok create squeeze "$(summary max_buffer_size)"	# one buffer per slab
 
 # --- a refill's priority, as the page allocator saw it ---
 if [ -n "$TRACE" ]; then
-	echo 'order == 0' > $TRACE/events/kmem/mm_page_alloc/filter
+	echo "order == $(pool_stat squeeze slab_order pool)" > $TRACE/events/kmem/mm_page_alloc/filter
 	trace_only kmem/mm_page_alloc
 	ctl_ok alloc squeeze 1 cpu=0
 	echo 0 > $TRACE/tracing_on
