@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # The benchmark, inside the guest: every contender, every scenario, the
-# four buffer sizes, then the table.  Arguments: ops per run, runs.
+# buffer sizes, then the table.  Arguments: ops per run, runs.
 BENCH=/sys/kernel/debug/mdlpool_bench
 set -e
 echo "kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) vCPUs, command line: $(cat /proc/cmdline)"
