@@ -1246,7 +1246,7 @@ static struct mdlpool *mdlpool_new(const char *name, unsigned int buffer_size,
 	pool->buffer_size = buffer_size;
 	pool->checked = checked;
 	pool->block_size = mdlpool_block_size(buffer_size, pool->checked);
-	pool->slab_order = mdlpool_slab_order(pool->block_size);
+	pool->slab_order = mdlpool_slab_order(pool->block_size, buffer_size);
 	pool->blocks_per_page = mdlpool_slab_blocks(pool->slab_order,
 						    pool->block_size);
 	pool->buf_offset = mdlpool_buf_offset(pool->blocks_per_page);

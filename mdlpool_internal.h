@@ -246,19 +246,38 @@ static inline unsigned int mdlpool_slab_blocks(unsigned int order,
 }
 
 /*
- * The slab order for blocks of @block_size bytes: the one that spends the
- * fewest slab bytes per buffer, the smaller order on a tie (it is easier to
- * get and returns to the system sooner).  -1 if none holds a block.
+ * Slab bytes per buffer a layout may spend on buffers of @buffer_size
+ * bytes: 1.15 times the size plus 128, or below 256 bytes twice the size
+ * plus 128 (the cache-line alignment alone can double a small buffer).
  */
-static inline int mdlpool_slab_order(unsigned int block_size)
+static inline unsigned int mdlpool_waste_bound(unsigned int buffer_size)
+{
+	if (buffer_size < 256)
+		return 2 * buffer_size + 128;
+	return buffer_size + buffer_size * 3 / 20 + 128;
+}
+
+/*
+ * The slab order for blocks of @block_size bytes holding @buffer_size-byte
+ * buffers: the smallest order within the waste bound, since a smaller
+ * allocation is easier to get and returns to the system sooner; if no order
+ * up to MDLPOOL_MAX_ORDER is within it, the one that wastes least.  -1 if
+ * none holds a block.
+ */
+static inline int mdlpool_slab_order(unsigned int block_size,
+				     unsigned int buffer_size)
 {
 	unsigned int order, n, best_n = 0;
 	int best = -1;
 
 	for (order = 0; order <= MDLPOOL_MAX_ORDER; order++) {
 		n = mdlpool_slab_blocks(order, block_size);
+		if (!n)
+			continue;
+		if ((PAGE_SIZE << order) <= n * mdlpool_waste_bound(buffer_size))
+			return order;
 		/* PAGE_SIZE << order / n < PAGE_SIZE << best / best_n */
-		if (n && (best < 0 || (n << best) > (best_n << order))) {
+		if (best < 0 || (n << best) > (best_n << order)) {
 			best = order;
 			best_n = n;
 		}

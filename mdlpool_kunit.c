@@ -52,7 +52,7 @@ static void kt_layout_one(struct kunit *test, unsigned int size, bool checked)
 {
 	unsigned int need = size + (checked ? MDLPOOL_REDZONE : 0);
 	unsigned int bs = mdlpool_block_size(size, checked);
-	int order = mdlpool_slab_order(bs);
+	int order = mdlpool_slab_order(bs, size);
 	unsigned int slab, n, off, o;
 
 	KUNIT_ASSERT_EQ_MSG(test, bs % MDLPOOL_BUF_ALIGN, 0, "size %u", size);
@@ -74,10 +74,22 @@ static void kt_layout_one(struct kunit *test, unsigned int size, bool checked)
 	/* One more block would not fit. */
 	KUNIT_ASSERT_GT_MSG(test, mdlpool_buf_offset(n + 1) + (n + 1) * bs, slab,
 			    "size %u", size);
-	/* No order up to the largest spends fewer bytes per buffer. */
-	for (o = 0; o <= MDLPOOL_MAX_ORDER; o++)
-		KUNIT_ASSERT_LE_MSG(test, kt_cost(order, bs), kt_cost(o, bs),
-				    "size %u order %u", size, o);
+	/*
+	 * Within the waste bound and no smaller order is; or, where no order
+	 * is within it, none spends fewer bytes per buffer.
+	 */
+	for (o = 0; o <= MDLPOOL_MAX_ORDER; o++) {
+		bool within = kt_cost(o, bs) <=
+			      (unsigned long)mdlpool_waste_bound(size) << 10;
+
+		if (o < order)
+			KUNIT_ASSERT_FALSE_MSG(test, within, "size %u order %u",
+					       size, o);
+		if (kt_cost(order, bs) > (unsigned long)mdlpool_waste_bound(size) << 10)
+			KUNIT_ASSERT_LE_MSG(test, kt_cost(order, bs),
+					    kt_cost(o, bs), "size %u order %u",
+					    size, o);
+	}
 }
 
 static void mdlpool_layout_every_size(struct kunit *test)
@@ -90,14 +102,16 @@ static void mdlpool_layout_every_size(struct kunit *test)
 	for (size = 1; size <= max - MDLPOOL_REDZONE; size++)
 		kt_layout_one(test, size, true);
 	/* The largest size is exactly one block per largest slab. */
-	KUNIT_EXPECT_EQ(test, mdlpool_slab_order(mdlpool_block_size(max, false)),
+	KUNIT_EXPECT_EQ(test, mdlpool_slab_order(mdlpool_block_size(max, false),
+						 max),
 			MDLPOOL_MAX_ORDER);
 	KUNIT_EXPECT_EQ(test,
 			mdlpool_slab_blocks(MDLPOOL_MAX_ORDER,
 					    mdlpool_block_size(max, false)),
 			1U);
 	KUNIT_EXPECT_LT(test,
-			mdlpool_slab_order(mdlpool_block_size(max + 1, false)),
+			mdlpool_slab_order(mdlpool_block_size(max + 1, false),
+					   max + 1),
 			0);
 	KUNIT_EXPECT_EQ(test, PTR_ERR(mdlpool_create("kunit-big", max + 1,
 						     KT_TAG)),
