@@ -9,8 +9,10 @@
  * A port of the Windows NT MDL buffer pool.  A pool hands out buffers of
  * one size, each described by a struct scatterlist (the stand-in for NT's
  * MDL).  Every CPU has its own set of pages.  A "page" is a slab: one
- * allocation of 2^slab_order pages (order 0 to 3, chosen per buffer size to
- * waste least), laid out with the block headers apart from the buffers:
+ * allocation of 2^order pages (order 0 to 5, chosen per buffer size to
+ * waste least; a pool whose order is costly falls back to one of at most
+ * PAGE_ALLOC_COSTLY_ORDER when the page allocator has none), laid out with
+ * the block headers apart from the buffers:
  *
  *   [ mdlpool_page | hdr 0 | ... | hdr n-1 | pad | buf 0 | ... | buf n-1 ]
  *   hdr = struct mdlpool_block (scatterlist, llist node, state)
@@ -157,6 +159,11 @@ module_param(fail_page_percent, uint, 0644);
 MODULE_PARM_DESC(fail_page_percent,
 		 "Fault injection: percent of pool page allocations to fail on purpose");
 
+static unsigned int fail_page_min_order;
+module_param(fail_page_min_order, uint, 0644);
+MODULE_PARM_DESC(fail_page_min_order,
+		 "Fault injection: only slab allocations of at least this order fail (4: a pool's preferred costly order, never its fallback)");
+
 static bool debug_checks;
 module_param(debug_checks, bool, 0644);
 MODULE_PARM_DESC(debug_checks,
@@ -192,6 +199,7 @@ enum mdlpool_stat {
 	MDLPOOL_STAT_CORRUPT_FREE_BLOCKS,
 	MDLPOOL_STAT_DMA_MAPPED_PAGES,
 	MDLPOOL_STAT_DMA_MAP_FAILURES,
+	MDLPOOL_STAT_SLAB_FALLBACKS,
 	MDLPOOL_NR_STATS
 };
 
@@ -216,6 +224,7 @@ static const char * const mdlpool_stat_names[MDLPOOL_NR_STATS] = {
 	[MDLPOOL_STAT_CORRUPT_FREE_BLOCKS] = "corrupt_free_blocks",
 	[MDLPOOL_STAT_DMA_MAPPED_PAGES]	= "dma_mapped_pages",
 	[MDLPOOL_STAT_DMA_MAP_FAILURES]	= "dma_map_failures",
+	[MDLPOOL_STAT_SLAB_FALLBACKS]	= "slab_fallbacks",
 };
 
 /* Guards mdlpool_list.  Taken before the CPU hotplug lock, never after. */
@@ -346,10 +355,12 @@ static unsigned long mdlpool_cpu_in_use(struct mdlpool_cpu *c)
 	return c->allocs - c->local_frees - atomic_long_read(&c->remote_frees);
 }
 
-static bool mdlpool_inject_page_failure(void)
+static bool mdlpool_inject_page_failure(unsigned int order)
 {
 	unsigned int percent = READ_ONCE(fail_page_percent);
 
+	if (order < READ_ONCE(fail_page_min_order))
+		return false;
 	if (!atomic_add_unless(&mdlpool_fail_next_pages, -1, 0) &&
 	    (!percent || get_random_u32_below(100) >= percent))
 		return false;
@@ -368,14 +379,15 @@ static bool mdlpool_slab_map(struct mdlpool_cpu *c, struct page *page,
 			     struct mdlpool_page *pg)
 {
 	struct mdlpool *pool = c->pool;
+	const struct mdlpool_layout *l = mdlpool_layout_of(pool, pg);
 
 	if (!pool->dma_dev)
 		return true;
 	pg->dma = dma_map_page_attrs(pool->dma_dev, page, 0,
-				     mdlpool_slab_bytes(pool), pool->dma_dir,
+				     mdlpool_layout_bytes(l), pool->dma_dir,
 				     DMA_ATTR_SKIP_CPU_SYNC);
 	if (dma_mapping_error(pool->dma_dev, pg->dma)) {
-		__free_pages(page, pool->slab_order);
+		__free_pages(page, l->order);
 		c->dma_map_failures++;
 		return false;
 	}
@@ -390,9 +402,42 @@ static void mdlpool_slab_unmap(struct mdlpool_cpu *c, struct mdlpool_page *pg)
 
 	if (!pool->dma_dev)
 		return;
-	dma_unmap_page_attrs(pool->dma_dev, pg->dma, mdlpool_slab_bytes(pool),
+	dma_unmap_page_attrs(pool->dma_dev, pg->dma,
+			     mdlpool_layout_bytes(mdlpool_layout_of(pool, pg)),
 			     pool->dma_dir, DMA_ATTR_SKIP_CPU_SYNC);
 	c->dma_mapped_pages--;
+}
+
+static struct page *mdlpool_slab_alloc_order(unsigned int order, gfp_t gfp)
+{
+	if (mdlpool_inject_page_failure(order))
+		return NULL;
+	if (order)
+		gfp |= __GFP_COMP;
+	return alloc_pages_node(numa_mem_id(), gfp, order);
+}
+
+/*
+ * A new slab, in the preferred layout if the page allocator has one at hand
+ * (a costly order is tried once, quietly), else in the fallback layout.
+ */
+static struct page *mdlpool_slab_alloc(struct mdlpool_cpu *c, u8 *layout)
+{
+	const struct mdlpool_layout *l = c->pool->layouts;
+	struct page *page;
+
+	if (l[MDLPOOL_PREFERRED].order != l[MDLPOOL_FALLBACK].order) {
+		page = mdlpool_slab_alloc_order(l[MDLPOOL_PREFERRED].order,
+						MDLPOOL_REFILL_GFP | __GFP_NORETRY);
+		if (page) {
+			*layout = MDLPOOL_PREFERRED;
+			return page;
+		}
+		c->slab_fallbacks++;
+	}
+	*layout = MDLPOOL_FALLBACK;
+	return mdlpool_slab_alloc_order(l[MDLPOOL_FALLBACK].order,
+					MDLPOOL_REFILL_GFP);
 }
 
 static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
@@ -400,15 +445,14 @@ static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
 	unsigned long held;
 	struct mdlpool_page *pg;
 	struct page *page;
+	u8 layout;
 
-	if (mdlpool_inject_page_failure())
-		return NULL;
-	page = alloc_pages_node(numa_mem_id(), MDLPOOL_REFILL_GFP | __GFP_COMP,
-				c->pool->slab_order);
+	page = mdlpool_slab_alloc(c, &layout);
 	if (!page)
 		return NULL;
 
 	pg = page_address(page);
+	pg->layout = layout;
 	if (!mdlpool_slab_map(c, page, pg))
 		return NULL;
 	pg->owner = c;
@@ -434,7 +478,7 @@ static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
 static void mdlpool_page_release(struct mdlpool_cpu *c, struct mdlpool_page *pg)
 {
 	struct page *page = virt_to_page(pg);
-	unsigned int order = c->pool->slab_order;
+	unsigned int order = mdlpool_layout_of(c->pool, pg)->order;
 
 	list_del(&pg->link);
 	if (pg->on_used)
@@ -693,7 +737,7 @@ static struct mdlpool_block *mdlpool_block_take(const struct mdlpool *pool,
 			node = llist_del_all(&pg->free);
 	}
 	pg->owner_free = NULL;
-	if (pg->built < pool->blocks_per_page)
+	if (pg->built < mdlpool_layout_of(pool, pg)->blocks)
 		return mdlpool_block_build(pool, pg);
 	return NULL;
 }
@@ -1076,8 +1120,9 @@ EXPORT_SYMBOL_GPL(mdlpool_debug_checks);
 /**
  * mdlpool_max_buffer_size - the largest buffer a pool can hand out
  *
- * What is left of the largest slab (2^MDLPOOL_MAX_ORDER pages) after its
- * header and one block header, in whole cache lines.  Pools created with
+ * What is left of the largest fallback slab (2^PAGE_ALLOC_COSTLY_ORDER
+ * pages) after its header and one block header, in whole cache lines, so
+ * that every pool can do without costly allocations.  Pools created with
  * debug checks take MDLPOOL_REDZONE bytes less.
  *
  * Context: any.
@@ -1085,7 +1130,8 @@ EXPORT_SYMBOL_GPL(mdlpool_debug_checks);
  */
 unsigned int mdlpool_max_buffer_size(void)
 {
-	return ALIGN_DOWN((PAGE_SIZE << MDLPOOL_MAX_ORDER) - mdlpool_buf_offset(1),
+	return ALIGN_DOWN((PAGE_SIZE << MDLPOOL_FALLBACK_MAX_ORDER) -
+			  mdlpool_buf_offset(1),
 			  MDLPOOL_BUF_ALIGN);
 }
 EXPORT_SYMBOL_GPL(mdlpool_max_buffer_size);
@@ -1116,6 +1162,7 @@ static void mdlpool_stats_snapshot(struct mdlpool_cpu *c,
 	s[MDLPOOL_STAT_CORRUPT_FREE_BLOCKS] = mdlpool_peek(c->corrupt_free_blocks);
 	s[MDLPOOL_STAT_DMA_MAPPED_PAGES] = mdlpool_peek(c->dma_mapped_pages);
 	s[MDLPOOL_STAT_DMA_MAP_FAILURES] = mdlpool_peek(c->dma_map_failures);
+	s[MDLPOOL_STAT_SLAB_FALLBACKS] = mdlpool_peek(c->slab_fallbacks);
 }
 
 static void mdlpool_stats_print(struct seq_file *m, const unsigned long *s)
@@ -1133,6 +1180,8 @@ static int mdlpool_stats_show(struct seq_file *m, void *unused)
 	unsigned long s[MDLPOOL_NR_STATS];
 	struct mdlpool *pool = m->private;
 	char tag[5];
+	const struct mdlpool_layout *pref = &pool->layouts[MDLPOOL_PREFERRED];
+	const struct mdlpool_layout *fallback = &pool->layouts[MDLPOOL_FALLBACK];
 	int cpu, i;
 
 	for (i = 0; i < 4; i++) {
@@ -1141,10 +1190,11 @@ static int mdlpool_stats_show(struct seq_file *m, void *unused)
 		tag[i] = isgraph(ch) ? ch : '.';
 	}
 	tag[4] = '\0';
-	seq_printf(m, "pool name=%s tag=%s buffer_size=%u block_size=%u blocks_per_page=%u slab_order=%u slab_bytes=%u checks=%d\n",
+	seq_printf(m, "pool name=%s tag=%s buffer_size=%u block_size=%u blocks_per_page=%u slab_order=%u slab_bytes=%u fallback_order=%u fallback_blocks=%u checks=%d\n",
 		   pool->name, tag, pool->buffer_size, pool->block_size,
-		   pool->blocks_per_page, pool->slab_order,
-		   mdlpool_slab_bytes(pool), pool->checked);
+		   pool->blocks_per_page, pref->order,
+		   mdlpool_layout_bytes(pref), fallback->order, fallback->blocks,
+		   pool->checked);
 
 	for_each_possible_cpu(cpu) {
 		mdlpool_stats_snapshot(per_cpu_ptr(pool->pcpu, cpu), s);
@@ -1214,6 +1264,24 @@ static void mdlpool_cpu_init(struct mdlpool *pool, int cpu)
 	c->next_scavenge = jiffies - 1;
 }
 
+/*
+ * The preferred layout wastes least (within mdlpool_waste_bound() wherever
+ * an order up to MDLPOOL_MAX_ORDER allows, which is every size from 256
+ * bytes to 16 KiB); the fallback is the best of the orders that are not
+ * costly, the same layout whenever the preferred order is one of them.
+ */
+static void mdlpool_layouts_init(struct mdlpool *pool)
+{
+	unsigned int bs = pool->block_size, size = pool->buffer_size;
+
+	mdlpool_layout_init(&pool->layouts[MDLPOOL_PREFERRED],
+			    mdlpool_slab_order(bs, size, MDLPOOL_MAX_ORDER), bs);
+	mdlpool_layout_init(&pool->layouts[MDLPOOL_FALLBACK],
+			    mdlpool_slab_order(bs, size,
+					       MDLPOOL_FALLBACK_MAX_ORDER), bs);
+	pool->blocks_per_page = pool->layouts[MDLPOOL_PREFERRED].blocks;
+}
+
 static struct mdlpool *mdlpool_new(const char *name, unsigned int buffer_size,
 				   u32 tag, struct device *dev,
 				   enum dma_data_direction dir)
@@ -1246,10 +1314,7 @@ static struct mdlpool *mdlpool_new(const char *name, unsigned int buffer_size,
 	pool->buffer_size = buffer_size;
 	pool->checked = checked;
 	pool->block_size = mdlpool_block_size(buffer_size, pool->checked);
-	pool->slab_order = mdlpool_slab_order(pool->block_size, buffer_size);
-	pool->blocks_per_page = mdlpool_slab_blocks(pool->slab_order,
-						    pool->block_size);
-	pool->buf_offset = mdlpool_buf_offset(pool->blocks_per_page);
+	mdlpool_layouts_init(pool);
 	pool->dma_dev = get_device(dev);
 	pool->dma_dir = dir;
 

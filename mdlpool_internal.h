@@ -34,10 +34,15 @@
 #define MDLPOOL_BUF_ALIGN	max_t(unsigned int, L1_CACHE_BYTES, ARCH_DMA_MINALIGN)
 
 /*
- * The largest slab: 2^3 pages, PAGE_ALLOC_COSTLY_ORDER, above which the
- * page allocator stops trying hard, and page refills never wait.
+ * Slab orders.  A pool prefers the smallest order that keeps its waste
+ * within mdlpool_waste_bound(), up to MDLPOOL_MAX_ORDER (128 KiB with 4 KiB
+ * pages).  Above PAGE_ALLOC_COSTLY_ORDER the page allocator gives up easily,
+ * so such a pool also has a fallback order of at most that, used when the
+ * preferred allocation fails, as SLUB does with its slabs: a pool never
+ * depends on a costly allocation.  The largest buffer fits a fallback slab.
  */
-#define MDLPOOL_MAX_ORDER	3
+#define MDLPOOL_MAX_ORDER		5
+#define MDLPOOL_FALLBACK_MAX_ORDER	PAGE_ALLOC_COSTLY_ORDER
 
 /* With debug_checks: bytes guarded after each buffer, and the fill bytes. */
 #define MDLPOOL_REDZONE		16
@@ -66,6 +71,8 @@
  *	left out of their page's lists
  * @dma_mapped_pages: slabs of a device-bound pool mapped for its device now
  * @dma_map_failures: slabs given back because the mapping failed
+ * @slab_fallbacks: slabs taken at the pool's fallback order because the
+ *	preferred one could not be had
  * @missed_move: a free on another CPU hit a page on @used_pages
  * @orphans: pages of @used_pages that other CPUs freed blocks into, each
  *	queued once by the free that found it there, so that a scavenge
@@ -106,6 +113,7 @@ struct mdlpool_cpu {
 	unsigned long corrupt_free_blocks;
 	unsigned long dma_mapped_pages;
 	unsigned long dma_map_failures;
+	unsigned long slab_fallbacks;
 
 	bool missed_move ____cacheline_aligned_in_smp;
 	struct llist_head orphans;
@@ -119,15 +127,33 @@ struct mdlpool_cpu {
 };
 
 /**
+ * struct mdlpool_layout - the shape of a slab of one order
+ * @order: the slab ("page" in the statistics) is 2^@order pages
+ * @blocks: blocks it holds
+ * @buf_offset: where its first buffer starts, after the header and the
+ *	block array
+ */
+struct mdlpool_layout {
+	unsigned int order;
+	unsigned int blocks;
+	unsigned int buf_offset;
+};
+
+enum {
+	MDLPOOL_PREFERRED,
+	MDLPOOL_FALLBACK,
+	MDLPOOL_NR_LAYOUTS
+};
+
+/**
  * struct mdlpool - a pool of one buffer size
  * @pcpu: the per-CPU shares
  * @buffer_size: bytes of each buffer
  * @block_size: bytes from one buffer to the next: the buffer and, when
  *	checked, its redzone, rounded up to MDLPOOL_BUF_ALIGN
- * @blocks_per_page: blocks in one slab
- * @slab_order: each slab ("page" in the statistics) is 2^@slab_order pages
- * @buf_offset: where in a slab the first buffer starts, after the header and
- *	the block array
+ * @layouts: the slab layouts, MDLPOOL_PREFERRED and MDLPOOL_FALLBACK; the
+ *	same when the preferred order is not costly
+ * @blocks_per_page: blocks in a slab of the preferred layout
  * @checked: debug_checks was set at creation: redzones and poisoning
  * @dma_dev: for a device-bound pool, the device its slabs are mapped for
  * @dma_dir: the direction of those mappings
@@ -141,9 +167,8 @@ struct mdlpool {
 	struct mdlpool_cpu __percpu *pcpu;
 	unsigned int buffer_size;
 	unsigned int block_size;
+	struct mdlpool_layout layouts[MDLPOOL_NR_LAYOUTS];
 	unsigned int blocks_per_page;
-	unsigned int slab_order;
-	unsigned int buf_offset;
 	bool checked;
 	struct device *dma_dev;
 	enum dma_data_direction dma_dir;
@@ -173,8 +198,8 @@ struct mdlpool_block {
 /**
  * struct mdlpool_page - header at the start of every slab
  *
- * A slab is one allocation of 2^slab_order pages (a compound page above
- * order 0): this header, the array of block headers, then the buffers,
+ * A slab is one allocation of 2^order pages (a compound page above order
+ * 0), in one of its pool's two layouts: this header, the array of block headers, then the buffers,
  * each starting on MDLPOOL_BUF_ALIGN.  A buffer may cross a page boundary
  * inside its slab; it is still one physically contiguous segment.
  * @owner: the CPU share that allocated the page
@@ -189,6 +214,8 @@ struct mdlpool_block {
  * @on_used: the page is on @owner's used list (owner writes, anyone reads)
  * @orphaned: the page is queued on @owner's orphans; set by the remote free
  *	that queues it, cleared by the owner when it takes it off
+ * @layout: index of its layout in the pool's layouts (set before the slab
+ *	is published, then constant)
  * @orphan_node: link on @owner's orphans
  * @last_free: jiffies of the last free into the page (any CPU writes it,
  *	the owner reads it to age the page)
@@ -210,6 +237,7 @@ struct mdlpool_page {
 	atomic_t remote_frees;
 	bool on_used;
 	bool orphaned;
+	u8 layout;
 	struct llist_node orphan_node;
 	unsigned long last_free;
 	dma_addr_t dma;
@@ -258,19 +286,20 @@ static inline unsigned int mdlpool_waste_bound(unsigned int buffer_size)
 }
 
 /*
- * The slab order for blocks of @block_size bytes holding @buffer_size-byte
- * buffers: the smallest order within the waste bound, since a smaller
- * allocation is easier to get and returns to the system sooner; if no order
- * up to MDLPOOL_MAX_ORDER is within it, the one that wastes least.  -1 if
- * none holds a block.
+ * The slab order, up to @max_order, for blocks of @block_size bytes holding
+ * @buffer_size-byte buffers: the smallest order within the waste bound,
+ * since a smaller allocation is easier to get and returns to the system
+ * sooner; if none is within it, the one that wastes least.  -1 if none
+ * holds a block.
  */
 static inline int mdlpool_slab_order(unsigned int block_size,
-				     unsigned int buffer_size)
+				     unsigned int buffer_size,
+				     unsigned int max_order)
 {
 	unsigned int order, n, best_n = 0;
 	int best = -1;
 
-	for (order = 0; order <= MDLPOOL_MAX_ORDER; order++) {
+	for (order = 0; order <= max_order; order++) {
 		n = mdlpool_slab_blocks(order, block_size);
 		if (!n)
 			continue;
@@ -285,9 +314,24 @@ static inline int mdlpool_slab_order(unsigned int block_size,
 	return best;
 }
 
-static inline unsigned int mdlpool_slab_bytes(const struct mdlpool *pool)
+static inline void mdlpool_layout_init(struct mdlpool_layout *l,
+				       unsigned int order,
+				       unsigned int block_size)
 {
-	return PAGE_SIZE << pool->slab_order;
+	l->order = order;
+	l->blocks = mdlpool_slab_blocks(order, block_size);
+	l->buf_offset = mdlpool_buf_offset(l->blocks);
+}
+
+static inline const struct mdlpool_layout *
+mdlpool_layout_of(const struct mdlpool *pool, const struct mdlpool_page *pg)
+{
+	return &pool->layouts[pg->layout];
+}
+
+static inline unsigned int mdlpool_layout_bytes(const struct mdlpool_layout *l)
+{
+	return PAGE_SIZE << l->order;
 }
 
 static inline struct mdlpool_block *
@@ -310,7 +354,7 @@ static inline unsigned int mdlpool_block_offset(const struct mdlpool *pool,
 						struct mdlpool_page *pg,
 						struct mdlpool_block *blk)
 {
-	return pool->buf_offset +
+	return mdlpool_layout_of(pool, pg)->buf_offset +
 	       mdlpool_block_index(pool, pg, blk) * pool->block_size;
 }
 
@@ -330,7 +374,8 @@ static inline unsigned int mdlpool_page_in_use(struct mdlpool_page *pg)
 static inline bool mdlpool_page_exhausted(const struct mdlpool *pool,
 					  struct mdlpool_page *pg)
 {
-	return pg->built == pool->blocks_per_page && !pg->owner_free &&
+	return pg->built == mdlpool_layout_of(pool, pg)->blocks &&
+	       !pg->owner_free &&
 	       llist_empty(&pg->free);
 }
 

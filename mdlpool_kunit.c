@@ -48,70 +48,87 @@ static unsigned long kt_cost(unsigned int order, unsigned int bs)
 	return n ? ((PAGE_SIZE << order) << 10) / n : ULONG_MAX;
 }
 
-static void kt_layout_one(struct kunit *test, unsigned int size, bool checked)
+/*
+ * The slab order a size gets with orders up to @max_order, checked: every
+ * buffer on the boundary, after every header, inside the slab, no room for
+ * one more; within the waste bound with no smaller order within it, or,
+ * where no order is, no order spending fewer bytes per buffer.
+ */
+static int kt_layout_order(struct kunit *test, unsigned int size, bool checked,
+			   unsigned int max_order)
 {
-	unsigned int need = size + (checked ? MDLPOOL_REDZONE : 0);
 	unsigned int bs = mdlpool_block_size(size, checked);
-	int order = mdlpool_slab_order(bs, size);
+	unsigned long bound = (unsigned long)mdlpool_waste_bound(size) << 10;
+	int order = mdlpool_slab_order(bs, size, max_order);
 	unsigned int slab, n, off, o;
 
-	KUNIT_ASSERT_EQ_MSG(test, bs % MDLPOOL_BUF_ALIGN, 0, "size %u", size);
-	KUNIT_ASSERT_GE_MSG(test, bs, need, "size %u", size);
-	KUNIT_ASSERT_LT_MSG(test, bs, need + MDLPOOL_BUF_ALIGN, "size %u", size);
 	KUNIT_ASSERT_GE_MSG(test, order, 0, "size %u", size);
-	KUNIT_ASSERT_LE_MSG(test, order, MDLPOOL_MAX_ORDER, "size %u", size);
+	KUNIT_ASSERT_LE_MSG(test, order, max_order, "size %u", size);
 	slab = PAGE_SIZE << order;
 	n = mdlpool_slab_blocks(order, bs);
 	off = mdlpool_buf_offset(n);
 	KUNIT_ASSERT_GE_MSG(test, n, 1U, "size %u", size);
-	/* Buffers start on the boundary, after every header, inside the slab. */
 	KUNIT_ASSERT_EQ_MSG(test, off % MDLPOOL_BUF_ALIGN, 0, "size %u", size);
 	KUNIT_ASSERT_GE_MSG(test, off,
 			    (unsigned int)struct_size((struct mdlpool_page *)NULL,
 						      blocks, n),
 			    "size %u", size);
 	KUNIT_ASSERT_LE_MSG(test, off + n * bs, slab, "size %u", size);
-	/* One more block would not fit. */
 	KUNIT_ASSERT_GT_MSG(test, mdlpool_buf_offset(n + 1) + (n + 1) * bs, slab,
 			    "size %u", size);
-	/*
-	 * Within the waste bound and no smaller order is; or, where no order
-	 * is within it, none spends fewer bytes per buffer.
-	 */
-	for (o = 0; o <= MDLPOOL_MAX_ORDER; o++) {
-		bool within = kt_cost(o, bs) <=
-			      (unsigned long)mdlpool_waste_bound(size) << 10;
-
+	for (o = 0; o <= max_order; o++) {
 		if (o < order)
-			KUNIT_ASSERT_FALSE_MSG(test, within, "size %u order %u",
-					       size, o);
-		if (kt_cost(order, bs) > (unsigned long)mdlpool_waste_bound(size) << 10)
+			KUNIT_ASSERT_GT_MSG(test, kt_cost(o, bs), bound,
+					    "size %u order %u", size, o);
+		if (kt_cost(order, bs) > bound)
 			KUNIT_ASSERT_LE_MSG(test, kt_cost(order, bs),
 					    kt_cost(o, bs), "size %u order %u",
 					    size, o);
 	}
+	return order;
+}
+
+static void kt_layout_one(struct kunit *test, unsigned int size, bool checked)
+{
+	unsigned int need = size + (checked ? MDLPOOL_REDZONE : 0);
+	unsigned int bs = mdlpool_block_size(size, checked);
+	int order, fallback;
+
+	KUNIT_ASSERT_EQ_MSG(test, bs % MDLPOOL_BUF_ALIGN, 0, "size %u", size);
+	KUNIT_ASSERT_GE_MSG(test, bs, need, "size %u", size);
+	KUNIT_ASSERT_LT_MSG(test, bs, need + MDLPOOL_BUF_ALIGN, "size %u", size);
+	order = kt_layout_order(test, size, checked, MDLPOOL_MAX_ORDER);
+	fallback = kt_layout_order(test, size, checked,
+				   MDLPOOL_FALLBACK_MAX_ORDER);
+	/* A pool needs no fallback when its order is not costly. */
+	if (order <= MDLPOOL_FALLBACK_MAX_ORDER)
+		KUNIT_ASSERT_EQ_MSG(test, fallback, order, "size %u", size);
+	/* The promise of the design: 256 bytes to 16 KiB within the bound. */
+	if (!checked && size >= 256 && size <= SZ_16K)
+		KUNIT_ASSERT_LE_MSG(test, kt_cost(order, bs),
+				    (unsigned long)mdlpool_waste_bound(size) << 10,
+				    "size %u order %d", size, order);
 }
 
 static void mdlpool_layout_every_size(struct kunit *test)
 {
 	unsigned int max = mdlpool_max_buffer_size();
+	unsigned int bs = mdlpool_block_size(max, false);
 	unsigned int size;
 
 	for (size = 1; size <= max; size++)
 		kt_layout_one(test, size, false);
 	for (size = 1; size <= max - MDLPOOL_REDZONE; size++)
 		kt_layout_one(test, size, true);
-	/* The largest size is exactly one block per largest slab. */
-	KUNIT_EXPECT_EQ(test, mdlpool_slab_order(mdlpool_block_size(max, false),
-						 max),
-			MDLPOOL_MAX_ORDER);
+	/* The largest size is exactly one block per largest fallback slab. */
+	KUNIT_EXPECT_EQ(test, mdlpool_slab_order(bs, max,
+						 MDLPOOL_FALLBACK_MAX_ORDER),
+			MDLPOOL_FALLBACK_MAX_ORDER);
 	KUNIT_EXPECT_EQ(test,
-			mdlpool_slab_blocks(MDLPOOL_MAX_ORDER,
-					    mdlpool_block_size(max, false)),
-			1U);
+			mdlpool_slab_blocks(MDLPOOL_FALLBACK_MAX_ORDER, bs), 1U);
 	KUNIT_EXPECT_LT(test,
 			mdlpool_slab_order(mdlpool_block_size(max + 1, false),
-					   max + 1),
+					   max + 1, MDLPOOL_FALLBACK_MAX_ORDER),
 			0);
 	KUNIT_EXPECT_EQ(test, PTR_ERR(mdlpool_create("kunit-big", max + 1,
 						     KT_TAG)),
@@ -224,8 +241,10 @@ static void mdlpool_buffers_aligned_in_slab(struct kunit *test)
 		kt_bufs_alloc(test, &b, sizes[s], 2);
 		for (i = 0; i < b.n; i++) {
 			struct mdlpool_page *pg = kt_page_of(b.sg[i]);
-			void *start = (void *)pg + b.pool->buf_offset;
-			void *end = (void *)pg + mdlpool_slab_bytes(b.pool);
+			const struct mdlpool_layout *l =
+				mdlpool_layout_of(b.pool, pg);
+			void *start = (void *)pg + l->buf_offset;
+			void *end = (void *)pg + mdlpool_layout_bytes(l);
 
 			KUNIT_EXPECT_EQ_MSG(test,
 					    (unsigned long)b.buf[i] % MDLPOOL_BUF_ALIGN,

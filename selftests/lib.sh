@@ -187,6 +187,8 @@ save_params() {
 	saved_period=$(cat "$PARAMS/scavenge_period_ms")
 	saved_lifetime=$(cat "$PARAMS/min_page_lifetime_ms")
 	saved_threshold=$(cat "$PARAMS/used_pages_threshold")
+	saved_fail_percent=$(cat "$PARAMS/fail_page_percent")
+	saved_fail_order=$(cat "$PARAMS/fail_page_min_order")
 	trap restore_params EXIT
 }
 
@@ -194,6 +196,8 @@ restore_params() {
 	set_param scavenge_period_ms "$saved_period"
 	set_param min_page_lifetime_ms "$saved_lifetime"
 	set_param used_pages_threshold "$saved_threshold"
+	set_param fail_page_percent "$saved_fail_percent"
+	set_param fail_page_min_order "$saved_fail_order"
 }
 
 # The host's log scanner lets WARNINGs from [mdlpool] through only between

@@ -74,7 +74,7 @@ ctl_ok destroy bytes
 
 max=$(summary max_buffer_size)
 ktap_test_result "a 1-byte pool is accepted" ctl_ok create tiny 1
-ktap_test_result "the largest buffer size is accepted, one block per slab of the largest order" \
+ktap_test_result "the largest buffer size is accepted, one block per slab of the largest fallback order" \
 	sh -c "printf 'create huge $max\n' > $CTL && grep -q 'blocks_per_page=1 ' $DBG/huge/stats"
 ktap_test_result "one byte more than the largest is refused" \
 	ctl_fails "Invalid argument" create huge2 $((max + 1))

@@ -108,12 +108,35 @@ jumbo_tests() {
 jumbo_tests 9000
 jumbo_tests 16384
 
-# Mapping failures: with every mapping bounced, 16 KiB buffers (one per
-# 32 KiB slab) exhaust swiotlb's 64 MiB before 2100 allocations; the
+# Slabs of both layouts in one device-bound pool: the two next costly
+# allocations fail, so two slabs come at the fallback order.  Each is mapped
+# and unmapped with its own size; DMA-API debugging checks that on the
+# debug kernels.
+ctl_ok create mixed 9000 dev="$dev"
+set_param fail_page_min_order "$(pool_stat mixed slab_order pool)"
+echo 2 > "$DBG/fail_next_pages"
+ctl_ok stress mixed threads=1 ops=3000 remote=50 hold=16
+rc=$?
+set_param fail_page_min_order 0
+ktap_print_msg "mixed: pages_alloc=$(pool_stat mixed pages_alloc) slab_fallbacks=$(pool_stat mixed slab_fallbacks) dma_mapped_pages=$(pool_stat mixed dma_mapped_pages)"
+ktap_test_result "a device-bound pool with slabs of both layouts: no mismatch, balanced, all mapped" \
+	sh -c "[ $rc -eq 0 ] && [ $(stress_field mixed mismatches) -eq 0 ] &&
+	       [ $(stress_field mixed free_errors) -eq 0 ] &&
+	       [ $(pool_stat mixed slab_fallbacks) -eq 2 ] &&
+	       [ $(pool_stat mixed pages_alloc) -gt 2 ] &&
+	       [ $(pool_stat mixed in_use) -eq 0 ] &&
+	       [ $(pool_stat mixed dma_mapped_pages) -eq $(pool_stat mixed pages_in_use) ]"
+ctl_ok scavenge mixed
+ktap_test_result "... and it is consistent and destroyable" destroyed_clean mixed
+
+# Mapping failures: with every mapping bounced, 16 KiB buffers exhaust
+# swiotlb's 64 MiB: ask for the buffers of 64 MiB of slabs and more.  The
 # allocation that cannot map its slab fails and the pool stays whole.
 if [ $bounce -eq 1 ]; then
 	ctl_ok create full 16384 dev="$dev"
-	ctl_fails "Cannot allocate memory" alloc full 2100 cpu=0
+	n=$(( (64 * 1024 * 1024 / $(pool_stat full slab_bytes pool) + 16) *
+	      $(pool_stat full blocks_per_page pool) ))
+	ctl_fails "Cannot allocate memory" alloc full $n cpu=0
 	ktap_print_msg "full: dma_map_failures=$(pool_stat full dma_map_failures) alloc_failures=$(pool_stat full alloc_failures)"
 	ktap_test_result "a slab that cannot be mapped is an allocation failure, counted" \
 		sh -c "[ $(pool_stat full dma_map_failures) -ge 1 ] &&

@@ -8,7 +8,7 @@ require_modules
 ktap_print_header
 ktap_set_plan_from_script
 save_params
-trap 'echo 0 > $PARAMS/fail_page_percent; echo 0 > $DBG/fail_next_pages; restore_params' EXIT
+trap 'echo 0 > $DBG/fail_next_pages; restore_params' EXIT
 set_param scavenge_period_ms 600000
 set_param min_page_lifetime_ms 0
 pages0=$(summary pages_held)
@@ -39,6 +39,40 @@ ktap_test_result "... and balanced counters" \
 	sh -c "[ $(pool_stat faulty allocs) -eq $(pool_stat faulty frees) ] && [ $(pool_stat faulty in_use) -eq 0 ] &&
 	       [ $(pool_stat faulty alloc_failures) -eq $(($(stress_field faulty alloc_failures) + 1)) ]"
 ctl_ok destroy faulty
+
+# A 9000-byte pool prefers a costly slab order and falls back to one that
+# is not when the page allocator has no costly block; fail_page_min_order
+# fails only the preferred allocations.
+ctl_ok create jumbo 9000
+pref=$(pool_stat jumbo slab_order pool)
+fallback=$(pool_stat jumbo fallback_order pool)
+fb_blocks=$(pool_stat jumbo fallback_blocks pool)
+ktap_print_msg "$(head -1 "$DBG/jumbo/stats")"
+ktap_test_result "a 9000-byte pool prefers an order above 3 and falls back to one of at most 3" \
+	sh -c "[ $pref -gt 3 ] && [ $fallback -le 3 ] && [ $fb_blocks -ge 1 ]"
+set_param fail_page_min_order "$pref"
+set_param fail_page_percent 100
+ktap_test_result "with every costly allocation failing, allocations succeed from fallback slabs" \
+	ctl_ok alloc jumbo $((2 * fb_blocks + 1)) cpu=0
+ktap_test_result "... three slabs, all fallbacks, no allocation failure" \
+	sh -c "[ $(pool_stat jumbo pages_alloc) -eq 3 ] &&
+	       [ $(pool_stat jumbo slab_fallbacks) -eq 3 ] &&
+	       [ $(pool_stat jumbo alloc_failures) -eq 0 ]"
+ctl_ok free jumbo all cpu=0
+set_param fail_page_percent 0
+echo 2 > "$DBG/fail_next_pages"		# the next two costly ones only
+ctl_ok stress jumbo ops=5000 remote=50 hold=32
+set_param fail_page_min_order 0
+ktap_print_msg "$(grep '^stress jumbo ' "$CTL")"
+ktap_print_msg "jumbo: pages_alloc=$(pool_stat jumbo pages_alloc) slab_fallbacks=$(pool_stat jumbo slab_fallbacks)"
+ktap_test_result "a stress after two more costly failures mixes both layouts" \
+	sh -c "[ $(pool_stat jumbo slab_fallbacks) -eq 5 ] &&
+	       [ $(pool_stat jumbo pages_alloc) -gt 5 ] &&
+	       [ $(stress_field jumbo alloc_failures) -eq 0 ]"
+ktap_test_result "... with no pattern mismatch, no free error and balanced counters" \
+	sh -c "[ $(stress_field jumbo mismatches) -eq 0 ] && [ $(stress_field jumbo free_errors) -eq 0 ] &&
+	       [ $(pool_stat jumbo allocs) -eq $(pool_stat jumbo frees) ] && [ $(pool_stat jumbo in_use) -eq 0 ]"
+ctl_ok destroy jumbo
 ktap_test_result "after destroy no page is left" sh -c "[ $(summary pages_held) -eq $pages0 ]"
 
 ktap_finished
