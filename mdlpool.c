@@ -51,24 +51,32 @@
  *    with interrupts disabled.  mdlpool_alloc_bh() is for callers already in
  *    softirq context or with bottom halves disabled (NT's DISPATCH_LEVEL).
  *    Hardirq and NMI callers are refused with a warning; interrupts off is
- *    a lockdep assertion, as in local_bh_enable().
+ *    a lockdep assertion (on PREEMPT_RT the section takes a sleeping lock).
  *
- * 3. A CPU's struct mdlpool_cpu and the lists, block counts and used flags
- *    of its pages are written only by that CPU, inside its section: bottom
- *    halves off (so a softirq on the same CPU cannot interleave with a task)
- *    plus the per-CPU local_lock (which keeps RT kernels, where both of
- *    those are preemptible, exclusive per CPU, and gives lockdep something
- *    to check; elsewhere it is lockdep's record only, see
- *    mdlpool_lock_nested_bh()).  mdlpool_assert_owner() asserts this on
- *    every such path.
+ * 3. Each CPU has two shares of a pool (struct mdlpool_cpu): one for task
+ *    context, one for softirq context and sections with bottom halves off.
+ *    A share and the lists, block counts and used flags of its pages are
+ *    written only by its CPU, in its context, inside its section: for the
+ *    task share, preemption off (a plain local_lock()); for the softirq
+ *    share, nothing more than the caller already has, since without
+ *    PREEMPT_RT such code is neither preempted nor interrupted by other
+ *    softirqs (the local_lock is lockdep's record only).  A softirq that
+ *    interrupts a task's section uses the other share, so neither needs
+ *    bottom halves toggled.  On PREEMPT_RT, where softirqs and BH-off
+ *    sections are preemptible tasks, every caller uses the task share with
+ *    bottom halves off and the local_lock, a real per-CPU lock there; the
+ *    softirq share stays empty.  See mdlpool_enter().
+ *    mdlpool_assert_owner() asserts this on every such path.
  *
- * 4. Any CPU may push a block onto a page's free llist (llist_add()).  Only
- *    the owner takes blocks off it, all at once (llist_del_all()), inside
- *    its section, so the list has one consumer.  The owner's own frees go
+ * 4. Any CPU, and either share of the owner's CPU, may push a block onto a
+ *    page's free llist (llist_add()).  Only the owner takes blocks off it,
+ *    all at once (llist_del_all()), inside its section, so the list has one
+ *    consumer.  The owner's own frees go
  *    on a plain list in the page that no other CPU touches, which keeps
  *    atomic operations off the owner's alloc/free path.
  *
- * 5. A free on another CPU runs outside any section.  It touches the page
+ * 5. A free on another CPU, or in the other context of the owner's CPU,
+ *    is remote: it runs outside the owner's section.  It touches the page
  *    only until it has counted itself in page->remote_frees: until then the
  *    block it returns is still counted as out, so the owner cannot release
  *    the page under it.  In that window, if the page is on the used list,
@@ -87,9 +95,10 @@
  *    other CPUs go on as under rule 5.
  *
  * 8. NT returns pages only while their owner allocates or frees, so an idle
- *    pool would keep them for ever.  A timer-driven work queues each CPU's
- *    reclaim_work on that CPU every half min_page_lifetime_ms; it runs in
- *    process context there and enters the section like any caller, so an
+ *    pool would keep them for ever.  A timer-driven work queues each share's
+ *    reclaim_work on its CPU every half min_page_lifetime_ms; it runs in
+ *    process context there and enters the share's section as a caller of
+ *    its context would (bottom halves off for the softirq share), so an
  *    idle page goes back within twice the lifetime.  Under memory pressure
  *    the shrinker queues the same works to give back every free page and
  *    waits for them.  Reclaim may be entered with the CPU hotplug lock held
@@ -100,7 +109,8 @@
  * 9. On PREEMPT_RT the section's locks sleep, so a caller that cannot sleep
  *    (preemption or interrupts off, a raw spinlock held) is refused with a
  *    warning, as hardirq callers are everywhere.  Elsewhere such callers
- *    are fine: bottom halves off nest inside preemption off.
+ *    are fine: they take the task share with preemption off once more, or
+ *    with bottom halves off the softirq share.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -289,8 +299,11 @@ static void mdlpool_assert_owner(struct mdlpool_cpu *c)
 		WARN_ON_ONCE(READ_ONCE(mdlpool_offline_owner) != current);
 		return;
 	}
-	lockdep_assert_held(this_cpu_ptr(&c->pool->pcpu->lock));
+	lockdep_assert_held(&c->lock);
 	WARN_ON_ONCE(c->cpu != raw_smp_processor_id());
+	/* A softirq may have interrupted the task share's section. */
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
+		WARN_ON_ONCE((c->ctx == MDLPOOL_CTX_BH) != !!softirq_count());
 }
 
 /*
@@ -311,43 +324,76 @@ static bool mdlpool_context_ok(void)
 }
 
 /*
- * The per-CPU lock of a section whose bottom halves are already off, as
- * local_lock_nested_bh() does in later kernels.  Without PREEMPT_RT, BH off
- * already keeps this CPU's other tasks and softirqs out, so the lock is
- * only lockdep's record of the section and costs nothing otherwise; a
- * plain local_lock() would add a redundant preempt_disable(), which the
- * benchmark measured at several percent of an alloc/free pair.  On
- * PREEMPT_RT, where BH-off sections are preemptible, it is the real lock.
+ * Enter this CPU's section for the calling context and return the share it
+ * owns (rule 3).
+ *
+ * Without PREEMPT_RT nothing can preempt or interrupt a softirq, or a task
+ * with bottom halves off, but a hardirq (which the pool refuses), so their
+ * share needs no more than what they already have: the lock is lockdep's
+ * record only, as local_lock_nested_bh() does in later kernels.  A task with
+ * bottom halves on takes the task share with preemption off, a plain
+ * local_lock(); a softirq that interrupts it runs on the other share.  So
+ * neither path toggles bottom halves, which cost about a fifth of an
+ * allocation and free (BENCHMARKS.md).
+ *
+ * On PREEMPT_RT softirqs run in preemptible tasks, and so does a section
+ * with bottom halves off: every caller takes the task share with bottom
+ * halves off and the local lock, which is a real per-CPU lock there.
  */
-static void mdlpool_lock_nested_bh(struct mdlpool *pool)
-{
-	lockdep_assert_in_softirq();
 #ifdef CONFIG_PREEMPT_RT
-	local_lock(&pool->pcpu->lock);
-#else
-	local_lock_acquire(this_cpu_ptr(&pool->pcpu->lock));
-#endif
-}
-
-static void mdlpool_unlock_nested_bh(struct mdlpool *pool)
-{
-#ifdef CONFIG_PREEMPT_RT
-	local_unlock(&pool->pcpu->lock);
-#else
-	local_lock_release(this_cpu_ptr(&pool->pcpu->lock));
-#endif
-}
-
-static void mdlpool_enter(struct mdlpool *pool)
+static struct mdlpool_cpu *mdlpool_enter(struct mdlpool *pool)
 {
 	local_bh_disable();
-	mdlpool_lock_nested_bh(pool);
+	local_lock(&pool->pcpu->ctx[MDLPOOL_CTX_TASK].lock);
+	return this_cpu_ptr(&pool->pcpu->ctx[MDLPOOL_CTX_TASK]);
 }
 
-static void mdlpool_leave(struct mdlpool *pool)
+static void mdlpool_leave(struct mdlpool_cpu *c)
 {
-	mdlpool_unlock_nested_bh(pool);
+	local_unlock(&c->pool->pcpu->ctx[MDLPOOL_CTX_TASK].lock);
 	local_bh_enable();
+}
+#else
+static struct mdlpool_cpu *mdlpool_enter(struct mdlpool *pool)
+{
+	struct mdlpool_pcpu __percpu *p = pool->pcpu;
+
+	if (softirq_count()) {
+		local_lock_acquire(this_cpu_ptr(&p->ctx[MDLPOOL_CTX_BH].lock));
+		return this_cpu_ptr(&p->ctx[MDLPOOL_CTX_BH]);
+	}
+	local_lock(&p->ctx[MDLPOOL_CTX_TASK].lock);
+	return this_cpu_ptr(&p->ctx[MDLPOOL_CTX_TASK]);
+}
+
+static void mdlpool_leave(struct mdlpool_cpu *c)
+{
+	if (c->ctx == MDLPOOL_CTX_BH)
+		local_lock_release(&c->lock);
+	else
+		local_unlock(&c->pool->pcpu->ctx[MDLPOOL_CTX_TASK].lock);
+}
+#endif
+
+/*
+ * From process context, enter the section of this CPU's share for @ctx, as
+ * a caller of that context would; returns the share entered, which is not
+ * of @ctx on PREEMPT_RT for MDLPOOL_CTX_BH.  For reclaim and scavenges that
+ * look after both shares.
+ */
+static struct mdlpool_cpu *mdlpool_enter_ctx(struct mdlpool *pool,
+					     unsigned int ctx)
+{
+	if (ctx == MDLPOOL_CTX_BH)
+		local_bh_disable();
+	return mdlpool_enter(pool);
+}
+
+static void mdlpool_leave_ctx(struct mdlpool_cpu *c, unsigned int ctx)
+{
+	mdlpool_leave(c);
+	if (ctx == MDLPOOL_CTX_BH)
+		local_bh_enable();
 }
 
 static unsigned long mdlpool_cpu_in_use(struct mdlpool_cpu *c)
@@ -813,9 +859,10 @@ static struct mdlpool_page *mdlpool_page_to_use(struct mdlpool *pool,
 	return pg;
 }
 
-static struct scatterlist *mdlpool_alloc_here(struct mdlpool *pool, void **buf)
+static struct scatterlist *mdlpool_alloc_here(struct mdlpool_cpu *c,
+					      void **buf)
 {
-	struct mdlpool_cpu *c = this_cpu_ptr(pool->pcpu);
+	struct mdlpool *pool = c->pool;
 	struct mdlpool_block *blk;
 	struct mdlpool_page *pg;
 
@@ -843,8 +890,8 @@ static struct scatterlist *mdlpool_alloc_here(struct mdlpool *pool, void **buf)
  * @buf: receives the buffer's kernel address, or NULL on failure
  *
  * For callers in softirq context or with bottom halves disabled, the Linux
- * form of NT's MdpAllocateAtDpcLevel().  The buffer comes from the current
- * CPU's pages.
+ * form of NT's MdpAllocateAtDpcLevel(): mdlpool_alloc() that asserts the
+ * context.  The buffer comes from the current CPU's pages for that context.
  *
  * Context: softirq, or process context with bottom halves disabled.
  * Return: the buffer's descriptor, with ->length reset to the pool's buffer
@@ -854,13 +901,14 @@ static struct scatterlist *mdlpool_alloc_here(struct mdlpool *pool, void **buf)
 struct scatterlist *mdlpool_alloc_bh(struct mdlpool *pool, void **buf)
 {
 	struct scatterlist *sg;
+	struct mdlpool_cpu *c;
 
 	*buf = NULL;
 	if (!mdlpool_context_ok() || WARN_ON_ONCE(!in_softirq()))
 		return NULL;
-	mdlpool_lock_nested_bh(pool);
-	sg = mdlpool_alloc_here(pool, buf);
-	mdlpool_unlock_nested_bh(pool);
+	c = mdlpool_enter(pool);
+	sg = mdlpool_alloc_here(c, buf);
+	mdlpool_leave(c);
 	return sg;
 }
 EXPORT_SYMBOL_GPL(mdlpool_alloc_bh);
@@ -883,13 +931,14 @@ EXPORT_SYMBOL_GPL(mdlpool_alloc_bh);
 struct scatterlist *mdlpool_alloc(struct mdlpool *pool, void **buf)
 {
 	struct scatterlist *sg;
+	struct mdlpool_cpu *c;
 
 	*buf = NULL;
 	if (!mdlpool_context_ok())
 		return NULL;
-	mdlpool_enter(pool);
-	sg = mdlpool_alloc_here(pool, buf);
-	mdlpool_leave(pool);
+	c = mdlpool_enter(pool);
+	sg = mdlpool_alloc_here(c, buf);
+	mdlpool_leave(c);
 	return sg;
 }
 EXPORT_SYMBOL_GPL(mdlpool_alloc);
@@ -977,6 +1026,56 @@ static void mdlpool_free_remote(struct mdlpool_cpu *owner,
 	}
 }
 
+/*
+ * The checks of a free: the descriptor is one a pool handed out, unaltered,
+ * and its block is out; then the block is marked free.  Returns the block's
+ * share and sets @pgp and @blkp, or an ERR_PTR() if the free is refused.
+ */
+static struct mdlpool_cpu *mdlpool_free_claim(struct scatterlist *sg,
+					      struct mdlpool_page **pgp,
+					      struct mdlpool_block **blkp)
+{
+	struct mdlpool_block *blk;
+	struct mdlpool_page *pg;
+	struct mdlpool_cpu *c;
+	struct mdlpool *pool;
+
+	pg = mdlpool_page_of(sg);
+	if (!pg) {
+		atomic_long_inc(&mdlpool_foreign_frees);
+		return ERR_PTR(mdlpool_reject(NULL, sg, "not a pool descriptor"));
+	}
+	c = pg->owner;
+	pool = c->pool;
+	blk = mdlpool_block_of(pool, pg, sg);
+	if (!blk || !mdlpool_block_intact(pool, pg, blk)) {
+		atomic_long_inc(&c->rejected_frees);
+		return ERR_PTR(mdlpool_reject(pool, sg,
+					      "descriptor altered or misplaced"));
+	}
+	/* Atomic, so that two racing frees of one block cannot both win. */
+	if (cmpxchg(&blk->state, MDLPOOL_BLOCK_OUT, MDLPOOL_BLOCK_FREE) !=
+	    MDLPOOL_BLOCK_OUT) {
+		atomic_long_inc(&c->rejected_frees);
+		return ERR_PTR(mdlpool_reject(pool, sg, "already free"));
+	}
+	if (pool->checked)
+		mdlpool_check_redzone(pool, pg, blk);
+	*pgp = pg;
+	*blkp = blk;
+	return c;
+}
+
+/* Inside the section of share @here: a free to it is local (rule 3). */
+static void mdlpool_free_in(struct mdlpool_cpu *here, struct mdlpool_cpu *c,
+			    struct mdlpool_page *pg, struct mdlpool_block *blk)
+{
+	if (c == here)
+		mdlpool_free_local(c, pg, blk);
+	else
+		mdlpool_free_remote(c, pg, blk);
+}
+
 /**
  * mdlpool_free - give a buffer back to its pool
  * @sg: a descriptor returned by mdlpool_alloc() or mdlpool_alloc_bh()
@@ -996,35 +1095,15 @@ static void mdlpool_free_remote(struct mdlpool_cpu *owner,
  */
 int mdlpool_free(struct scatterlist *sg)
 {
+	struct mdlpool_cpu *c, *here;
 	struct mdlpool_block *blk;
 	struct mdlpool_page *pg;
-	struct mdlpool_cpu *c;
-	struct mdlpool *pool;
 
 	if (!mdlpool_context_ok())
 		return -EPERM;
-
-	pg = mdlpool_page_of(sg);
-	if (!pg) {
-		atomic_long_inc(&mdlpool_foreign_frees);
-		return mdlpool_reject(NULL, sg, "not a pool descriptor");
-	}
-	c = pg->owner;
-	pool = c->pool;
-	blk = mdlpool_block_of(pool, pg, sg);
-	if (!blk || !mdlpool_block_intact(pool, pg, blk)) {
-		atomic_long_inc(&c->rejected_frees);
-		return mdlpool_reject(pool, sg, "descriptor altered or misplaced");
-	}
-	/* Atomic, so that two racing frees of one block cannot both win. */
-	if (cmpxchg(&blk->state, MDLPOOL_BLOCK_OUT, MDLPOOL_BLOCK_FREE) !=
-	    MDLPOOL_BLOCK_OUT) {
-		atomic_long_inc(&c->rejected_frees);
-		return mdlpool_reject(pool, sg, "already free");
-	}
-	if (pool->checked)
-		mdlpool_check_redzone(pool, pg, blk);
-
+	c = mdlpool_free_claim(sg, &pg, &blk);
+	if (IS_ERR(c))
+		return PTR_ERR(c);
 	/*
 	 * A free on another CPU needs no section (rule 5), so a racy look at
 	 * the CPU is enough to send it there; a free that looks local is
@@ -1034,34 +1113,119 @@ int mdlpool_free(struct scatterlist *sg)
 		mdlpool_free_remote(c, pg, blk);
 		return 0;
 	}
-	mdlpool_enter(pool);
-	if (c == this_cpu_ptr(pool->pcpu))
-		mdlpool_free_local(c, pg, blk);
-	else
-		mdlpool_free_remote(c, pg, blk);
-	mdlpool_leave(pool);
+	here = mdlpool_enter(c->pool);
+	mdlpool_free_in(here, c, pg, blk);
+	mdlpool_leave(here);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(mdlpool_free);
 
 /**
- * mdlpool_scavenge - scavenge the current CPU's share of a pool now
+ * mdlpool_alloc_bulk - allocate several buffers in one section
+ * @pool: the pool to allocate from
+ * @nr: how many
+ * @sgs: receives the descriptors, @nr entries
+ * @bufs: receives the buffers' kernel addresses, @nr entries
+ *
+ * As @nr calls of mdlpool_alloc(), for the price of entering the CPU's
+ * section once, like kmem_cache_alloc_bulk().  Unlike that, what could be
+ * allocated is kept when the pool runs out of pages: a driver refilling a
+ * ring uses what it got.
+ *
+ * Context: process or softirq context.
+ * Return: how many buffers were allocated, 0 to @nr; they are the first
+ * entries of @sgs and @bufs.
+ */
+unsigned int mdlpool_alloc_bulk(struct mdlpool *pool, unsigned int nr,
+				struct scatterlist **sgs, void **bufs)
+{
+	struct mdlpool_cpu *c;
+	unsigned int i;
+
+	if (!mdlpool_context_ok())
+		return 0;
+	c = mdlpool_enter(pool);
+	for (i = 0; i < nr; i++) {
+		sgs[i] = mdlpool_alloc_here(c, &bufs[i]);
+		if (!sgs[i])
+			break;
+	}
+	mdlpool_leave(c);
+	return i;
+}
+EXPORT_SYMBOL_GPL(mdlpool_alloc_bulk);
+
+/**
+ * mdlpool_free_bulk - give several buffers back in one section
+ * @nr: how many
+ * @sgs: their descriptors, @nr entries, from any pools and CPUs
+ *
+ * As @nr calls of mdlpool_free(), entering the CPU's section at most once:
+ * that of the pool of the first descriptor accepted.  Buffers of that pool
+ * and of the caller's share are freed there; the others go back as remote
+ * frees.  Each descriptor is checked as mdlpool_free() checks it; one that
+ * is refused does not stop the others.
+ *
+ * Context: process or softirq context.
+ * Return: 0, or -EINVAL if any descriptor was refused (the others are
+ * freed), or -EPERM if called from a context the pool does not support
+ * (nothing is freed).
+ */
+int mdlpool_free_bulk(unsigned int nr, struct scatterlist **sgs)
+{
+	struct mdlpool_cpu *c, *here = NULL;
+	struct mdlpool_block *blk;
+	struct mdlpool_page *pg;
+	unsigned int i;
+	int ret = 0;
+
+	if (!mdlpool_context_ok())
+		return -EPERM;
+	for (i = 0; i < nr; i++) {
+		c = mdlpool_free_claim(sgs[i], &pg, &blk);
+		if (IS_ERR(c)) {
+			ret = PTR_ERR(c);
+			continue;
+		}
+		if (!here)
+			here = mdlpool_enter(c->pool);
+		mdlpool_free_in(here, c, pg, blk);
+	}
+	if (here)
+		mdlpool_leave(here);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(mdlpool_free_bulk);
+
+/**
+ * mdlpool_scavenge - scavenge the current CPU's shares of a pool now
  * @pool: the pool
  *
  * Runs the scavenge that allocations and frees otherwise run when it is
  * due: pages completely free for at least min_page_lifetime_ms go back to
  * the page allocator and used pages with free blocks return to the page
- * list.  Only the calling CPU's pages are touched.
+ * list.  Only the calling CPU's pages are touched: from process context
+ * those of both its shares, from softirq context (or with bottom halves
+ * off) those of the softirq share.
  *
  * Context: process or softirq context.
  */
 void mdlpool_scavenge(struct mdlpool *pool)
 {
+	struct mdlpool_cpu *c;
+	unsigned int ctx;
+
 	if (!mdlpool_context_ok())
 		return;
-	mdlpool_enter(pool);
-	mdlpool_cpu_scavenge(this_cpu_ptr(pool->pcpu));
-	mdlpool_leave(pool);
+	for (ctx = 0; ctx < MDLPOOL_NR_CTX; ctx++) {
+		/* A softirq may have interrupted the task share's section. */
+		if (ctx == MDLPOOL_CTX_TASK && softirq_count())
+			continue;
+		c = mdlpool_enter_ctx(pool, ctx);
+		if (c->ctx == ctx)
+			mdlpool_cpu_scavenge(c);
+		mdlpool_leave_ctx(c, ctx);
+	}
 }
 EXPORT_SYMBOL_GPL(mdlpool_scavenge);
 
@@ -1090,13 +1254,11 @@ EXPORT_SYMBOL_GPL(mdlpool_buffer_size);
 unsigned long mdlpool_pages_held(const struct mdlpool *pool)
 {
 	unsigned long held = 0;
+	struct mdlpool_cpu *c;
 	int cpu;
 
-	for_each_possible_cpu(cpu) {
-		struct mdlpool_cpu *c = per_cpu_ptr(pool->pcpu, cpu);
-
+	mdlpool_for_each_share(pool, cpu, c)
 		held += mdlpool_peek(c->pages_alloc) - mdlpool_peek(c->pages_freed);
-	}
 	return held;
 }
 EXPORT_SYMBOL_GPL(mdlpool_pages_held);
@@ -1136,33 +1298,36 @@ unsigned int mdlpool_max_buffer_size(void)
 }
 EXPORT_SYMBOL_GPL(mdlpool_max_buffer_size);
 
-static void mdlpool_stats_snapshot(struct mdlpool_cpu *c,
-				   unsigned long *s)
+/* Adds one share's statistics to @s. */
+static void mdlpool_stats_add(struct mdlpool_cpu *c, unsigned long *s)
 {
 	unsigned long remote = atomic_long_read(&c->remote_frees);
+	unsigned long allocs = mdlpool_peek(c->allocs);
+	unsigned long frees = mdlpool_peek(c->local_frees) + remote;
+	unsigned long pages_alloc = mdlpool_peek(c->pages_alloc);
+	unsigned long pages_freed = mdlpool_peek(c->pages_freed);
 
-	s[MDLPOOL_STAT_ALLOCS] = mdlpool_peek(c->allocs);
-	s[MDLPOOL_STAT_FREES] = mdlpool_peek(c->local_frees) + remote;
-	s[MDLPOOL_STAT_IN_USE] = s[MDLPOOL_STAT_ALLOCS] - s[MDLPOOL_STAT_FREES];
-	s[MDLPOOL_STAT_PEAK_IN_USE] = mdlpool_peek(c->peak_in_use);
-	s[MDLPOOL_STAT_PAGES_ALLOC] = mdlpool_peek(c->pages_alloc);
-	s[MDLPOOL_STAT_PAGES_FREED] = mdlpool_peek(c->pages_freed);
-	s[MDLPOOL_STAT_PAGES_IN_USE] = s[MDLPOOL_STAT_PAGES_ALLOC] -
-				       s[MDLPOOL_STAT_PAGES_FREED];
-	s[MDLPOOL_STAT_PEAK_PAGES] = mdlpool_peek(c->peak_pages);
-	s[MDLPOOL_STAT_USED_LIST_PAGES] = mdlpool_peek(c->nr_used_pages);
-	s[MDLPOOL_STAT_BLOCKS_BUILT] = mdlpool_peek(c->blocks_built);
-	s[MDLPOOL_STAT_REMOTE_FREES] = remote;
-	s[MDLPOOL_STAT_MISSED_MOVES] = atomic_long_read(&c->missed_moves);
-	s[MDLPOOL_STAT_SCAVENGES] = mdlpool_peek(c->scavenges);
-	s[MDLPOOL_STAT_REJECTED_FREES] = atomic_long_read(&c->rejected_frees);
-	s[MDLPOOL_STAT_ALLOC_FAILURES] = mdlpool_peek(c->alloc_failures);
-	s[MDLPOOL_STAT_OVERRUNS] = atomic_long_read(&c->overruns);
-	s[MDLPOOL_STAT_POISON_ERRORS] = atomic_long_read(&c->poison_errors);
-	s[MDLPOOL_STAT_CORRUPT_FREE_BLOCKS] = mdlpool_peek(c->corrupt_free_blocks);
-	s[MDLPOOL_STAT_DMA_MAPPED_PAGES] = mdlpool_peek(c->dma_mapped_pages);
-	s[MDLPOOL_STAT_DMA_MAP_FAILURES] = mdlpool_peek(c->dma_map_failures);
-	s[MDLPOOL_STAT_SLAB_FALLBACKS] = mdlpool_peek(c->slab_fallbacks);
+	s[MDLPOOL_STAT_ALLOCS] += allocs;
+	s[MDLPOOL_STAT_FREES] += frees;
+	s[MDLPOOL_STAT_IN_USE] += allocs - frees;
+	s[MDLPOOL_STAT_PEAK_IN_USE] += mdlpool_peek(c->peak_in_use);
+	s[MDLPOOL_STAT_PAGES_ALLOC] += pages_alloc;
+	s[MDLPOOL_STAT_PAGES_FREED] += pages_freed;
+	s[MDLPOOL_STAT_PAGES_IN_USE] += pages_alloc - pages_freed;
+	s[MDLPOOL_STAT_PEAK_PAGES] += mdlpool_peek(c->peak_pages);
+	s[MDLPOOL_STAT_USED_LIST_PAGES] += mdlpool_peek(c->nr_used_pages);
+	s[MDLPOOL_STAT_BLOCKS_BUILT] += mdlpool_peek(c->blocks_built);
+	s[MDLPOOL_STAT_REMOTE_FREES] += remote;
+	s[MDLPOOL_STAT_MISSED_MOVES] += atomic_long_read(&c->missed_moves);
+	s[MDLPOOL_STAT_SCAVENGES] += mdlpool_peek(c->scavenges);
+	s[MDLPOOL_STAT_REJECTED_FREES] += atomic_long_read(&c->rejected_frees);
+	s[MDLPOOL_STAT_ALLOC_FAILURES] += mdlpool_peek(c->alloc_failures);
+	s[MDLPOOL_STAT_OVERRUNS] += atomic_long_read(&c->overruns);
+	s[MDLPOOL_STAT_POISON_ERRORS] += atomic_long_read(&c->poison_errors);
+	s[MDLPOOL_STAT_CORRUPT_FREE_BLOCKS] += mdlpool_peek(c->corrupt_free_blocks);
+	s[MDLPOOL_STAT_DMA_MAPPED_PAGES] += mdlpool_peek(c->dma_mapped_pages);
+	s[MDLPOOL_STAT_DMA_MAP_FAILURES] += mdlpool_peek(c->dma_map_failures);
+	s[MDLPOOL_STAT_SLAB_FALLBACKS] += mdlpool_peek(c->slab_fallbacks);
 }
 
 static void mdlpool_stats_print(struct seq_file *m, const unsigned long *s)
@@ -1182,6 +1347,7 @@ static int mdlpool_stats_show(struct seq_file *m, void *unused)
 	char tag[5];
 	const struct mdlpool_layout *pref = &pool->layouts[MDLPOOL_PREFERRED];
 	const struct mdlpool_layout *fallback = &pool->layouts[MDLPOOL_FALLBACK];
+	unsigned int ctx;
 	int cpu, i;
 
 	for (i = 0; i < 4; i++) {
@@ -1197,7 +1363,9 @@ static int mdlpool_stats_show(struct seq_file *m, void *unused)
 		   pool->checked);
 
 	for_each_possible_cpu(cpu) {
-		mdlpool_stats_snapshot(per_cpu_ptr(pool->pcpu, cpu), s);
+		memset(s, 0, sizeof(s));
+		for (ctx = 0; ctx < MDLPOOL_NR_CTX; ctx++)
+			mdlpool_stats_add(mdlpool_share(pool, cpu, ctx), s);
 		for (i = 0; i < MDLPOOL_NR_STATS; i++)
 			total[i] += s[i];
 		seq_printf(m, "cpu=%d", cpu);
@@ -1249,13 +1417,21 @@ static struct mdlpool *mdlpool_find(const char *name)
 	return NULL;
 }
 
-static void mdlpool_cpu_init(struct mdlpool *pool, int cpu)
+static void mdlpool_cpu_init(struct mdlpool *pool, int cpu, unsigned int ctx)
 {
-	struct mdlpool_cpu *c = per_cpu_ptr(pool->pcpu, cpu);
+	struct mdlpool_cpu *c = mdlpool_share(pool, cpu, ctx);
 
-	local_lock_init(&c->lock);
+	/*
+	 * Two call sites, two lockdep classes: a softirq takes the BH share
+	 * while the task it interrupted holds the task share.
+	 */
+	if (ctx == MDLPOOL_CTX_TASK)
+		local_lock_init(&c->lock);
+	else
+		local_lock_init(&c->lock);
 	c->pool = pool;
 	c->cpu = cpu;
+	c->ctx = ctx;
 	INIT_LIST_HEAD(&c->pages);
 	INIT_LIST_HEAD(&c->used_pages);
 	init_llist_head(&c->orphans);
@@ -1289,6 +1465,7 @@ static struct mdlpool *mdlpool_new(const char *name, unsigned int buffer_size,
 	/* Read once: the size check and the layout must agree. */
 	bool checked = READ_ONCE(debug_checks);
 	struct mdlpool *pool;
+	unsigned int ctx;
 	int cpu, err;
 
 	might_sleep();
@@ -1301,13 +1478,15 @@ static struct mdlpool *mdlpool_new(const char *name, unsigned int buffer_size,
 	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
 	if (!pool)
 		return ERR_PTR(-ENOMEM);
-	pool->pcpu = alloc_percpu(struct mdlpool_cpu);
+	pool->pcpu = alloc_percpu(struct mdlpool_pcpu);
 	if (!pool->pcpu) {
 		err = -ENOMEM;
 		goto err_free;
 	}
-	for_each_possible_cpu(cpu)
-		mdlpool_cpu_init(pool, cpu);
+	for_each_possible_cpu(cpu) {
+		for (ctx = 0; ctx < MDLPOOL_NR_CTX; ctx++)
+			mdlpool_cpu_init(pool, cpu, ctx);
+	}
 
 	strscpy(pool->name, name, sizeof(pool->name));
 	pool->tag = tag;
@@ -1458,11 +1637,12 @@ EXPORT_SYMBOL_GPL(mdlpool_dma_sync_for_cpu);
 
 static long mdlpool_in_use(struct mdlpool *pool)
 {
+	struct mdlpool_cpu *c;
 	long out = 0;
 	int cpu;
 
-	for_each_possible_cpu(cpu)
-		out += mdlpool_cpu_in_use(per_cpu_ptr(pool->pcpu, cpu));
+	mdlpool_for_each_share(pool, cpu, c)
+		out += mdlpool_cpu_in_use(c);
 	return out;
 }
 
@@ -1498,6 +1678,7 @@ static void mdlpool_cpu_drain(struct mdlpool_cpu *c)
  */
 int mdlpool_destroy(struct mdlpool *pool)
 {
+	struct mdlpool_cpu *c;
 	long out;
 	int cpu;
 
@@ -1521,9 +1702,7 @@ int mdlpool_destroy(struct mdlpool *pool)
 					    &pool->cpuhp_node);
 	mutex_unlock(&mdlpool_mutex);
 
-	for_each_possible_cpu(cpu) {
-		struct mdlpool_cpu *c = per_cpu_ptr(pool->pcpu, cpu);
-
+	mdlpool_for_each_share(pool, cpu, c) {
 		/* Off the list, so no new reclaim work; wait out the last. */
 		cancel_work_sync(&c->reclaim_work);
 		mdlpool_cpu_drain(c);
@@ -1554,12 +1733,18 @@ static unsigned long mdlpool_offline_delay(void)
 static int mdlpool_cpu_dead(unsigned int cpu, struct hlist_node *node)
 {
 	struct mdlpool *pool = hlist_entry(node, struct mdlpool, cpuhp_node);
-	struct mdlpool_cpu *c = per_cpu_ptr(pool->pcpu, cpu);
+	bool pending = false;
+	unsigned int ctx;
 
 	WRITE_ONCE(mdlpool_offline_owner, current);
-	mdlpool_cpu_reclaim(c, 0);
+	for (ctx = 0; ctx < MDLPOOL_NR_CTX; ctx++) {
+		struct mdlpool_cpu *c = mdlpool_share(pool, cpu, ctx);
+
+		mdlpool_cpu_reclaim(c, 0);
+		pending |= mdlpool_cpu_holds_pages(c);
+	}
 	WRITE_ONCE(mdlpool_offline_owner, NULL);
-	if (mdlpool_cpu_holds_pages(c))
+	if (pending)
 		mod_delayed_work(system_wq, &mdlpool_offline_work,
 				 mdlpool_offline_delay());
 	return 0;
@@ -1568,6 +1753,7 @@ static int mdlpool_cpu_dead(unsigned int cpu, struct hlist_node *node)
 static void mdlpool_offline_reclaim(struct work_struct *work)
 {
 	bool pending = false;
+	struct mdlpool_cpu *c;
 	struct mdlpool *pool;
 	int cpu;
 
@@ -1576,9 +1762,7 @@ static void mdlpool_offline_reclaim(struct work_struct *work)
 	cpus_read_lock();
 	WRITE_ONCE(mdlpool_offline_owner, current);
 	list_for_each_entry(pool, &mdlpool_list, node) {
-		for_each_possible_cpu(cpu) {
-			struct mdlpool_cpu *c = per_cpu_ptr(pool->pcpu, cpu);
-
+		mdlpool_for_each_share(pool, cpu, c) {
 			if (cpu_online(cpu) || !mdlpool_cpu_holds_pages(c))
 				continue;
 			mdlpool_cpu_reclaim(c, 0);
@@ -1608,14 +1792,13 @@ static void mdlpool_reclaim_work(struct work_struct *work)
 {
 	struct mdlpool_cpu *c = container_of(work, struct mdlpool_cpu,
 					     reclaim_work);
-	struct mdlpool *pool = c->pool;
+	struct mdlpool_cpu *here = mdlpool_enter_ctx(c->pool, c->ctx);
 
-	mdlpool_enter(pool);
 	/*
 	 * The work was queued on c's CPU; if that CPU went offline since, it
 	 * ran elsewhere, and the hotplug path owns c's pages (rule 7).
 	 */
-	if (c == this_cpu_ptr(pool->pcpu)) {
+	if (c == here) {
 		bool all = xchg(&c->reclaim_all, false);
 		unsigned long released;
 
@@ -1624,7 +1807,7 @@ static void mdlpool_reclaim_work(struct work_struct *work)
 		if (all)
 			atomic_long_add(released, &mdlpool_shrunk);
 	}
-	mdlpool_leave(pool);
+	mdlpool_leave_ctx(here, c->ctx);
 }
 
 /*
@@ -1641,15 +1824,14 @@ static void mdlpool_reclaim_work(struct work_struct *work)
  */
 static void mdlpool_queue_reclaim(bool all)
 {
+	struct mdlpool_cpu *c;
 	struct mdlpool *pool;
 	int cpu;
 
 	lockdep_assert_held(&mdlpool_mutex);
 	list_for_each_entry(pool, &mdlpool_list, node) {
-		for_each_online_cpu(cpu) {
-			struct mdlpool_cpu *c = per_cpu_ptr(pool->pcpu, cpu);
-
-			if (!mdlpool_cpu_holds_pages(c))
+		mdlpool_for_each_share(pool, cpu, c) {
+			if (!cpu_online(cpu) || !mdlpool_cpu_holds_pages(c))
 				continue;
 			if (all)
 				WRITE_ONCE(c->reclaim_all, true);
@@ -1676,6 +1858,7 @@ static unsigned long mdlpool_shrink_count(struct shrinker *s,
 					  struct shrink_control *sc)
 {
 	unsigned long spare = 0;
+	struct mdlpool_cpu *c;
 	struct mdlpool *pool;
 	int cpu;
 
@@ -1683,8 +1866,7 @@ static unsigned long mdlpool_shrink_count(struct shrinker *s,
 	if (!mutex_trylock(&mdlpool_mutex))
 		return 0;
 	list_for_each_entry(pool, &mdlpool_list, node) {
-		for_each_possible_cpu(cpu) {
-			struct mdlpool_cpu *c = per_cpu_ptr(pool->pcpu, cpu);
+		mdlpool_for_each_share(pool, cpu, c) {
 			long held = mdlpool_peek(c->pages_alloc) -
 				    mdlpool_peek(c->pages_freed);
 			long busy = DIV_ROUND_UP(max_t(long, 0L, mdlpool_cpu_in_use(c)),
@@ -1709,6 +1891,7 @@ static unsigned long mdlpool_shrink_scan(struct shrinker *s,
 					 struct shrink_control *sc)
 {
 	unsigned long freed;
+	struct mdlpool_cpu *c;
 	struct mdlpool *pool;
 	int cpu;
 
@@ -1718,8 +1901,8 @@ static unsigned long mdlpool_shrink_scan(struct shrinker *s,
 	atomic_long_set(&mdlpool_shrunk, 0);
 	mdlpool_queue_reclaim(true);
 	list_for_each_entry(pool, &mdlpool_list, node) {
-		for_each_possible_cpu(cpu)
-			flush_work(&per_cpu_ptr(pool->pcpu, cpu)->reclaim_work);
+		mdlpool_for_each_share(pool, cpu, c)
+			flush_work(&c->reclaim_work);
 	}
 	freed = atomic_long_xchg(&mdlpool_shrunk, 0);
 	mutex_unlock(&mdlpool_mutex);

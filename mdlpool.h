@@ -33,6 +33,9 @@ int mdlpool_destroy(struct mdlpool *pool);
 struct scatterlist *mdlpool_alloc(struct mdlpool *pool, void **buf);
 struct scatterlist *mdlpool_alloc_bh(struct mdlpool *pool, void **buf);
 int mdlpool_free(struct scatterlist *sg);
+unsigned int mdlpool_alloc_bulk(struct mdlpool *pool, unsigned int nr,
+				struct scatterlist **sgs, void **bufs);
+int mdlpool_free_bulk(unsigned int nr, struct scatterlist **sgs);
 
 void mdlpool_dma_sync_for_device(const struct scatterlist *sg);
 void mdlpool_dma_sync_for_cpu(const struct scatterlist *sg);

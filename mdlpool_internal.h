@@ -49,11 +49,24 @@
 #define MDLPOOL_REDZONE_BYTE	0xbb
 #define MDLPOOL_POISON_BYTE	0x6b
 
+/*
+ * The two shares of a pool each CPU has (rule 3): one for task context,
+ * one for softirq context and sections with bottom halves off.  On
+ * PREEMPT_RT, where softirqs run in tasks, only the first is used.
+ */
+enum mdlpool_ctx {
+	MDLPOOL_CTX_TASK,
+	MDLPOOL_CTX_BH,
+	MDLPOOL_NR_CTX
+};
+
 /**
- * struct mdlpool_cpu - one CPU's share of a pool
- * @lock: with bottom halves off, makes the owner's section (rule 3)
+ * struct mdlpool_cpu - one CPU's share of a pool, for one context
+ * @lock: lockdep's record of the owner's section, and the section itself
+ *	where it needs a lock (rule 3)
  * @pool: the pool this belongs to
  * @cpu: the owning CPU
+ * @ctx: the context that owns it, an enum mdlpool_ctx
  * @pages: pages with a free or not yet built block; allocation uses the first
  * @used_pages: pages with every block handed out
  * @nr_used_pages: length of @used_pages
@@ -97,6 +110,7 @@ struct mdlpool_cpu {
 	local_lock_t lock;
 	struct mdlpool *pool;
 	unsigned int cpu;
+	unsigned int ctx;
 	struct list_head pages;
 	struct list_head used_pages;
 	unsigned int nr_used_pages;
@@ -145,9 +159,14 @@ enum {
 	MDLPOOL_NR_LAYOUTS
 };
 
+/* What a pool has on each CPU. */
+struct mdlpool_pcpu {
+	struct mdlpool_cpu ctx[MDLPOOL_NR_CTX];
+};
+
 /**
  * struct mdlpool - a pool of one buffer size
- * @pcpu: the per-CPU shares
+ * @pcpu: the per-CPU shares, two per CPU
  * @buffer_size: bytes of each buffer
  * @block_size: bytes from one buffer to the next: the buffer and, when
  *	checked, its redzone, rounded up to MDLPOOL_BUF_ALIGN
@@ -164,7 +183,7 @@ enum {
  * @dir: debugfs directory
  */
 struct mdlpool {
-	struct mdlpool_cpu __percpu *pcpu;
+	struct mdlpool_pcpu __percpu *pcpu;
 	unsigned int buffer_size;
 	unsigned int block_size;
 	struct mdlpool_layout layouts[MDLPOOL_NR_LAYOUTS];
@@ -243,6 +262,19 @@ struct mdlpool_page {
 	dma_addr_t dma;
 	struct mdlpool_block blocks[];
 };
+
+static inline struct mdlpool_cpu *mdlpool_share(const struct mdlpool *pool,
+					       int cpu, unsigned int ctx)
+{
+	return &per_cpu_ptr(pool->pcpu, cpu)->ctx[ctx];
+}
+
+/* Each share @c of @pool: both contexts of every possible CPU @cpu. */
+#define mdlpool_for_each_share(pool, cpu, c)				\
+	for_each_possible_cpu(cpu)					\
+		for ((c) = mdlpool_share(pool, cpu, 0);			\
+		     (c) < mdlpool_share(pool, cpu, 0) + MDLPOOL_NR_CTX;	\
+		     (c)++)
 
 /* Bytes from one buffer to the next: the buffer, its redzone if checked. */
 static inline unsigned int mdlpool_block_size(unsigned int buffer_size,

@@ -173,7 +173,7 @@ static void mdlpool_page_header_invariants(struct kunit *test)
 	/* One CPU for the whole test, so every buffer comes from its share. */
 	migrate_disable();
 	kt_bufs_alloc(test, &b, 200, 2);
-	c = this_cpu_ptr(b.pool->pcpu);
+	c = this_cpu_ptr(&b.pool->pcpu->ctx[MDLPOOL_CTX_TASK]);
 	bpp = b.pool->blocks_per_page;
 	first = kt_page_of(b.sg[0]);
 
@@ -278,7 +278,7 @@ static void mdlpool_overwritten_header_left_out(struct kunit *test)
 
 	migrate_disable();
 	kt_bufs_alloc(test, &b, 200, 1);
-	c = this_cpu_ptr(b.pool->pcpu);
+	c = this_cpu_ptr(&b.pool->pcpu->ctx[MDLPOOL_CTX_TASK]);
 	KUNIT_ASSERT_GE(test, b.n, 2U);
 	KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[1]), 0);
 	KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[0]), 0);

@@ -548,7 +548,16 @@ static NTSTATUS NtcByteCount(VOID)
 	NtcReport("sg_reset", NtcScatterlistMatches(Second));
 	NtcReport("next_reset", !Second->Next);
 
-	/* The same at PASSIVE_LEVEL through MdpAllocate(). */
+	MdpFree(Second);
+
+	/*
+	 * The same at PASSIVE_LEVEL through MdpAllocate().  PASSIVE_LEVEL
+	 * callers have blocks of their own on each CPU, apart from the
+	 * DISPATCH_LEVEL ones, so the MDL to come back is one freed here.
+	 */
+	Second = MdpAllocate(Pool, &Buffer);
+	if (!Second)
+		goto out;
 	NdisAdjustMdlLength(Second, 1);
 	MdpFree(Second);
 	Third = MdpAllocate(Pool, &Buffer);

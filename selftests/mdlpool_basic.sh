@@ -93,4 +93,21 @@ ktap_test_result "the tag is kept, padded like an NT tag" \
 	sh -c "[ '$(pool_stat tagged tag pool)' = 'Ab1.' ]"
 ctl_ok destroy tagged
 
+# mdlpool_alloc_bulk() and mdlpool_free_bulk(): one section for many
+ctl_ok create bulk 1500
+bpp=$(pool_stat bulk blocks_per_page pool)
+n=$((3 * bpp + 1))
+half=$((n / 2))
+ktap_test_result "mdlpool_alloc_bulk hands out $n buffers over 4 slabs in one call" \
+	ctl_ok alloc bulk $n cpu=0 bulk=1
+ktap_test_result "... counted as $n allocations on that CPU" \
+	sh -c "[ $(pool_stat bulk allocs cpu=0) -eq $n ] && [ $(pool_stat bulk pages_in_use) -eq 4 ]"
+ktap_test_result "mdlpool_free_bulk gives $half back from another CPU" \
+	ctl_ok free bulk $half cpu=1 bulk=1
+ktap_test_result "... and the rest on the owner" ctl_ok free bulk all cpu=0 bulk=1
+ktap_test_result "... every buffer back, the first $half as remote frees, the patterns kept" \
+	sh -c "[ $(pool_stat bulk in_use) -eq 0 ] && [ $(pool_stat bulk remote_frees) -eq $half ] &&
+	       [ $(held bulk pattern_errors) -eq 0 ]"
+ctl_ok destroy bulk
+
 ktap_finished

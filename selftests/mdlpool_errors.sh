@@ -29,6 +29,16 @@ ktap_test_result "each refusal is counted in the pool's rejected_frees" \
 ktap_test_result "after the refusals every buffer is accounted for" \
 	sh -c "[ $(pool_stat bad in_use) -eq 0 ] && [ $(pool_stat bad allocs) -eq $(pool_stat bad frees) ]"
 
+# mdlpool_free_bulk() of [live, foreign, live, the first live again]
+ctl_ok create bulkbad 200
+foreign1=$(summary foreign_frees)
+ktap_test_result "a bulk free with a foreign and a repeated descriptor in it fails with EINVAL, and frees both live buffers" \
+	ctl_fails "Invalid argument" badfree bulkbad bulk
+ktap_test_result "... refusing the repeat, and the second frees after it, in rejected_frees; the foreign one globally" \
+	sh -c "[ $(pool_stat bulkbad rejected_frees) -eq 3 ] && [ $(summary foreign_frees) -eq $((foreign1 + 1)) ] &&
+	       [ $(pool_stat bulkbad in_use) -eq 0 ] && [ $(pool_stat bulkbad allocs) -eq $(pool_stat bulkbad frees) ]"
+ctl_ok destroy bulkbad
+
 held0=$(pool_stat bad in_use)
 ktap_test_result "calls from a hardirq are refused: alloc, alloc_bh and free of a live buffer" \
 	ctl_ok badcontext bad

@@ -77,10 +77,12 @@ ktap_test_result "softirq: no pattern mismatch, no refused free, no failed alloc
 	sh -c "[ $(stress_field soft mismatches) -eq 0 ] &&
 	       [ $(stress_field soft free_errors) -eq 0 ] &&
 	       [ $(stress_field soft alloc_failures) -eq 0 ]"
+# The pool's remote frees also count frees on the owner's CPU in the other
+# context (task or softirq), which the stress cannot tell apart.
 ktap_test_result "softirq: the pool counted exactly the tasks' and softirqs' allocations and frees, and they balance" \
 	sh -c "[ $(pool_stat soft allocs) -eq $(stress_field soft allocs) ] &&
 	       [ $(pool_stat soft frees) -eq $(stress_field soft frees) ] &&
-	       [ $(pool_stat soft remote_frees) -eq $(stress_field soft remote_frees) ] &&
+	       [ $(pool_stat soft remote_frees) -ge $(stress_field soft remote_frees) ] &&
 	       [ $(pool_stat soft allocs) -eq $(pool_stat soft frees) ] && [ $(pool_stat soft in_use) -eq 0 ]"
 ctl_ok destroy soft
 

@@ -74,21 +74,15 @@ struct mdlt_pool *mdlt_find(const char *name)
 }
 
 /* Parse an optional cpu=N; -1 means "wherever the writer runs". */
-static int mdlt_parse_cpu(char **argv, int argc, int *cpu)
+/* The CPU a parsed cpu= option names, or -1 (any) where none was given. */
+static int mdlt_opt_cpu(const struct mdlt_opt *opt, int *cpu)
 {
-	unsigned int val;
-	struct mdlt_opt opt = { "cpu", 0, nr_cpu_ids - 1, &val };
-	int err = mdlt_parse_opts(argv, argc, &opt, 1);
-
-	if (err)
-		return err;
-	if (!opt.seen) {
-		*cpu = -1;
+	*cpu = -1;
+	if (!opt->seen)
 		return 0;
-	}
-	if (!cpu_online(val))
+	if (!cpu_online(*opt->val))
 		return -EINVAL;
-	*cpu = val;
+	*cpu = *opt->val;
 	return 0;
 }
 
@@ -241,31 +235,70 @@ struct mdlt_batch {
 	struct mdlt_pool *mp;
 	unsigned int count;
 	unsigned int len;	/* 0: leave the descriptor's length alone */
+	unsigned int bulk;	/* through mdlpool_alloc_bulk()/_free_bulk() */
 	struct list_head list;	/* alloc: the new buffers; free: the victims */
 	int err;
 };
 
+static struct mdlt_held *mdlt_hold(struct mdlt_batch *b,
+				   struct scatterlist *sg, void *buf)
+{
+	unsigned int size = mdlpool_buffer_size(b->mp->pool);
+	struct mdlt_held *h = kmalloc(sizeof(*h), GFP_KERNEL);
+
+	if (!h)
+		return NULL;
+	h->sg = sg;
+	h->buf = buf;
+	h->seq = ++mdlt_seq;
+	mdlt_fill(h->buf, size, 0, h->seq);
+	if (b->len)
+		h->sg->length = b->len;
+	list_add_tail(&h->node, &b->list);
+	return h;
+}
+
+/* All of the batch in one mdlpool_alloc_bulk(), or nothing. */
+static long mdlt_alloc_bulk(struct mdlt_batch *b)
+{
+	struct scatterlist **sgs = kvmalloc_array(b->count, sizeof(*sgs),
+						  GFP_KERNEL);
+	void **bufs = kvmalloc_array(b->count, sizeof(*bufs), GFP_KERNEL);
+	unsigned int got = 0, i;
+	long err = -ENOMEM;
+
+	if (sgs && bufs)
+		got = mdlpool_alloc_bulk(b->mp->pool, b->count, sgs, bufs);
+	for (i = 0; got == b->count && i < got; i++) {
+		if (!mdlt_hold(b, sgs[i], bufs[i]))
+			break;
+	}
+	if (got == b->count && i == got)
+		err = 0;
+	else if (i < got)	/* not held yet: straight back */
+		WARN_ON(mdlpool_free_bulk(got - i, sgs + i));
+	kvfree(bufs);
+	kvfree(sgs);
+	return err;
+}
+
 static long mdlt_alloc_batch(void *arg)
 {
 	struct mdlt_batch *b = arg;
-	unsigned int size = mdlpool_buffer_size(b->mp->pool);
-	struct mdlt_held *h;
+	struct scatterlist *sg;
 	unsigned int i;
+	void *buf;
 
+	if (b->bulk)
+		return mdlt_alloc_bulk(b);
 	for (i = 0; i < b->count; i++) {
-		h = kmalloc(sizeof(*h), GFP_KERNEL);
-		if (!h)
+		sg = mdlpool_alloc(b->mp->pool, &buf);
+		if (!sg)
 			return -ENOMEM;
-		h->sg = mdlpool_alloc(b->mp->pool, &h->buf);
-		if (!h->sg) {
-			kfree(h);
+		if (!mdlt_hold(b, sg, buf)) {
+			mdlpool_free(sg);
 			return -ENOMEM;
 		}
-		h->seq = ++mdlt_seq;
-		mdlt_fill(h->buf, size, 0, h->seq);
-		if (b->len)
-			h->sg->length = b->len;
-		list_add_tail(&h->node, &b->list);
 	}
 	return 0;
 }
@@ -281,12 +314,37 @@ static int mdlt_release(struct mdlt_pool *mp, struct mdlt_held *h)
 	return err;
 }
 
+/* The whole batch in one mdlpool_free_bulk(). */
+static long mdlt_free_bulk(struct mdlt_batch *b)
+{
+	struct scatterlist **sgs = kvmalloc_array(b->count, sizeof(*sgs),
+						  GFP_KERNEL);
+	unsigned int size = mdlpool_buffer_size(b->mp->pool), n = 0;
+	struct mdlt_held *h, *tmp;
+	int err;
+
+	if (!sgs)
+		return -ENOMEM;
+	list_for_each_entry_safe(h, tmp, &b->list, node) {
+		if (!mdlt_intact(h->buf, size, 0, h->seq))
+			b->mp->pattern_errors++;
+		sgs[n++] = h->sg;
+		list_del(&h->node);
+		kfree(h);
+	}
+	err = mdlpool_free_bulk(n, sgs);
+	kvfree(sgs);
+	return err;
+}
+
 static long mdlt_free_batch(void *arg)
 {
 	struct mdlt_batch *b = arg;
 	struct mdlt_held *h, *tmp;
 	int err = 0;
 
+	if (b->bulk && b->count)
+		return mdlt_free_bulk(b);
 	list_for_each_entry_safe(h, tmp, &b->list, node) {
 		list_del(&h->node);
 		err = mdlt_release(b->mp, h) ?: err;
@@ -301,9 +359,10 @@ int mdlt_cmd_alloc(char **argv, int argc)
 	struct mdlt_opt opts[] = {
 		{ "cpu", 0, nr_cpu_ids - 1, &cpu_val },
 		{ "len", 1, UINT_MAX, &b.len },
+		{ "bulk", 0, 1, &b.bulk },
 	};
-	int cpu = -1;
 	long err;
+	int cpu;
 
 	if (argc < 3 || kstrtouint(argv[2], 0, &b.count) ||
 	    !b.count || b.count > MDLT_COUNT_MAX)
@@ -315,11 +374,8 @@ int mdlt_cmd_alloc(char **argv, int argc)
 		return -ENOENT;
 	if (b.len > mdlpool_buffer_size(b.mp->pool))
 		return -EINVAL;
-	if (opts[0].seen) {
-		if (!cpu_online(cpu_val))
-			return -EINVAL;
-		cpu = cpu_val;
-	}
+	if (mdlt_opt_cpu(&opts[0], &cpu))
+		return -EINVAL;
 
 	err = mdlt_on_cpu(cpu, mdlt_alloc_batch, &b);
 	if (err) {
@@ -335,8 +391,12 @@ int mdlt_cmd_alloc(char **argv, int argc)
 int mdlt_cmd_free(char **argv, int argc)
 {
 	struct mdlt_batch b = { .list = LIST_HEAD_INIT(b.list) };
-	unsigned int i;
-	int cpu, err;
+	unsigned int i, cpu_val = 0;
+	struct mdlt_opt opts[] = {
+		{ "cpu", 0, nr_cpu_ids - 1, &cpu_val },
+		{ "bulk", 0, 1, &b.bulk },
+	};
+	int cpu;
 
 	if (argc < 3)
 		return -EINVAL;
@@ -345,9 +405,10 @@ int mdlt_cmd_free(char **argv, int argc)
 		b.count = b.mp ? b.mp->nr_held : 0;
 	else if (kstrtouint(argv[2], 0, &b.count) || !b.count)
 		return -EINVAL;
-	err = mdlt_parse_cpu(argv + 3, argc - 3, &cpu);
-	if (err)
-		return err;
+	if (mdlt_parse_opts(argv + 3, argc - 3, opts, ARRAY_SIZE(opts)))
+		return -EINVAL;
+	if (mdlt_opt_cpu(&opts[0], &cpu))
+		return -EINVAL;
 	if (!b.mp)
 		return -ENOENT;
 	if (b.count > b.mp->nr_held)
@@ -445,10 +506,48 @@ static int mdlt_badfree_block(struct mdlt_pool *mp, const char *kind)
 	return mdlpool_free(sg) ?: err;
 }
 
+/*
+ * One mdlpool_free_bulk() of two live buffers, a foreign descriptor between
+ * them and the first buffer once more: the two must go back, the other two
+ * be refused.  Returns what the bulk free said, or -EBADE if a live buffer
+ * did not go back.
+ */
+static int mdlt_badfree_bulk(struct mdlt_pool *mp)
+{
+	struct scatterlist *sgs[4], *foreign = kmalloc(sizeof(*foreign),
+						       GFP_KERNEL);
+	void *buf, *fbuf = kmalloc(64, GFP_KERNEL);
+	int err = -ENOMEM;
+
+	if (!foreign || !fbuf)
+		goto out;
+	sg_init_one(foreign, fbuf, 64);
+	sgs[0] = mdlpool_alloc(mp->pool, &buf);
+	sgs[2] = mdlpool_alloc(mp->pool, &buf);
+	if (!sgs[0] || !sgs[2]) {
+		if (sgs[0])
+			mdlpool_free(sgs[0]);
+		if (sgs[2])
+			mdlpool_free(sgs[2]);
+		goto out;
+	}
+	sgs[1] = foreign;
+	sgs[3] = sgs[0];
+	err = mdlpool_free_bulk(ARRAY_SIZE(sgs), sgs);
+	/* Both went back if a second free of each is refused as double. */
+	if (mdlpool_free(sgs[0]) != -EINVAL || mdlpool_free(sgs[2]) != -EINVAL)
+		err = -EBADE;
+out:
+	kfree(fbuf);
+	kfree(foreign);
+	return err;
+}
+
 int mdlt_cmd_badfree(char **argv, int argc)
 {
 	static const char * const kinds[] = {
 		"foreign", "double", "altered", "repointed", "misaligned",
+		"bulk",
 	};
 	struct mdlt_pool *mp;
 
@@ -459,6 +558,8 @@ int mdlt_cmd_badfree(char **argv, int argc)
 		return -ENOENT;
 	if (!strcmp(argv[2], "foreign"))
 		return mdlt_badfree_foreign(mp);
+	if (!strcmp(argv[2], "bulk"))
+		return mdlt_badfree_bulk(mp);
 	return mdlt_badfree_block(mp, argv[2]);
 }
 
