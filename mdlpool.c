@@ -1255,9 +1255,8 @@ unsigned long mdlpool_pages_held(const struct mdlpool *pool)
 {
 	unsigned long held = 0;
 	struct mdlpool_cpu *c;
-	int cpu;
 
-	mdlpool_for_each_share(pool, cpu, c)
+	for_each_mdlpool_share(c, pool)
 		held += mdlpool_peek(c->pages_alloc) - mdlpool_peek(c->pages_freed);
 	return held;
 }
@@ -1639,9 +1638,8 @@ static long mdlpool_in_use(struct mdlpool *pool)
 {
 	struct mdlpool_cpu *c;
 	long out = 0;
-	int cpu;
 
-	mdlpool_for_each_share(pool, cpu, c)
+	for_each_mdlpool_share(c, pool)
 		out += mdlpool_cpu_in_use(c);
 	return out;
 }
@@ -1680,7 +1678,6 @@ int mdlpool_destroy(struct mdlpool *pool)
 {
 	struct mdlpool_cpu *c;
 	long out;
-	int cpu;
 
 	might_sleep();
 	if (!pool)
@@ -1702,7 +1699,7 @@ int mdlpool_destroy(struct mdlpool *pool)
 					    &pool->cpuhp_node);
 	mutex_unlock(&mdlpool_mutex);
 
-	mdlpool_for_each_share(pool, cpu, c) {
+	for_each_mdlpool_share(c, pool) {
 		/* Off the list, so no new reclaim work; wait out the last. */
 		cancel_work_sync(&c->reclaim_work);
 		mdlpool_cpu_drain(c);
@@ -1755,15 +1752,14 @@ static void mdlpool_offline_reclaim(struct work_struct *work)
 	bool pending = false;
 	struct mdlpool_cpu *c;
 	struct mdlpool *pool;
-	int cpu;
 
 	mutex_lock(&mdlpool_mutex);
 	/* Rule 7: no CPU can come online, and so own its pages, meanwhile. */
 	cpus_read_lock();
 	WRITE_ONCE(mdlpool_offline_owner, current);
 	list_for_each_entry(pool, &mdlpool_list, node) {
-		mdlpool_for_each_share(pool, cpu, c) {
-			if (cpu_online(cpu) || !mdlpool_cpu_holds_pages(c))
+		for_each_mdlpool_share(c, pool) {
+			if (cpu_online(c->cpu) || !mdlpool_cpu_holds_pages(c))
 				continue;
 			mdlpool_cpu_reclaim(c, 0);
 			pending |= mdlpool_cpu_holds_pages(c);
@@ -1826,16 +1822,15 @@ static void mdlpool_queue_reclaim(bool all)
 {
 	struct mdlpool_cpu *c;
 	struct mdlpool *pool;
-	int cpu;
 
 	lockdep_assert_held(&mdlpool_mutex);
 	list_for_each_entry(pool, &mdlpool_list, node) {
-		mdlpool_for_each_share(pool, cpu, c) {
-			if (!cpu_online(cpu) || !mdlpool_cpu_holds_pages(c))
+		for_each_mdlpool_share(c, pool) {
+			if (!cpu_online(c->cpu) || !mdlpool_cpu_holds_pages(c))
 				continue;
 			if (all)
 				WRITE_ONCE(c->reclaim_all, true);
-			queue_work_on(cpu, mdlpool_wq, &c->reclaim_work);
+			queue_work_on(c->cpu, mdlpool_wq, &c->reclaim_work);
 		}
 	}
 }
@@ -1860,13 +1855,12 @@ static unsigned long mdlpool_shrink_count(struct shrinker *s,
 	unsigned long spare = 0;
 	struct mdlpool_cpu *c;
 	struct mdlpool *pool;
-	int cpu;
 
 	/* Never wait here: the pool's own mutex holders may allocate. */
 	if (!mutex_trylock(&mdlpool_mutex))
 		return 0;
 	list_for_each_entry(pool, &mdlpool_list, node) {
-		mdlpool_for_each_share(pool, cpu, c) {
+		for_each_mdlpool_share(c, pool) {
 			long held = mdlpool_peek(c->pages_alloc) -
 				    mdlpool_peek(c->pages_freed);
 			long busy = DIV_ROUND_UP(max_t(long, 0L, mdlpool_cpu_in_use(c)),
@@ -1893,7 +1887,6 @@ static unsigned long mdlpool_shrink_scan(struct shrinker *s,
 	unsigned long freed;
 	struct mdlpool_cpu *c;
 	struct mdlpool *pool;
-	int cpu;
 
 	/* Never wait for it: its holders may allocate. */
 	if (!mutex_trylock(&mdlpool_mutex))
@@ -1901,7 +1894,7 @@ static unsigned long mdlpool_shrink_scan(struct shrinker *s,
 	atomic_long_set(&mdlpool_shrunk, 0);
 	mdlpool_queue_reclaim(true);
 	list_for_each_entry(pool, &mdlpool_list, node) {
-		mdlpool_for_each_share(pool, cpu, c)
+		for_each_mdlpool_share(c, pool)
 			flush_work(&c->reclaim_work);
 	}
 	freed = atomic_long_xchg(&mdlpool_shrunk, 0);

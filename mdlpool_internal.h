@@ -263,18 +263,34 @@ struct mdlpool_page {
 	struct mdlpool_block blocks[];
 };
 
-static inline struct mdlpool_cpu *mdlpool_share(const struct mdlpool *pool,
-					       int cpu, unsigned int ctx)
+static inline struct mdlpool_cpu *
+mdlpool_share(const struct mdlpool *pool, int cpu, unsigned int ctx)
 {
 	return &per_cpu_ptr(pool->pcpu, cpu)->ctx[ctx];
 }
 
-/* Each share @c of @pool: both contexts of every possible CPU @cpu. */
-#define mdlpool_for_each_share(pool, cpu, c)				\
-	for_each_possible_cpu(cpu)					\
-		for ((c) = mdlpool_share(pool, cpu, 0);			\
-		     (c) < mdlpool_share(pool, cpu, 0) + MDLPOOL_NR_CTX;	\
-		     (c)++)
+struct mdlpool_share_iter {
+	const struct mdlpool *of;
+	int cpu;
+	unsigned int ctx;
+};
+
+static inline struct mdlpool_cpu *
+mdlpool_share_iter_next(struct mdlpool_share_iter *it)
+{
+	if (it->cpu >= 0 && ++it->ctx < MDLPOOL_NR_CTX)
+		return mdlpool_share(it->of, it->cpu, it->ctx);
+	it->cpu = cpumask_next(it->cpu, cpu_possible_mask);
+	if (it->cpu >= nr_cpu_ids)
+		return NULL;
+	it->ctx = 0;
+	return mdlpool_share(it->of, it->cpu, 0);
+}
+
+/* Each share @c of @pool: both contexts of every possible CPU. */
+#define for_each_mdlpool_share(c, pool)					\
+	for (struct mdlpool_share_iter __it = { .of = (pool), .cpu = -1 }; \
+	     ((c) = mdlpool_share_iter_next(&__it));)
 
 /* Bytes from one buffer to the next: the buffer, its redzone if checked. */
 static inline unsigned int mdlpool_block_size(unsigned int buffer_size,
