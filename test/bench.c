@@ -74,6 +74,11 @@ struct mdlb_contender {
 	void (*put)(struct mdlb_ctx *x, struct mdlb_buf *b, bool here);
 	/* Bytes of memory held for the @n live buffers @b, or -1. */
 	long (*bytes_held)(struct mdlb_ctx *x, struct mdlb_buf *b, unsigned int n);
+	/* Optional: @n buffers in one call, how many it got; all back in one. */
+	unsigned int (*get_bulk)(struct mdlb_ctx *x, struct scatterlist **sgs,
+				 void **bufs, unsigned int n);
+	void (*put_bulk)(struct mdlb_ctx *x, struct scatterlist **sgs,
+			 unsigned int n);
 };
 
 /* ---- mdlpool ---- */
@@ -98,6 +103,19 @@ static bool mdlb_pool_get(struct mdlb_ctx *x, struct mdlb_buf *b)
 static void mdlb_pool_put(struct mdlb_ctx *x, struct mdlb_buf *b, bool here)
 {
 	mdlpool_free(b->sg);
+}
+
+static unsigned int mdlb_pool_get_bulk(struct mdlb_ctx *x,
+				       struct scatterlist **sgs, void **bufs,
+				       unsigned int n)
+{
+	return mdlpool_alloc_bulk(x->pool, n, sgs, bufs);
+}
+
+static void mdlb_pool_put_bulk(struct mdlb_ctx *x, struct scatterlist **sgs,
+			       unsigned int n)
+{
+	mdlpool_free_bulk(n, sgs);
 }
 
 /* ---- SLUB: one object holds the scatterlist and the buffer ---- */
@@ -138,6 +156,28 @@ static bool mdlb_slab_get(struct mdlb_ctx *x, struct mdlb_buf *b)
 static void mdlb_slab_put(struct mdlb_ctx *x, struct mdlb_buf *b, bool here)
 {
 	kmem_cache_free(x->cache, b->sg);
+}
+
+/* kmem_cache_alloc_bulk() gives all or nothing; each object is described. */
+static unsigned int mdlb_slab_get_bulk(struct mdlb_ctx *x,
+				       struct scatterlist **sgs, void **bufs,
+				       unsigned int n)
+{
+	unsigned int i;
+
+	if (!kmem_cache_alloc_bulk(x->cache, GFP_ATOMIC, n, (void **)sgs))
+		return 0;
+	for (i = 0; i < n; i++) {
+		bufs[i] = sgs[i] + 1;
+		sg_init_one(sgs[i], bufs[i], x->size);
+	}
+	return n;
+}
+
+static void mdlb_slab_put_bulk(struct mdlb_ctx *x, struct scatterlist **sgs,
+			       unsigned int n)
+{
+	kmem_cache_free_bulk(x->cache, n, (void **)sgs);
 }
 
 static int mdlb_cmp_ptr(const void *a, const void *b)
@@ -299,9 +339,11 @@ static void mdlb_pp_put(struct mdlb_ctx *x, struct mdlb_buf *b, bool here)
 
 static const struct mdlb_contender mdlb_contenders[] = {
 	{ "mdlpool", mdlb_pool_init, mdlb_pool_exit, mdlb_pool_get,
-	  mdlb_pool_put, mdlb_live_bytes },
+	  mdlb_pool_put, mdlb_live_bytes, mdlb_pool_get_bulk,
+	  mdlb_pool_put_bulk },
 	{ "slub+sg", mdlb_slab_init, mdlb_slab_exit, mdlb_slab_get,
-	  mdlb_slab_put, mdlb_live_bytes },
+	  mdlb_slab_put, mdlb_live_bytes, mdlb_slab_get_bulk,
+	  mdlb_slab_put_bulk },
 	{ "mempool", mdlb_mempool_init, mdlb_mempool_exit, mdlb_mempool_get,
 	  mdlb_mempool_put, mdlb_mempool_bytes },
 #ifdef CONFIG_PAGE_POOL
@@ -368,6 +410,31 @@ static u64 mdlb_burst(struct mdlb_run *r)
 	t1 = ktime_get_ns();
 	migrate_enable();
 	kvfree(b);
+	return t1 - t0;
+}
+
+#define MDLB_BULK_MAX		64
+
+/* ns per buffer when allocating r->burst in one call, then freeing them */
+static u64 mdlb_bulk(struct mdlb_run *r)
+{
+	unsigned int got, rounds = max(r->ops / r->burst, 1U);
+	struct scatterlist *sgs[MDLB_BULK_MAX];
+	void *bufs[MDLB_BULK_MAX];
+	u64 t0, t1;
+
+	if (!r->c->get_bulk || r->burst > MDLB_BULK_MAX)
+		return 0;
+	migrate_disable();
+	t0 = ktime_get_ns();
+	while (rounds--) {
+		got = r->c->get_bulk(r->x, sgs, bufs, r->burst);
+		if (got < r->burst)
+			r->failures++;
+		r->c->put_bulk(r->x, sgs, got);
+	}
+	t1 = ktime_get_ns();
+	migrate_enable();
 	return t1 - t0;
 }
 
@@ -554,7 +621,7 @@ static u64 mdlb_allcpu(struct mdlb_run *r)
 
 /* ---- running and reporting ---- */
 
-enum mdlb_kind { MDLB_PAIRS, MDLB_BURST, MDLB_CROSS, MDLB_ALLCPU };
+enum mdlb_kind { MDLB_PAIRS, MDLB_BURST, MDLB_BULK, MDLB_CROSS, MDLB_ALLCPU };
 
 struct mdlb_scenario {
 	const char *name;
@@ -565,6 +632,7 @@ struct mdlb_scenario {
 static const struct mdlb_scenario mdlb_scenarios[] = {
 	{ "same-CPU pairs", MDLB_PAIRS, 0 },
 	{ "burst 16", MDLB_BURST, 16 },
+	{ "bulk 16", MDLB_BULK, 16 },
 	{ "burst 256", MDLB_BURST, 256 },
 	{ "burst 4096", MDLB_BURST, 4096 },
 	{ "cross-CPU", MDLB_CROSS, 0 },
@@ -585,8 +653,9 @@ static u64 mdlb_once(struct mdlb_run *r, const struct mdlb_scenario *sc)
 		ns = mdlb_pairs(r);
 		break;
 	case MDLB_BURST:
+	case MDLB_BULK:
 		r->burst = sc->arg;
-		ns = mdlb_burst(r);
+		ns = sc->kind == MDLB_BURST ? mdlb_burst(r) : mdlb_bulk(r);
 		return ns / (max(r->ops / r->burst, 1U) * r->burst);
 	case MDLB_CROSS:
 		ns = mdlb_cross(r);
