@@ -1027,18 +1027,17 @@ static void mdlpool_free_remote(struct mdlpool_cpu *owner,
 }
 
 /*
- * The checks of a free: the descriptor is one a pool handed out, unaltered,
- * and its block is out; then the block is marked free.  Returns the block's
- * share and sets @pgp and @blkp, or an ERR_PTR() if the free is refused.
+ * The checks of a free: the descriptor is one a pool handed out and
+ * unaltered.  Returns the block's share and sets @pgp and @blkp, or an
+ * ERR_PTR() if the free is refused.
  */
-static struct mdlpool_cpu *mdlpool_free_claim(struct scatterlist *sg,
+static struct mdlpool_cpu *mdlpool_free_check(struct scatterlist *sg,
 					      struct mdlpool_page **pgp,
 					      struct mdlpool_block **blkp)
 {
 	struct mdlpool_block *blk;
 	struct mdlpool_page *pg;
 	struct mdlpool_cpu *c;
-	struct mdlpool *pool;
 
 	pg = mdlpool_page_of(sg);
 	if (!pg) {
@@ -1046,34 +1045,59 @@ static struct mdlpool_cpu *mdlpool_free_claim(struct scatterlist *sg,
 		return ERR_PTR(mdlpool_reject(NULL, sg, "not a pool descriptor"));
 	}
 	c = pg->owner;
-	pool = c->pool;
-	blk = mdlpool_block_of(pool, pg, sg);
-	if (!blk || !mdlpool_block_intact(pool, pg, blk)) {
+	blk = mdlpool_block_of(c->pool, pg, sg);
+	if (!blk || !mdlpool_block_intact(c->pool, pg, blk)) {
 		atomic_long_inc(&c->rejected_frees);
-		return ERR_PTR(mdlpool_reject(pool, sg,
+		return ERR_PTR(mdlpool_reject(c->pool, sg,
 					      "descriptor altered or misplaced"));
 	}
-	/* Atomic, so that two racing frees of one block cannot both win. */
-	if (cmpxchg(&blk->state, MDLPOOL_BLOCK_OUT, MDLPOOL_BLOCK_FREE) !=
-	    MDLPOOL_BLOCK_OUT) {
-		atomic_long_inc(&c->rejected_frees);
-		return ERR_PTR(mdlpool_reject(pool, sg, "already free"));
-	}
-	if (pool->checked)
-		mdlpool_check_redzone(pool, pg, blk);
 	*pgp = pg;
 	*blkp = blk;
 	return c;
 }
 
-/* Inside the section of share @here: a free to it is local (rule 3). */
-static void mdlpool_free_in(struct mdlpool_cpu *here, struct mdlpool_cpu *c,
-			    struct mdlpool_page *pg, struct mdlpool_block *blk)
+/*
+ * Marks an out block free, or refuses a second free.  A remote free does
+ * it atomically, so that two racing frees of one block cannot both win.
+ * The owner, inside its section, needs no locked instruction against
+ * itself; only a double free racing it from another CPU or context could
+ * then also be accepted, a caller bug the checks cannot always catch
+ * anyway (see mdlpool_free()).
+ */
+static int mdlpool_free_mark(struct mdlpool_cpu *c, struct mdlpool_page *pg,
+			     struct mdlpool_block *blk, bool owner)
 {
+	struct mdlpool *pool = c->pool;
+
+	if (owner) {
+		if (unlikely(blk->state != MDLPOOL_BLOCK_OUT))
+			goto twice;
+		blk->state = MDLPOOL_BLOCK_FREE;
+	} else if (cmpxchg(&blk->state, MDLPOOL_BLOCK_OUT,
+			   MDLPOOL_BLOCK_FREE) != MDLPOOL_BLOCK_OUT) {
+		goto twice;
+	}
+	if (pool->checked)
+		mdlpool_check_redzone(pool, pg, blk);
+	return 0;
+twice:
+	atomic_long_inc(&c->rejected_frees);
+	return mdlpool_reject(pool, &blk->sg, "already free");
+}
+
+/* Inside the section of share @here: a free to it is local (rule 3). */
+static int mdlpool_free_in(struct mdlpool_cpu *here, struct mdlpool_cpu *c,
+			   struct mdlpool_page *pg, struct mdlpool_block *blk)
+{
+	int err = mdlpool_free_mark(c, pg, blk, c == here);
+
+	if (err)
+		return err;
 	if (c == here)
 		mdlpool_free_local(c, pg, blk);
 	else
 		mdlpool_free_remote(c, pg, blk);
+	return 0;
 }
 
 /**
@@ -1098,10 +1122,11 @@ int mdlpool_free(struct scatterlist *sg)
 	struct mdlpool_cpu *c, *here;
 	struct mdlpool_block *blk;
 	struct mdlpool_page *pg;
+	int err;
 
 	if (!mdlpool_context_ok())
 		return -EPERM;
-	c = mdlpool_free_claim(sg, &pg, &blk);
+	c = mdlpool_free_check(sg, &pg, &blk);
 	if (IS_ERR(c))
 		return PTR_ERR(c);
 	/*
@@ -1110,13 +1135,15 @@ int mdlpool_free(struct scatterlist *sg)
 	 * checked again inside the section, where the CPU cannot change.
 	 */
 	if (c->cpu != raw_smp_processor_id()) {
-		mdlpool_free_remote(c, pg, blk);
-		return 0;
+		err = mdlpool_free_mark(c, pg, blk, false);
+		if (!err)
+			mdlpool_free_remote(c, pg, blk);
+		return err;
 	}
 	here = mdlpool_enter(c->pool);
-	mdlpool_free_in(here, c, pg, blk);
+	err = mdlpool_free_in(here, c, pg, blk);
 	mdlpool_leave(here);
-	return 0;
+	return err;
 }
 EXPORT_SYMBOL_GPL(mdlpool_free);
 
@@ -1182,14 +1209,14 @@ int mdlpool_free_bulk(unsigned int nr, struct scatterlist **sgs)
 	if (!mdlpool_context_ok())
 		return -EPERM;
 	for (i = 0; i < nr; i++) {
-		c = mdlpool_free_claim(sgs[i], &pg, &blk);
+		c = mdlpool_free_check(sgs[i], &pg, &blk);
 		if (IS_ERR(c)) {
 			ret = PTR_ERR(c);
 			continue;
 		}
 		if (!here)
 			here = mdlpool_enter(c->pool);
-		mdlpool_free_in(here, c, pg, blk);
+		ret = mdlpool_free_in(here, c, pg, blk) ?: ret;
 	}
 	if (here)
 		mdlpool_leave(here);
