@@ -293,7 +293,7 @@ static unsigned long mdlpool_page_mark(const struct mdlpool_page *pg)
 static struct task_struct *mdlpool_offline_owner;
 
 /* Rules 3 and 7: the caller may act as the owner of @c. */
-static void mdlpool_assert_owner(struct mdlpool_cpu *c)
+static __always_inline void mdlpool_assert_owner(struct mdlpool_cpu *c)
 {
 	if (!cpu_online(c->cpu)) {
 		WARN_ON_ONCE(READ_ONCE(mdlpool_offline_owner) != current);
@@ -314,7 +314,7 @@ static void mdlpool_assert_owner(struct mdlpool_cpu *c)
  * A caller with interrupts off is asserted against only, as
  * local_bh_enable() itself does: lockdep kernels catch it.
  */
-static bool mdlpool_context_ok(void)
+static __always_inline bool mdlpool_context_ok(void)
 {
 	lockdep_assert_irqs_enabled();
 	if (WARN_ON_ONCE(in_hardirq() || in_nmi()))
@@ -628,7 +628,7 @@ static void mdlpool_cpu_scavenge(struct mdlpool_cpu *c)
 	mdlpool_cpu_reclaim(c, msecs_to_jiffies(READ_ONCE(min_page_lifetime_ms)));
 }
 
-static void mdlpool_cpu_scavenge_if_due(struct mdlpool_cpu *c)
+static __always_inline void mdlpool_cpu_scavenge_if_due(struct mdlpool_cpu *c)
 {
 	switch (mdlpool_scavenge_due(c, jiffies, READ_ONCE(used_pages_threshold))) {
 	case MDLPOOL_SCAVENGE_FULL:
@@ -713,7 +713,7 @@ static struct mdlpool_block *mdlpool_block_build(const struct mdlpool *pool,
  * The built block a descriptor address names, or NULL: from the address
  * alone, so nothing is read before the address is known to be a header.
  */
-static struct mdlpool_block *mdlpool_block_of(const struct mdlpool *pool,
+static __always_inline struct mdlpool_block *mdlpool_block_of(const struct mdlpool *pool,
 					      struct mdlpool_page *pg,
 					      const struct scatterlist *sg)
 {
@@ -763,7 +763,7 @@ static struct llist_node *mdlpool_drop_overwritten(const struct mdlpool *pool,
  * NULL only if overwritten free blocks were all the page had left; the page
  * is exhausted then and the caller moves on.
  */
-static struct mdlpool_block *mdlpool_block_take(const struct mdlpool *pool,
+static __always_inline struct mdlpool_block *mdlpool_block_take(const struct mdlpool *pool,
 						struct mdlpool_page *pg)
 {
 	struct llist_node *node = pg->owner_free;
@@ -788,7 +788,7 @@ static struct mdlpool_block *mdlpool_block_take(const struct mdlpool *pool,
 	return NULL;
 }
 
-static struct scatterlist *mdlpool_block_hand_out(const struct mdlpool *pool,
+static __always_inline struct scatterlist *mdlpool_block_hand_out(const struct mdlpool *pool,
 						  struct mdlpool_page *pg,
 						  struct mdlpool_block *blk,
 						  void **buf)
@@ -808,7 +808,7 @@ static struct scatterlist *mdlpool_block_hand_out(const struct mdlpool *pool,
 	return sg;
 }
 
-static void mdlpool_count_alloc(struct mdlpool_cpu *c)
+static __always_inline void mdlpool_count_alloc(struct mdlpool_cpu *c)
 {
 	unsigned long in_use;
 
@@ -825,7 +825,7 @@ static void mdlpool_count_alloc(struct mdlpool_cpu *c)
  * moves (and their barrier) when the block comes straight back, as it does
  * when a caller allocates and frees in turn.
  */
-static struct mdlpool_page *mdlpool_first_usable_page(struct mdlpool *pool,
+static __always_inline struct mdlpool_page *mdlpool_first_usable_page(struct mdlpool *pool,
 						      struct mdlpool_cpu *c)
 {
 	struct mdlpool_page *pg;
@@ -840,7 +840,7 @@ static struct mdlpool_page *mdlpool_first_usable_page(struct mdlpool *pool,
 }
 
 /* A page to allocate from: a usable one, an orphan, else a new one. */
-static struct mdlpool_page *mdlpool_page_to_use(struct mdlpool *pool,
+static __always_inline struct mdlpool_page *mdlpool_page_to_use(struct mdlpool *pool,
 						struct mdlpool_cpu *c)
 {
 	struct mdlpool_page *pg;
@@ -859,7 +859,7 @@ static struct mdlpool_page *mdlpool_page_to_use(struct mdlpool *pool,
 	return pg;
 }
 
-static struct scatterlist *mdlpool_alloc_here(struct mdlpool_cpu *c,
+static __always_inline struct scatterlist *mdlpool_alloc_here(struct mdlpool_cpu *c,
 					      void **buf)
 {
 	struct mdlpool *pool = c->pool;
@@ -949,7 +949,7 @@ EXPORT_SYMBOL_GPL(mdlpool_alloc);
  * reading memory the pool does not own.  The head page of a slab carries
  * the mark; a tail page leads to it.
  */
-static struct mdlpool_page *mdlpool_page_of(const void *addr)
+static __always_inline struct mdlpool_page *mdlpool_page_of(const void *addr)
 {
 	struct mdlpool_page *pg;
 	struct page *head;
@@ -964,7 +964,7 @@ static struct mdlpool_page *mdlpool_page_of(const void *addr)
 }
 
 /* NT's check that the caller did not repoint the MDL at memory of its own. */
-static bool mdlpool_block_intact(const struct mdlpool *pool,
+static __always_inline bool mdlpool_block_intact(const struct mdlpool *pool,
 				 struct mdlpool_page *pg,
 				 struct mdlpool_block *blk)
 {
@@ -987,7 +987,7 @@ static int mdlpool_reject(struct mdlpool *pool, const struct scatterlist *sg,
 	return -EINVAL;
 }
 
-static void mdlpool_free_local(struct mdlpool_cpu *c, struct mdlpool_page *pg,
+static __always_inline void mdlpool_free_local(struct mdlpool_cpu *c, struct mdlpool_page *pg,
 			       struct mdlpool_block *blk)
 {
 	mdlpool_assert_owner(c);
@@ -1031,7 +1031,7 @@ static void mdlpool_free_remote(struct mdlpool_cpu *owner,
  * unaltered.  Returns the block's share and sets @pgp and @blkp, or an
  * ERR_PTR() if the free is refused.
  */
-static struct mdlpool_cpu *mdlpool_free_check(struct scatterlist *sg,
+static __always_inline struct mdlpool_cpu *mdlpool_free_check(struct scatterlist *sg,
 					      struct mdlpool_page **pgp,
 					      struct mdlpool_block **blkp)
 {
@@ -1064,7 +1064,7 @@ static struct mdlpool_cpu *mdlpool_free_check(struct scatterlist *sg,
  * then also be accepted, a caller bug the checks cannot always catch
  * anyway (see mdlpool_free()).
  */
-static int mdlpool_free_mark(struct mdlpool_cpu *c, struct mdlpool_page *pg,
+static __always_inline int mdlpool_free_mark(struct mdlpool_cpu *c, struct mdlpool_page *pg,
 			     struct mdlpool_block *blk, bool owner)
 {
 	struct mdlpool *pool = c->pool;
@@ -1086,7 +1086,7 @@ twice:
 }
 
 /* Inside the section of share @here: a free to it is local (rule 3). */
-static int mdlpool_free_in(struct mdlpool_cpu *here, struct mdlpool_cpu *c,
+static __always_inline int mdlpool_free_in(struct mdlpool_cpu *here, struct mdlpool_cpu *c,
 			   struct mdlpool_page *pg, struct mdlpool_block *blk)
 {
 	int err = mdlpool_free_mark(c, pg, blk, c == here);
