@@ -1111,7 +1111,10 @@ static __always_inline int mdlpool_free_in(struct mdlpool_cpu *here, struct mdlp
  * the pool is left as it was.  A double free is caught only while the block
  * is still free in a page the pool holds: once the block is handed out
  * again, or its page went back and a pool got a page at the same address,
- * a stale descriptor looks like a live one and frees that buffer.
+ * a stale descriptor looks like a live one and frees that buffer.  Two
+ * frees of one descriptor at the same moment are both refused but one when
+ * they race from other CPUs; one made by the block's owner (its CPU and
+ * context) is not atomic against the others, and both may be accepted.
  *
  * Context: process or softirq context.
  * Return: 0, or -EINVAL if the descriptor was refused, or -EPERM if called

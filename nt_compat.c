@@ -604,7 +604,8 @@ EXPORT_SYMBOL_GPL(MdpAllocateAtDpcLevel);
  *
  * Nothing is written to the MDL, not even to mark it freed: once the pool
  * accepts, the block is the pool's; when it refuses, a racing free of the
- * same MDL may have won and the block may already be another caller's.
+ * same MDL may have won and the block may already be another caller's
+ * (mdlpool_free() says which racing frees it can tell apart).
  * A second free of the MDL is refused by the pool's own double-free check.
  *
  * Context: any CPU, at or below DISPATCH_LEVEL.
