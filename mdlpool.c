@@ -713,9 +713,9 @@ static struct mdlpool_block *mdlpool_block_build(const struct mdlpool *pool,
  * The built block a descriptor address names, or NULL: from the address
  * alone, so nothing is read before the address is known to be a header.
  */
-static __always_inline struct mdlpool_block *mdlpool_block_of(const struct mdlpool *pool,
-					      struct mdlpool_page *pg,
-					      const struct scatterlist *sg)
+static __always_inline struct mdlpool_block *
+mdlpool_block_of(const struct mdlpool *pool, struct mdlpool_page *pg,
+		 const struct scatterlist *sg)
 {
 	unsigned long off = (unsigned long)sg - (unsigned long)pg->blocks;
 	unsigned long idx = off / sizeof(struct mdlpool_block);
@@ -763,8 +763,8 @@ static struct llist_node *mdlpool_drop_overwritten(const struct mdlpool *pool,
  * NULL only if overwritten free blocks were all the page had left; the page
  * is exhausted then and the caller moves on.
  */
-static __always_inline struct mdlpool_block *mdlpool_block_take(const struct mdlpool *pool,
-						struct mdlpool_page *pg)
+static __always_inline struct mdlpool_block *
+mdlpool_block_take(const struct mdlpool *pool, struct mdlpool_page *pg)
 {
 	struct llist_node *node = pg->owner_free;
 	struct mdlpool_block *blk;
@@ -788,10 +788,9 @@ static __always_inline struct mdlpool_block *mdlpool_block_take(const struct mdl
 	return NULL;
 }
 
-static __always_inline struct scatterlist *mdlpool_block_hand_out(const struct mdlpool *pool,
-						  struct mdlpool_page *pg,
-						  struct mdlpool_block *blk,
-						  void **buf)
+static __always_inline struct scatterlist *
+mdlpool_block_hand_out(const struct mdlpool *pool, struct mdlpool_page *pg,
+		       struct mdlpool_block *blk, void **buf)
 {
 	struct scatterlist *sg = &blk->sg;
 
@@ -825,8 +824,8 @@ static __always_inline void mdlpool_count_alloc(struct mdlpool_cpu *c)
  * moves (and their barrier) when the block comes straight back, as it does
  * when a caller allocates and frees in turn.
  */
-static __always_inline struct mdlpool_page *mdlpool_first_usable_page(struct mdlpool *pool,
-						      struct mdlpool_cpu *c)
+static __always_inline struct mdlpool_page *
+mdlpool_first_usable_page(struct mdlpool *pool, struct mdlpool_cpu *c)
 {
 	struct mdlpool_page *pg;
 
@@ -840,8 +839,8 @@ static __always_inline struct mdlpool_page *mdlpool_first_usable_page(struct mdl
 }
 
 /* A page to allocate from: a usable one, an orphan, else a new one. */
-static __always_inline struct mdlpool_page *mdlpool_page_to_use(struct mdlpool *pool,
-						struct mdlpool_cpu *c)
+static __always_inline struct mdlpool_page *
+mdlpool_page_to_use(struct mdlpool *pool, struct mdlpool_cpu *c)
 {
 	struct mdlpool_page *pg;
 
@@ -859,8 +858,8 @@ static __always_inline struct mdlpool_page *mdlpool_page_to_use(struct mdlpool *
 	return pg;
 }
 
-static __always_inline struct scatterlist *mdlpool_alloc_here(struct mdlpool_cpu *c,
-					      void **buf)
+static __always_inline struct scatterlist *
+mdlpool_alloc_here(struct mdlpool_cpu *c, void **buf)
 {
 	struct mdlpool *pool = c->pool;
 	struct mdlpool_block *blk;
@@ -964,9 +963,9 @@ static __always_inline struct mdlpool_page *mdlpool_page_of(const void *addr)
 }
 
 /* NT's check that the caller did not repoint the MDL at memory of its own. */
-static __always_inline bool mdlpool_block_intact(const struct mdlpool *pool,
-				 struct mdlpool_page *pg,
-				 struct mdlpool_block *blk)
+static __always_inline bool
+mdlpool_block_intact(const struct mdlpool *pool, struct mdlpool_page *pg,
+		     struct mdlpool_block *blk)
 {
 	void *buf = mdlpool_block_buf(pool, pg, blk);
 	struct scatterlist *sg = &blk->sg;
@@ -987,8 +986,9 @@ static int mdlpool_reject(struct mdlpool *pool, const struct scatterlist *sg,
 	return -EINVAL;
 }
 
-static __always_inline void mdlpool_free_local(struct mdlpool_cpu *c, struct mdlpool_page *pg,
-			       struct mdlpool_block *blk)
+static __always_inline void
+mdlpool_free_local(struct mdlpool_cpu *c, struct mdlpool_page *pg,
+		   struct mdlpool_block *blk)
 {
 	mdlpool_assert_owner(c);
 	WRITE_ONCE(pg->last_free, jiffies);
@@ -1031,9 +1031,9 @@ static void mdlpool_free_remote(struct mdlpool_cpu *owner,
  * unaltered.  Returns the block's share and sets @pgp and @blkp, or an
  * ERR_PTR() if the free is refused.
  */
-static __always_inline struct mdlpool_cpu *mdlpool_free_check(struct scatterlist *sg,
-					      struct mdlpool_page **pgp,
-					      struct mdlpool_block **blkp)
+static __always_inline struct mdlpool_cpu *
+mdlpool_free_check(struct scatterlist *sg, struct mdlpool_page **pgp,
+		   struct mdlpool_block **blkp)
 {
 	struct mdlpool_block *blk;
 	struct mdlpool_page *pg;
@@ -1064,8 +1064,9 @@ static __always_inline struct mdlpool_cpu *mdlpool_free_check(struct scatterlist
  * then also be accepted, a caller bug the checks cannot always catch
  * anyway (see mdlpool_free()).
  */
-static __always_inline int mdlpool_free_mark(struct mdlpool_cpu *c, struct mdlpool_page *pg,
-			     struct mdlpool_block *blk, bool owner)
+static __always_inline int
+mdlpool_free_mark(struct mdlpool_cpu *c, struct mdlpool_page *pg,
+		  struct mdlpool_block *blk, bool owner)
 {
 	struct mdlpool *pool = c->pool;
 
@@ -1086,8 +1087,9 @@ twice:
 }
 
 /* Inside the section of share @here: a free to it is local (rule 3). */
-static __always_inline int mdlpool_free_in(struct mdlpool_cpu *here, struct mdlpool_cpu *c,
-			   struct mdlpool_page *pg, struct mdlpool_block *blk)
+static __always_inline int
+mdlpool_free_in(struct mdlpool_cpu *here, struct mdlpool_cpu *c,
+		struct mdlpool_page *pg, struct mdlpool_block *blk)
 {
 	int err = mdlpool_free_mark(c, pg, blk, c == here);
 

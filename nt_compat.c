@@ -621,6 +621,46 @@ VOID MdpFree(PMDL Mdl)
 }
 EXPORT_SYMBOL_GPL(MdpFree);
 
+#define NT_MDP_FREE_BATCH	16
+
+/**
+ * MdpFreeChain - give back every pool MDL of a chain
+ * @Mdl: the first MDL of a chain linked through Next and ending in NULL,
+ *	or NULL
+ *
+ * Not an NT call: NT drivers free a chain MDL by MDL.  A Linux driver that
+ * returns a whole received chain saves a section entry per MDL: the MDLs
+ * go back through mdlpool_free_bulk(), NT_MDP_FREE_BATCH at a time, and
+ * may come from several pools.  Each is checked as MdpFree() checks it; a
+ * chain must hold pool MDLs only.
+ *
+ * Context: any CPU, at or below DISPATCH_LEVEL.
+ * Return: nothing (VOID).
+ */
+VOID MdpFreeChain(PMDL Mdl)
+{
+	struct scatterlist *sgs[NT_MDP_FREE_BATCH];
+	unsigned int n = 0;
+	PMDL Next;
+
+	for (; Mdl; Mdl = Next) {
+		/* The MDL lies in its buffer: read the link before it goes. */
+		Next = Mdl->Next;
+		if (WARN_ONCE(Mdl->nt_magic != NT_MDL_MAGIC_POOL,
+			      "nt_compat: %s(%p): not an MDL from an MDL pool\n",
+			      __func__, Mdl))
+			continue;
+		sgs[n++] = Mdl->nt_sgl;
+		if (n == NT_MDP_FREE_BATCH) {
+			mdlpool_free_bulk(n, sgs);
+			n = 0;
+		}
+	}
+	if (n)
+		mdlpool_free_bulk(n, sgs);
+}
+EXPORT_SYMBOL_GPL(MdpFreeChain);
+
 /* ---------------------------------------------------------------------
  * MDLs for memory that is not the pool's.
  */

@@ -476,6 +476,8 @@ PMDL MdpAllocate(HANDLE PoolHandle, PVOID *Buffer);
 PMDL MdpAllocateAtDpcLevel(HANDLE PoolHandle, PVOID *Buffer);
 /* From any CPU at or below DISPATCH_LEVEL; a bad MDL is refused. */
 VOID MdpFree(PMDL Mdl);
+/* Not NT: MdpFree() for each MDL of a Next chain, in bulk. */
+VOID MdpFreeChain(PMDL Mdl);
 
 /* ---------------------------------------------------------------------
  * MDLs for memory that is not the pool's.

@@ -641,6 +641,30 @@ out_pool:
 	return Status;
 }
 
+/*
+ * A chain of Count MDLs from the pool, given back with one MdpFreeChain();
+ * the test reads the pool's counters.
+ */
+static NTSTATUS NtcFreeChain(ULONG Count)
+{
+	PMDL First = NULL, Mdl;
+	PVOID Buffer;
+	ULONG i;
+
+	if (!NtcContext.Pool)
+		return STATUS_INVALID_DEVICE_STATE;
+	for (i = 0; i < Count; i++) {
+		Mdl = MdpAllocate(NtcContext.Pool, &Buffer);
+		if (!Mdl)
+			break;
+		Mdl->Next = First;
+		First = Mdl;
+	}
+	MdpFreeChain(First);
+	NtcReport("chained", i);
+	return i == Count ? STATUS_SUCCESS : STATUS_INSUFFICIENT_RESOURCES;
+}
+
 /* An MDL over three pages of the driver's own memory, at an offset. */
 static NTSTATUS NtcNonPaged(BOOLEAN UseStatic)
 {
@@ -1460,6 +1484,9 @@ static NTSTATUS ntc_run(char *cmd)
 		return NtcByteCount();
 	if (!strcmp(verb, "chain") && !cmd)
 		return NtcChain();
+	if (!strcmp(verb, "freechain") && cmd && !kstrtouint(cmd, 0, &a) &&
+	    a && a <= 4096)
+		return NtcFreeChain(a);
 	if (!strcmp(verb, "nonpaged") && cmd && !strcmp(cmd, "heap"))
 		return NtcNonPaged(FALSE);
 	if (!strcmp(verb, "nonpaged") && cmd && !strcmp(cmd, "static"))

@@ -260,6 +260,16 @@ ktap_test_result "Next chains three pool MDLs and an IoAllocateMdl MDL; a walk s
 	sh -c "[ $nt_rc -eq 0 ] && [ '$(v links)' = 4 ] && [ '$(v bytes)' = '$(v expected)' ] &&
 	       [ '$(v sg_bad) $(v io_last)' = '0 1' ]"
 ktap_test_result "NDIS_MDL_LINKAGE and NdisGetNextMdl walk the same chain" is ndis_links 4
+nt pool 300
+chainpool=$(grep -l '^pool .* tag=NtCl ' "$DBG"/*/stats 2>/dev/null | head -n 1)
+chainpool=$(basename "$(dirname "${chainpool:-/x/none/stats}")")
+nt freechain 40
+ktap_print_msg "freechain: $nt_out"
+ktap_test_result "MdpFreeChain gives a chain of 40 MDLs back to the pool in bulk: 40 allocations, 40 frees, none refused" \
+	sh -c "[ $nt_rc -eq 0 ] && [ '$(v chained)' = 40 ] &&
+	       [ $(pool_stat "$chainpool" allocs) -eq 40 ] && [ $(pool_stat "$chainpool" frees) -eq 40 ] &&
+	       [ $(pool_stat "$chainpool" in_use) -eq 0 ] && [ $(pool_stat "$chainpool" rejected_frees) -eq 0 ]"
+nt release
 
 # --- MDLs over the driver's own memory ----------------------------------
 # nonpaged_tests heap|static: six results
