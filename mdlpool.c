@@ -807,12 +807,11 @@ mdlpool_block_hand_out(const struct mdlpool *pool, struct mdlpool_page *pg,
 	return sg;
 }
 
-static __always_inline void mdlpool_count_alloc(struct mdlpool_cpu *c)
+/* After one allocation or a bulk of them: the high-water mark. */
+static __always_inline void mdlpool_note_peak(struct mdlpool_cpu *c)
 {
-	unsigned long in_use;
+	unsigned long in_use = mdlpool_cpu_in_use(c);
 
-	c->allocs++;
-	in_use = mdlpool_cpu_in_use(c);
 	if ((long)in_use > (long)c->peak_in_use)
 		c->peak_in_use = in_use;
 }
@@ -865,22 +864,37 @@ mdlpool_alloc_here(struct mdlpool_cpu *c, void **buf)
 	struct mdlpool_block *blk;
 	struct mdlpool_page *pg;
 
-	mdlpool_assert_owner(c);
-	*buf = NULL;
-	mdlpool_cpu_scavenge_if_due(c);
-
 	/* Each pass that finds no block has exhausted a page: it moves on. */
 	do {
 		pg = mdlpool_page_to_use(pool, c);
 		if (!pg) {
 			c->alloc_failures++;
+			*buf = NULL;
 			return NULL;
 		}
 		blk = mdlpool_block_take(pool, pg);
 	} while (!blk);
 	pg->nr_out++;
-	mdlpool_count_alloc(c);
+	c->allocs++;
 	return mdlpool_block_hand_out(pool, pg, blk, buf);
+}
+
+/* Up to @nr buffers in the section of @c; how many it got. */
+static __always_inline unsigned int
+mdlpool_alloc_many(struct mdlpool_cpu *c, unsigned int nr,
+		   struct scatterlist **sgs, void **bufs)
+{
+	unsigned int i;
+
+	mdlpool_assert_owner(c);
+	mdlpool_cpu_scavenge_if_due(c);
+	for (i = 0; i < nr; i++) {
+		sgs[i] = mdlpool_alloc_here(c, &bufs[i]);
+		if (!sgs[i])
+			break;
+	}
+	mdlpool_note_peak(c);
+	return i;
 }
 
 /**
@@ -906,7 +920,7 @@ struct scatterlist *mdlpool_alloc_bh(struct mdlpool *pool, void **buf)
 	if (!mdlpool_context_ok() || WARN_ON_ONCE(!in_softirq()))
 		return NULL;
 	c = mdlpool_enter(pool);
-	sg = mdlpool_alloc_here(c, buf);
+	mdlpool_alloc_many(c, 1, &sg, buf);
 	mdlpool_leave(c);
 	return sg;
 }
@@ -936,7 +950,7 @@ struct scatterlist *mdlpool_alloc(struct mdlpool *pool, void **buf)
 	if (!mdlpool_context_ok())
 		return NULL;
 	c = mdlpool_enter(pool);
-	sg = mdlpool_alloc_here(c, buf);
+	mdlpool_alloc_many(c, 1, &sg, buf);
 	mdlpool_leave(c);
 	return sg;
 }
@@ -1172,18 +1186,14 @@ unsigned int mdlpool_alloc_bulk(struct mdlpool *pool, unsigned int nr,
 				struct scatterlist **sgs, void **bufs)
 {
 	struct mdlpool_cpu *c;
-	unsigned int i;
+	unsigned int got;
 
 	if (!mdlpool_context_ok())
 		return 0;
 	c = mdlpool_enter(pool);
-	for (i = 0; i < nr; i++) {
-		sgs[i] = mdlpool_alloc_here(c, &bufs[i]);
-		if (!sgs[i])
-			break;
-	}
+	got = mdlpool_alloc_many(c, nr, sgs, bufs);
 	mdlpool_leave(c);
-	return i;
+	return got;
 }
 EXPORT_SYMBOL_GPL(mdlpool_alloc_bulk);
 
