@@ -334,32 +334,46 @@ static inline unsigned int mdlpool_waste_bound(unsigned int buffer_size)
 }
 
 /*
+ * Blocks a slab should hold where an order that is not costly allows it
+ * within the waste bound: a slab with few blocks changes lists, and goes
+ * to the orphan queue, every few operations.  SLUB keeps a minimum number
+ * of objects per slab for the same reason.
+ */
+#define MDLPOOL_MIN_BLOCKS	16
+
+/*
  * The slab order, up to @max_order, for blocks of @block_size bytes holding
- * @buffer_size-byte buffers: the smallest order within the waste bound,
- * since a smaller allocation is easier to get and returns to the system
- * sooner; if none is within it, the one that wastes least.  -1 if none
- * holds a block.
+ * @buffer_size-byte buffers.  Among the orders that are not costly and keep
+ * within the waste bound: the smallest that holds MDLPOOL_MIN_BLOCKS, else
+ * the largest (most blocks, for no more waste).  If none of those is within
+ * the bound, the smallest costly order that is; if none at all, the order
+ * that wastes least.  -1 if no order holds a block.
  */
 static inline int mdlpool_slab_order(unsigned int block_size,
 				     unsigned int buffer_size,
 				     unsigned int max_order)
 {
 	unsigned int order, n, best_n = 0;
-	int best = -1;
+	int best = -1, cheap = -1;
 
 	for (order = 0; order <= max_order; order++) {
 		n = mdlpool_slab_blocks(order, block_size);
 		if (!n)
 			continue;
-		if ((PAGE_SIZE << order) <= n * mdlpool_waste_bound(buffer_size))
-			return order;
+		if ((PAGE_SIZE << order) <= n * mdlpool_waste_bound(buffer_size)) {
+			if (order > MDLPOOL_FALLBACK_MAX_ORDER)
+				return cheap >= 0 ? cheap : order;
+			if (n >= MDLPOOL_MIN_BLOCKS)
+				return order;
+			cheap = order;
+		}
 		/* PAGE_SIZE << order / n < PAGE_SIZE << best / best_n */
 		if (best < 0 || (n << best) > (best_n << order)) {
 			best = order;
 			best_n = n;
 		}
 	}
-	return best;
+	return cheap >= 0 ? cheap : best;
 }
 
 static inline void mdlpool_layout_init(struct mdlpool_layout *l,

@@ -51,8 +51,9 @@ static unsigned long kt_cost(unsigned int order, unsigned int bs)
 /*
  * The slab order a size gets with orders up to @max_order, checked: every
  * buffer on the boundary, after every header, inside the slab, no room for
- * one more; within the waste bound with no smaller order within it, or,
- * where no order is, no order spending fewer bytes per buffer.
+ * one more; the policy of mdlpool_slab_order() (MDLPOOL_MIN_BLOCKS, cheap
+ * orders first) or, where no order is within the waste bound, no order
+ * spending fewer bytes per buffer.
  */
 static int kt_layout_order(struct kunit *test, unsigned int size, bool checked,
 			   unsigned int max_order)
@@ -77,9 +78,24 @@ static int kt_layout_order(struct kunit *test, unsigned int size, bool checked,
 	KUNIT_ASSERT_GT_MSG(test, mdlpool_buf_offset(n + 1) + (n + 1) * bs, slab,
 			    "size %u", size);
 	for (o = 0; o <= max_order; o++) {
-		if (o < order)
-			KUNIT_ASSERT_GT_MSG(test, kt_cost(o, bs), bound,
-					    "size %u order %u", size, o);
+		bool within = kt_cost(o, bs) <= bound;
+		bool cheap = o <= MDLPOOL_FALLBACK_MAX_ORDER;
+
+		/* A smaller order within the bound has too few blocks. */
+		if (o < order && within)
+			KUNIT_ASSERT_TRUE_MSG(test, cheap &&
+					      mdlpool_slab_blocks(o, bs) <
+					      MDLPOOL_MIN_BLOCKS,
+					      "size %u order %u", size, o);
+		/* With too few blocks, no larger cheap order is within it. */
+		if (o > order && cheap && n < MDLPOOL_MIN_BLOCKS &&
+		    kt_cost(order, bs) <= bound)
+			KUNIT_ASSERT_FALSE_MSG(test, within, "size %u order %u",
+					       size, o);
+		/* A costly order only where no cheap one is within it. */
+		if (order > MDLPOOL_FALLBACK_MAX_ORDER && cheap)
+			KUNIT_ASSERT_FALSE_MSG(test, within, "size %u order %u",
+					       size, o);
 		if (kt_cost(order, bs) > bound)
 			KUNIT_ASSERT_LE_MSG(test, kt_cost(order, bs),
 					    kt_cost(o, bs), "size %u order %u",
