@@ -9,10 +9,11 @@
  * A port of the Windows NT MDL buffer pool.  A pool hands out buffers of
  * one size, each described by a struct scatterlist (the stand-in for NT's
  * MDL).  Every CPU has its own set of pages.  A "page" is a slab: one
- * allocation of 2^order pages (order 0 to 5, chosen per buffer size to
- * waste least; a pool whose order is costly falls back to one of at most
- * PAGE_ALLOC_COSTLY_ORDER when the page allocator has none), laid out with
- * the block headers apart from the buffers:
+ * allocation of 2^order pages (order 0 to 5, chosen per buffer size within
+ * a waste bound, see mdlpool_slab_order(); a pool whose order is costly
+ * falls back to one of at most PAGE_ALLOC_COSTLY_ORDER when the page
+ * allocator has none), laid out with the block headers apart from the
+ * buffers:
  *
  *   [ mdlpool_page | hdr 0 | ... | hdr n-1 | pad | buf 0 | ... | buf n-1 ]
  *   hdr = struct mdlpool_block (scatterlist, llist node, state)
@@ -1482,10 +1483,11 @@ static void mdlpool_cpu_init(struct mdlpool *pool, int cpu, unsigned int ctx)
 }
 
 /*
- * The preferred layout wastes least (within mdlpool_waste_bound() wherever
- * an order up to MDLPOOL_MAX_ORDER allows, which is every size from 256
- * bytes to 16 KiB); the fallback is the best of the orders that are not
- * costly, the same layout whenever the preferred order is one of them.
+ * The preferred layout keeps within mdlpool_waste_bound() wherever an order
+ * up to MDLPOOL_MAX_ORDER allows, which is every size from 256 bytes to
+ * 16 KiB (see mdlpool_slab_order()); the fallback is the best of the orders
+ * that are not costly, the same layout whenever the preferred order is one
+ * of them.
  */
 static void mdlpool_layouts_init(struct mdlpool *pool)
 {
