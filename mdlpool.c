@@ -1413,7 +1413,10 @@ static int mdlpool_stats_show(struct seq_file *m, void *unused)
 		seq_printf(m, "cpu=%d", cpu);
 		mdlpool_stats_print(m, s);
 	}
-	/* Peaks add up per CPU, as NT kept them: an upper bound overall. */
+	/*
+	 * Peaks add up over a CPU's two shares and over CPUs, as NT kept them
+	 * per CPU: upper bounds.
+	 */
 	seq_puts(m, "total");
 	mdlpool_stats_print(m, total);
 	return 0;
