@@ -858,42 +858,39 @@ mdlpool_page_to_use(struct mdlpool *pool, struct mdlpool_cpu *c)
 	return pg;
 }
 
-static __always_inline struct scatterlist *
-mdlpool_alloc_here(struct mdlpool_cpu *c, void **buf)
-{
-	struct mdlpool *pool = c->pool;
-	struct mdlpool_block *blk;
-	struct mdlpool_page *pg;
-
-	/* Each pass that finds no block has exhausted a page: it moves on. */
-	do {
-		pg = mdlpool_page_to_use(pool, c);
-		if (!pg) {
-			c->alloc_failures++;
-			*buf = NULL;
-			return NULL;
-		}
-		blk = mdlpool_block_take(pool, pg);
-	} while (!blk);
-	pg->nr_out++;
-	c->allocs++;
-	return mdlpool_block_hand_out(pool, pg, blk, buf);
-}
-
-/* Up to @nr buffers in the section of @c; how many it got. */
+/*
+ * Up to @nr buffers in the section of @c; how many it got.  Each page gives
+ * what it has before the next is looked for, so a bulk pays for the page
+ * lists once per page rather than once per buffer.  On failure the entry
+ * after the last one filled (if any) is NULL.
+ */
 static __always_inline unsigned int
 mdlpool_alloc_many(struct mdlpool_cpu *c, unsigned int nr,
 		   struct scatterlist **sgs, void **bufs)
 {
-	unsigned int i;
+	struct mdlpool *pool = c->pool;
+	struct mdlpool_block *blk;
+	struct mdlpool_page *pg;
+	unsigned int i = 0;
 
 	mdlpool_assert_owner(c);
 	mdlpool_cpu_scavenge_if_due(c);
-	for (i = 0; i < nr; i++) {
-		sgs[i] = mdlpool_alloc_here(c, &bufs[i]);
-		if (!sgs[i])
+	while (i < nr) {
+		pg = mdlpool_page_to_use(pool, c);
+		if (!pg) {
+			c->alloc_failures++;
+			sgs[i] = NULL;
+			bufs[i] = NULL;
 			break;
+		}
+		/* A page that runs dry is retired by the next lookup. */
+		while (i < nr && (blk = mdlpool_block_take(pool, pg))) {
+			pg->nr_out++;
+			sgs[i] = mdlpool_block_hand_out(pool, pg, blk, &bufs[i]);
+			i++;
+		}
 	}
+	c->allocs += i;
 	mdlpool_note_peak(c);
 	return i;
 }
@@ -1013,6 +1010,12 @@ mdlpool_free_local(struct mdlpool_cpu *c, struct mdlpool_page *pg,
 	c->local_frees++;
 	if (pg->on_used)
 		mdlpool_page_restore(c, pg);
+}
+
+/* Once per section that freed, however many blocks it freed. */
+static __always_inline void
+mdlpool_scavenge_if_period_over(struct mdlpool_cpu *c)
+{
 	if (time_after(jiffies, c->next_scavenge))
 		mdlpool_cpu_scavenge(c);
 }
@@ -1162,6 +1165,7 @@ int mdlpool_free(struct scatterlist *sg)
 	}
 	here = mdlpool_enter(c->pool);
 	err = mdlpool_free_in(here, c, pg, blk);
+	mdlpool_scavenge_if_period_over(here);
 	mdlpool_leave(here);
 	return err;
 }
@@ -1234,8 +1238,10 @@ int mdlpool_free_bulk(unsigned int nr, struct scatterlist **sgs)
 			here = mdlpool_enter(c->pool);
 		ret = mdlpool_free_in(here, c, pg, blk) ?: ret;
 	}
-	if (here)
+	if (here) {
+		mdlpool_scavenge_if_period_over(here);
 		mdlpool_leave(here);
+	}
 	return ret;
 }
 EXPORT_SYMBOL_GPL(mdlpool_free_bulk);
