@@ -53,6 +53,11 @@
  *    softirq context or with bottom halves disabled (NT's DISPATCH_LEVEL).
  *    Hardirq and NMI callers are refused with a warning; interrupts off is
  *    a lockdep assertion (on PREEMPT_RT the section takes a sleeping lock).
+ *    They do not sleep, except mdlpool_alloc() and mdlpool_alloc_bulk() on
+ *    a pool created with page allocation flags that may: those wait for a
+ *    slab outside the section when the caller is preemptible with bottom
+ *    halves on (mdlpool_may_wait()), and might_sleep() says so; other
+ *    callers of such a pool get what can be had without waiting.
  *
  * 3. Each CPU has two shares of a pool (struct mdlpool_cpu): one for task
  *    context, one for softirq context and sections with bottom halves off.
@@ -124,6 +129,7 @@
 #include <linux/debugfs.h>
 #include <linux/device.h>
 #include <linux/dma-mapping.h>
+#include <linux/fault-inject.h>
 #include <linux/gfp.h>
 #include <linux/jiffies.h>
 #include <linux/list.h>
@@ -145,6 +151,9 @@
 #include "mdlpool.h"
 #include "mdlpool_compat.h"
 #include "mdlpool_internal.h"
+
+#define CREATE_TRACE_POINTS
+#include "mdlpool_trace.h"
 
 /*
  * The tunables change through sysfs while pools run: each is read with
@@ -178,16 +187,24 @@ MODULE_PARM_DESC(fail_page_min_order,
 static bool debug_checks;
 module_param(debug_checks, bool, 0644);
 MODULE_PARM_DESC(debug_checks,
-		 "Pools created while set guard each buffer with a redzone and poison freed buffers (NT special pool style)");
+		 "Default of the per-pool check flag: pools created while set (and without MDLPOOL_F_NO_CHECKS) guard each buffer with a redzone and poison freed buffers (NT special pool style)");
 
 /*
- * Page refills run inside the section, so they cannot sleep; but they need
- * not take the reserves GFP_ATOMIC opens (__GFP_HIGH), which exist for
- * interrupt handlers and reclaim itself.  Like NT's NormalPoolPriority, a
- * refill fails once free memory is at the min watermark, wakes kswapd on
- * its way, and the caller sees NULL, counted in alloc_failures.
+ * Page refills inside the section cannot sleep; but they need not take the
+ * reserves GFP_ATOMIC opens (__GFP_HIGH), which exist for interrupt
+ * handlers and reclaim itself.  Like NT's NormalPoolPriority, such a refill
+ * fails once free memory is at the min watermark, wakes kswapd on its way,
+ * and the caller sees NULL, counted in alloc_failures.  A pool created with
+ * flags that may sleep (mdlpool_create_params()) also waits, outside the
+ * section, where its caller can.  The flags a pool may be given: the ways
+ * to wait and to fail, and the zones that keep slabs in the direct map.
  */
-#define MDLPOOL_REFILL_GFP	(GFP_NOWAIT | __GFP_NOWARN)
+#define MDLPOOL_DEFAULT_GFP	GFP_NOWAIT
+/* The largest reserve a pool may ask for, in buffers. */
+#define MDLPOOL_RESERVE_MAX	BIT(20)
+#define MDLPOOL_GFP_ALLOWED	(GFP_KERNEL | __GFP_NOWARN | __GFP_NORETRY | \
+				 __GFP_RETRY_MAYFAIL | __GFP_NOMEMALLOC | \
+				 __GFP_DMA | __GFP_DMA32 | __GFP_THISNODE)
 
 enum mdlpool_stat {
 	MDLPOOL_STAT_ALLOCS,
@@ -211,6 +228,8 @@ enum mdlpool_stat {
 	MDLPOOL_STAT_DMA_MAPPED_PAGES,
 	MDLPOOL_STAT_DMA_MAP_FAILURES,
 	MDLPOOL_STAT_SLAB_FALLBACKS,
+	MDLPOOL_STAT_WAITED_SLABS,
+	MDLPOOL_STAT_RESERVE_TAKEN,
 	MDLPOOL_NR_STATS
 };
 
@@ -236,6 +255,8 @@ static const char * const mdlpool_stat_names[MDLPOOL_NR_STATS] = {
 	[MDLPOOL_STAT_DMA_MAPPED_PAGES]	= "dma_mapped_pages",
 	[MDLPOOL_STAT_DMA_MAP_FAILURES]	= "dma_map_failures",
 	[MDLPOOL_STAT_SLAB_FALLBACKS]	= "slab_fallbacks",
+	[MDLPOOL_STAT_WAITED_SLABS]	= "waited_slabs",
+	[MDLPOOL_STAT_RESERVE_TAKEN]	= "reserve_taken",
 };
 
 /* Guards mdlpool_list.  Taken before the CPU hotplug lock, never after. */
@@ -268,6 +289,8 @@ static unsigned long mdlpool_cookie __read_mostly;
 
 /* Pages held by every pool together, and frees no pool could claim. */
 static atomic_long_t mdlpool_pages_total = ATOMIC_LONG_INIT(0);
+/* Slabs every pool's reserve holds, apart from the pages above. */
+static atomic_long_t mdlpool_reserve_total = ATOMIC_LONG_INIT(0);
 static atomic_long_t mdlpool_foreign_frees = ATOMIC_LONG_INIT(0);
 
 /* Fault injection: page allocations still to fail, and those failed. */
@@ -402,6 +425,48 @@ static unsigned long mdlpool_cpu_in_use(struct mdlpool_cpu *c)
 	return c->allocs - c->local_frees - atomic_long_read(&c->remote_frees);
 }
 
+#ifdef CONFIG_FAULT_INJECTION
+/*
+ * The kernel's own fault injection, as failslab and fail_page_alloc have it:
+ * /sys/kernel/debug/fail_mdlpool/ with probability, interval, times and the
+ * rest (Documentation/fault-injection/).  The module parameters stay for
+ * kernels without it.
+ */
+static DECLARE_FAULT_ATTR(fail_mdlpool);
+static struct dentry *mdlpool_fail_dir;
+
+static bool mdlpool_fault_attr_fails(unsigned int order)
+{
+	return should_fail(&fail_mdlpool, PAGE_SIZE << order);
+}
+
+static void mdlpool_fault_attr_init(void)
+{
+	mdlpool_fail_dir = fault_create_debugfs_attr("fail_mdlpool", NULL,
+						     &fail_mdlpool);
+	if (IS_ERR(mdlpool_fail_dir))
+		mdlpool_fail_dir = NULL;
+}
+
+static void mdlpool_fault_attr_exit(void)
+{
+	debugfs_remove_recursive(mdlpool_fail_dir);
+}
+#else
+static bool mdlpool_fault_attr_fails(unsigned int order)
+{
+	return false;
+}
+
+static void mdlpool_fault_attr_init(void)
+{
+}
+
+static void mdlpool_fault_attr_exit(void)
+{
+}
+#endif
+
 static bool mdlpool_inject_page_failure(unsigned int order)
 {
 	unsigned int percent = READ_ONCE(fail_page_percent);
@@ -409,7 +474,8 @@ static bool mdlpool_inject_page_failure(unsigned int order)
 	if (order < READ_ONCE(fail_page_min_order))
 		return false;
 	if (!atomic_add_unless(&mdlpool_fail_next_pages, -1, 0) &&
-	    (!percent || get_random_u32_below(100) >= percent))
+	    (!percent || get_random_u32_below(100) >= percent) &&
+	    !mdlpool_fault_attr_fails(order))
 		return false;
 	atomic_long_inc(&mdlpool_injected_failures);
 	return true;
@@ -420,7 +486,7 @@ static bool mdlpool_inject_page_failure(unsigned int order)
  * buffers are then only synced, never mapped one by one.  The CPU sync is
  * skipped here because no buffer holds data yet; the caller syncs each
  * buffer for the device before the device uses it.  A slab that cannot be
- * mapped goes straight back, and the allocation fails.
+ * mapped goes back where it came from, and the allocation fails.
  */
 static bool mdlpool_slab_map(struct mdlpool_cpu *c, struct page *page,
 			     struct mdlpool_page *pg)
@@ -434,7 +500,6 @@ static bool mdlpool_slab_map(struct mdlpool_cpu *c, struct page *page,
 				     mdlpool_layout_bytes(l), pool->dma_dir,
 				     DMA_ATTR_SKIP_CPU_SYNC);
 	if (dma_mapping_error(pool->dma_dev, pg->dma)) {
-		__free_pages(page, l->order);
 		c->dma_map_failures++;
 		return false;
 	}
@@ -455,53 +520,208 @@ static void mdlpool_slab_unmap(struct mdlpool_cpu *c, struct mdlpool_page *pg)
 	c->dma_mapped_pages--;
 }
 
-static struct page *mdlpool_slab_alloc_order(unsigned int order, gfp_t gfp)
+static struct page *
+mdlpool_slab_alloc_order(const struct mdlpool *pool, unsigned int order,
+			 gfp_t gfp)
 {
+	int node = pool->nid == NUMA_NO_NODE ? numa_mem_id() : pool->nid;
+
 	if (mdlpool_inject_page_failure(order))
 		return NULL;
 	if (order)
 		gfp |= __GFP_COMP;
-	return alloc_pages_node(numa_mem_id(), gfp, order);
+	return alloc_pages_node(node, gfp | __GFP_NOWARN, order);
 }
 
 /*
  * A new slab, in the preferred layout if the page allocator has one at hand
- * (a costly order is tried once, quietly), else in the fallback layout.
+ * (a costly order is tried once, without retrying), else in the fallback
+ * layout.  Where the preferred order is not costly the two layouts are the
+ * same, and the slab counts as preferred.
  */
-static struct page *mdlpool_slab_alloc(struct mdlpool_cpu *c, u8 *layout)
+static struct page *mdlpool_slab_alloc(const struct mdlpool *pool, gfp_t gfp,
+				       u8 *layout)
 {
-	const struct mdlpool_layout *l = c->pool->layouts;
+	const struct mdlpool_layout *l = pool->layouts;
 	struct page *page;
 
-	if (l[MDLPOOL_PREFERRED].order != l[MDLPOOL_FALLBACK].order) {
-		page = mdlpool_slab_alloc_order(l[MDLPOOL_PREFERRED].order,
-						MDLPOOL_REFILL_GFP | __GFP_NORETRY);
-		if (page) {
-			*layout = MDLPOOL_PREFERRED;
-			return page;
-		}
-		c->slab_fallbacks++;
-	}
+	*layout = MDLPOOL_PREFERRED;
+	if (l[MDLPOOL_PREFERRED].order == l[MDLPOOL_FALLBACK].order)
+		return mdlpool_slab_alloc_order(pool, l->order, gfp);
+	page = mdlpool_slab_alloc_order(pool, l[MDLPOOL_PREFERRED].order,
+					gfp | __GFP_NORETRY);
+	if (page)
+		return page;
 	*layout = MDLPOOL_FALLBACK;
-	return mdlpool_slab_alloc_order(l[MDLPOOL_FALLBACK].order,
-					MDLPOOL_REFILL_GFP);
+	return mdlpool_slab_alloc_order(pool, l[MDLPOOL_FALLBACK].order, gfp);
 }
 
-static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
+/* The pool's flags without waiting: what a refill in a section may use. */
+static gfp_t mdlpool_nowait_gfp(const struct mdlpool *pool)
 {
-	unsigned long held;
+	return (pool->gfp & ~__GFP_DIRECT_RECLAIM) | GFP_NOWAIT;
+}
+
+/*
+ * Whether an allocation may leave its section and wait for a slab with the
+ * pool's flags: the pool allows it and the caller could sleep.  Without
+ * CONFIG_PREEMPT_COUNT preemptible() is false and no allocation waits.  A
+ * caller with bottom halves off is not preemptible either, except on
+ * PREEMPT_RT, hence the softirq test.
+ */
+static bool mdlpool_may_wait(const struct mdlpool *pool)
+{
+	return gfpflags_allow_blocking(pool->gfp) && preemptible() &&
+	       !softirq_count();
+}
+
+/*
+ * The reserve: slabs a pool keeps back so that its creator's number of
+ * allocations succeed while the page allocator has nothing, as a mempool's
+ * minimum does.  A refill takes one when it finds no page without waiting
+ * (mempool_alloc() too tries the allocator, then its reserve, then waits),
+ * and a slab given back refills the reserve before the page allocator gets
+ * it.  Any share may take or give back, in task or softirq context: the lock
+ * is taken with bottom halves off.  Reserve slabs are neither mapped for a
+ * device nor marked as pool pages while they wait.
+ */
+static bool mdlpool_reserve_put(struct mdlpool *pool, struct mdlpool_page *pg)
+{
+	bool kept = false;
+
+	/* A racy look first: most releases find the reserve full. */
+	if (data_race(pool->reserve_nr) >= pool->reserve_target)
+		return false;
+	spin_lock_bh(&pool->reserve_lock);
+	if (pool->reserve_nr < pool->reserve_target) {
+		list_add(&pg->link, &pool->reserve);
+		pool->reserve_nr++;
+		atomic_long_inc(&mdlpool_reserve_total);
+		kept = true;
+	}
+	spin_unlock_bh(&pool->reserve_lock);
+	return kept;
+}
+
+static struct page *mdlpool_reserve_take(struct mdlpool *pool, u8 *layout)
+{
+	struct mdlpool_page *pg;
+
+	/* A racy look first: most pools have no reserve. */
+	if (!data_race(pool->reserve_nr))
+		return NULL;
+	spin_lock_bh(&pool->reserve_lock);
+	pg = list_first_entry_or_null(&pool->reserve, struct mdlpool_page, link);
+	if (pg) {
+		list_del(&pg->link);
+		pool->reserve_nr--;
+		atomic_long_dec(&mdlpool_reserve_total);
+	}
+	spin_unlock_bh(&pool->reserve_lock);
+	if (!pg)
+		return NULL;
+	*layout = pg->layout;
+	return virt_to_page(pg);
+}
+
+/*
+ * Reserve slabs enough that @n allocations succeed with no page to be had,
+ * whichever shares they run on.  Each share that allocates may need a slab
+ * of its own, and a share that makes k of them needs ceil(k / b) slabs of b
+ * blocks: over at most m = min(n, shares) shares that is at most
+ * (n + m * (b - 1)) / b.  Reserve slabs have the fallback layout, the one
+ * with fewer blocks (or the same).
+ */
+static unsigned int mdlpool_reserve_slabs(const struct mdlpool *pool,
+					  unsigned int n)
+{
+	unsigned int b = pool->layouts[MDLPOOL_FALLBACK].blocks;
+	unsigned int shares = num_possible_cpus() *
+			      (IS_ENABLED(CONFIG_PREEMPT_RT) ? 1 : MDLPOOL_NR_CTX);
+	unsigned int m = min(n, shares);
+
+	return (n + m * (b - 1)) / b;
+}
+
+/* At creation, in process context: may sleep.  -ENOMEM if short. */
+static int mdlpool_reserve_fill(struct mdlpool *pool, unsigned int buffers)
+{
+	unsigned int order = pool->layouts[MDLPOOL_FALLBACK].order;
+	int nid = pool->nid == NUMA_NO_NODE ? numa_mem_id() : pool->nid;
 	struct mdlpool_page *pg;
 	struct page *page;
-	u8 layout;
 
-	page = mdlpool_slab_alloc(c, &layout);
-	if (!page)
-		return NULL;
+	pool->reserve_buffers = buffers;
+	pool->reserve_target = buffers ? mdlpool_reserve_slabs(pool, buffers) : 0;
+	while (pool->reserve_nr < pool->reserve_target) {
+		page = alloc_pages_node(nid, GFP_KERNEL |
+					(pool->gfp & (__GFP_DMA | __GFP_DMA32)) |
+					(order ? __GFP_COMP : 0), order);
+		if (!page)
+			return -ENOMEM;
+		pg = page_address(page);
+		pg->layout = MDLPOOL_FALLBACK;
+		list_add(&pg->link, &pool->reserve);
+		pool->reserve_nr++;
+		atomic_long_inc(&mdlpool_reserve_total);
+	}
+	return 0;
+}
 
-	pg = page_address(page);
+/* At destruction, or when creation fails. */
+static void mdlpool_reserve_free(struct mdlpool *pool)
+{
+	struct mdlpool_page *pg, *tmp;
+
+	list_for_each_entry_safe(pg, tmp, &pool->reserve, link) {
+		__free_pages(virt_to_page(pg), mdlpool_layout_of(pool, pg)->order);
+		atomic_long_dec(&mdlpool_reserve_total);
+	}
+	INIT_LIST_HEAD(&pool->reserve);
+	pool->reserve_nr = 0;
+}
+
+/* A slab that did not become a page of @c goes back where it came from. */
+static void mdlpool_slab_discard(struct mdlpool *pool, struct page *page,
+				 bool from_reserve)
+{
+	struct mdlpool_page *pg = page_address(page);
+
+	if (from_reserve) {
+		spin_lock_bh(&pool->reserve_lock);
+		list_add(&pg->link, &pool->reserve);
+		pool->reserve_nr++;
+		atomic_long_inc(&mdlpool_reserve_total);
+		spin_unlock_bh(&pool->reserve_lock);
+		return;
+	}
+	__free_pages(page, mdlpool_layout_of(pool, pg)->order);
+}
+
+/*
+ * Makes a new slab one of @c's pages; false if it could not be mapped (the
+ * caller then discards it).
+ */
+static bool mdlpool_page_attach(struct mdlpool_cpu *c, struct page *page,
+				u8 layout, bool from_reserve)
+{
+	struct mdlpool_page *pg = page_address(page);
+	enum mdlpool_slab_source source;
+	unsigned long held;
+
+	mdlpool_assert_owner(c);
 	pg->layout = layout;
 	if (!mdlpool_slab_map(c, page, pg))
-		return NULL;
+		return false;
+	if (from_reserve) {
+		source = MDLPOOL_SLAB_RESERVE;
+		c->reserve_taken++;
+	} else if (layout == MDLPOOL_FALLBACK) {
+		source = MDLPOOL_SLAB_FALLBACK;
+		c->slab_fallbacks++;
+	} else {
+		source = MDLPOOL_SLAB_PREFERRED;
+	}
 	pg->owner = c;
 	init_llist_head(&pg->free);
 	pg->owner_free = NULL;
@@ -514,18 +734,45 @@ static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
 	set_page_private(page, mdlpool_page_mark(pg));
 
 	list_add(&pg->link, &c->pages);
+	trace_mdlpool_slab_alloc(c, mdlpool_layout_of(c->pool, pg)->order,
+				 mdlpool_layout_of(c->pool, pg)->blocks, source);
 	c->pages_alloc++;
 	held = c->pages_alloc - c->pages_freed;
 	if (held > c->peak_pages)
 		c->peak_pages = held;
 	atomic_long_inc(&mdlpool_pages_total);
-	return pg;
+	return true;
 }
 
-static void mdlpool_page_release(struct mdlpool_cpu *c, struct mdlpool_page *pg)
+/* A slab taken without waiting, inside @c's section: else the reserve's. */
+static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
+{
+	struct mdlpool *pool = c->pool;
+	bool from_reserve = false;
+	struct page *page;
+	u8 layout;
+
+	page = mdlpool_slab_alloc(pool, mdlpool_nowait_gfp(pool), &layout);
+	if (!page) {
+		page = mdlpool_reserve_take(pool, &layout);
+		from_reserve = true;
+	}
+	if (!page)
+		return NULL;
+	if (!mdlpool_page_attach(c, page, layout, from_reserve)) {
+		mdlpool_slab_discard(pool, page, from_reserve);
+		return NULL;
+	}
+	return page_address(page);
+}
+
+static void mdlpool_page_release(struct mdlpool_cpu *c, struct mdlpool_page *pg,
+				 enum mdlpool_reclaim why)
 {
 	struct page *page = virt_to_page(pg);
 	unsigned int order = mdlpool_layout_of(c->pool, pg)->order;
+
+	trace_mdlpool_slab_release(c, order, why);
 
 	list_del(&pg->link);
 	if (pg->on_used)
@@ -534,7 +781,8 @@ static void mdlpool_page_release(struct mdlpool_cpu *c, struct mdlpool_page *pg)
 	mdlpool_slab_unmap(c, pg);
 	/* Later frees of stale descriptors must not recognise the page. */
 	set_page_private(page, 0);
-	__free_pages(page, order);
+	if (!mdlpool_reserve_put(c->pool, pg))
+		__free_pages(page, order);
 	c->pages_freed++;
 	atomic_long_dec(&mdlpool_pages_total);
 }
@@ -573,10 +821,11 @@ static void mdlpool_page_retire(struct mdlpool_cpu *c, struct mdlpool_page *pg)
  * flag is clear and rewrites the page's link, hence the _safe walk, which
  * reads the link first.
  */
-static void mdlpool_adopt_orphans(struct mdlpool_cpu *c)
+static unsigned long mdlpool_adopt_orphans(struct mdlpool_cpu *c)
 {
 	struct llist_node *orphans;
 	struct mdlpool_page *pg, *tmp;
+	unsigned long restored = 0;
 
 	mdlpool_assert_owner(c);
 	/* Fully ordered: also after our caller's clear of missed_move. */
@@ -584,13 +833,19 @@ static void mdlpool_adopt_orphans(struct mdlpool_cpu *c)
 	llist_for_each_entry_safe(pg, tmp, orphans, orphan_node) {
 		/* Pairs with the xchg in mdlpool_free_remote(). */
 		smp_store_mb(pg->orphaned, false);
-		if (pg->on_used && !llist_empty(&pg->free))
+		if (pg->on_used && !llist_empty(&pg->free)) {
 			mdlpool_page_restore(c, pg);
+			restored++;
+		}
 	}
+	return restored;
 }
 
-/* The used-list half of a scavenge: the missed moves are made up. */
-static void mdlpool_cpu_recover_orphans(struct mdlpool_cpu *c)
+/*
+ * The used-list half of a scavenge: the missed moves are made up.  Returns
+ * how many pages went back to the page list.
+ */
+static unsigned long mdlpool_cpu_recover_orphans(struct mdlpool_cpu *c)
 {
 	/*
 	 * Clear the flag before taking the orphans: a remote free that
@@ -598,7 +853,7 @@ static void mdlpool_cpu_recover_orphans(struct mdlpool_cpu *c)
 	 * so no missed move is forgotten.
 	 */
 	WRITE_ONCE(c->missed_move, false);
-	mdlpool_adopt_orphans(c);
+	return mdlpool_adopt_orphans(c);
 }
 
 /*
@@ -606,37 +861,41 @@ static void mdlpool_cpu_recover_orphans(struct mdlpool_cpu *c)
  * the pages completely free for @lifetime jiffies.
  */
 static unsigned long mdlpool_cpu_reclaim(struct mdlpool_cpu *c,
-					 unsigned long lifetime)
+					 unsigned long lifetime,
+					 enum mdlpool_reclaim why)
 {
-	unsigned long now = jiffies, released = 0;
+	unsigned long now = jiffies, recovered, released = 0;
 	struct mdlpool_page *pg, *tmp;
 
-	mdlpool_cpu_recover_orphans(c);
+	recovered = mdlpool_cpu_recover_orphans(c);
 	list_for_each_entry_safe(pg, tmp, &c->pages, link) {
 		if (mdlpool_page_idle(pg, now, lifetime)) {
-			mdlpool_page_release(c, pg);
+			mdlpool_page_release(c, pg, why);
 			released++;
 		}
 	}
 	c->scavenges++;
+	trace_mdlpool_scavenge(c, why, recovered, released);
 	return released;
 }
 
-static void mdlpool_cpu_scavenge(struct mdlpool_cpu *c)
+static void mdlpool_cpu_scavenge(struct mdlpool_cpu *c, enum mdlpool_reclaim why)
 {
 	c->next_scavenge = jiffies +
 			   msecs_to_jiffies(READ_ONCE(scavenge_period_ms));
-	mdlpool_cpu_reclaim(c, msecs_to_jiffies(READ_ONCE(min_page_lifetime_ms)));
+	mdlpool_cpu_reclaim(c, msecs_to_jiffies(READ_ONCE(min_page_lifetime_ms)),
+			    why);
 }
 
 static __always_inline void mdlpool_cpu_scavenge_if_due(struct mdlpool_cpu *c)
 {
 	switch (mdlpool_scavenge_due(c, jiffies, READ_ONCE(used_pages_threshold))) {
 	case MDLPOOL_SCAVENGE_FULL:
-		mdlpool_cpu_scavenge(c);
+		mdlpool_cpu_scavenge(c, MDLPOOL_RECLAIM_PERIOD);
 		break;
 	case MDLPOOL_SCAVENGE_ORPHANS:
-		mdlpool_cpu_recover_orphans(c);
+		trace_mdlpool_scavenge(c, MDLPOOL_RECLAIM_THRESHOLD,
+				       mdlpool_cpu_recover_orphans(c), 0);
 		c->scavenges++;
 		break;
 	case MDLPOOL_SCAVENGE_NONE:
@@ -859,10 +1118,9 @@ mdlpool_page_to_use(struct mdlpool *pool, struct mdlpool_cpu *c)
 }
 
 /*
- * Up to @nr buffers in the section of @c; how many it got.  Each page gives
- * what it has before the next is looked for, so a bulk pays for the page
- * lists once per page rather than once per buffer.  On failure the entry
- * after the last one filled (if any) is NULL.
+ * Up to @nr buffers in the section of @c, without waiting; how many it got.
+ * Each page gives what it has before the next is looked for, so a bulk pays
+ * for the page lists once per page rather than once per buffer.
  */
 static __always_inline unsigned int
 mdlpool_alloc_many(struct mdlpool_cpu *c, unsigned int nr,
@@ -877,12 +1135,8 @@ mdlpool_alloc_many(struct mdlpool_cpu *c, unsigned int nr,
 	mdlpool_cpu_scavenge_if_due(c);
 	while (i < nr) {
 		pg = mdlpool_page_to_use(pool, c);
-		if (!pg) {
-			c->alloc_failures++;
-			sgs[i] = NULL;
-			bufs[i] = NULL;
+		if (!pg)
 			break;
-		}
 		/* A page that runs dry is retired by the next lookup. */
 		while (i < nr && (blk = mdlpool_block_take(pool, pg))) {
 			pg->nr_out++;
@@ -893,6 +1147,66 @@ mdlpool_alloc_many(struct mdlpool_cpu *c, unsigned int nr,
 	c->allocs += i;
 	mdlpool_note_peak(c);
 	return i;
+}
+
+/* The end of an allocation: a shortfall is counted and traced once. */
+static __always_inline void
+mdlpool_alloc_end(struct mdlpool_cpu *c, unsigned int nr, unsigned int got,
+		  struct scatterlist **sgs, void **bufs)
+{
+	if (likely(got == nr))
+		return;
+	c->alloc_failures++;
+	trace_mdlpool_alloc_fail(c, nr, got);
+	sgs[got] = NULL;
+	bufs[got] = NULL;
+}
+
+/*
+ * An allocation that found no slab without waiting, and may wait: it
+ * leaves the section, takes a slab with the pool's flags (which may sleep),
+ * and goes on in the section of whatever CPU it then runs on, to which the
+ * slab goes.  Returns the share whose section the caller now holds.
+ */
+static noinline struct mdlpool_cpu *
+mdlpool_alloc_waiting(struct mdlpool_cpu *c, unsigned int nr,
+		      unsigned int *got, struct scatterlist **sgs, void **bufs)
+{
+	struct mdlpool *pool = c->pool;
+	struct page *page;
+	u8 layout;
+
+	while (*got < nr) {
+		mdlpool_leave(c);
+		might_sleep();
+		page = mdlpool_slab_alloc(pool, pool->gfp, &layout);
+		c = mdlpool_enter(pool);
+		if (!page)
+			break;
+		if (!mdlpool_page_attach(c, page, layout, false)) {
+			mdlpool_slab_discard(pool, page, false);
+			break;
+		}
+		c->waited_slabs++;
+		*got += mdlpool_alloc_many(c, nr - *got, sgs + *got, bufs + *got);
+	}
+	return c;
+}
+
+/* mdlpool_alloc() and mdlpool_alloc_bulk(), once the context is checked. */
+static __always_inline unsigned int
+mdlpool_alloc_some(struct mdlpool *pool, unsigned int nr,
+		   struct scatterlist **sgs, void **bufs)
+{
+	bool may_wait = mdlpool_may_wait(pool);
+	struct mdlpool_cpu *c = mdlpool_enter(pool);
+	unsigned int got = mdlpool_alloc_many(c, nr, sgs, bufs);
+
+	if (unlikely(got < nr) && may_wait)
+		c = mdlpool_alloc_waiting(c, nr, &got, sgs, bufs);
+	mdlpool_alloc_end(c, nr, got, sgs, bufs);
+	mdlpool_leave(c);
+	return got;
 }
 
 /**
@@ -918,7 +1232,7 @@ struct scatterlist *mdlpool_alloc_bh(struct mdlpool *pool, void **buf)
 	if (!mdlpool_context_ok() || WARN_ON_ONCE(!in_softirq()))
 		return NULL;
 	c = mdlpool_enter(pool);
-	mdlpool_alloc_many(c, 1, &sg, buf);
+	mdlpool_alloc_end(c, 1, mdlpool_alloc_many(c, 1, &sg, buf), &sg, buf);
 	mdlpool_leave(c);
 	return sg;
 }
@@ -932,7 +1246,11 @@ EXPORT_SYMBOL_GPL(mdlpool_alloc_bh);
  * NT's MdpAllocate().  The buffer comes from the current CPU's pages; it
  * is mdlpool_buffer_size() bytes long, starts on a cache line, is one
  * physically contiguous segment (it may cross pages of its slab), and is not
- * zeroed.  Does not sleep.
+ * zeroed.  Does not sleep, unless the pool was created with page allocation
+ * flags that may (mdlpool_create_params()): then, when the CPU has no slab
+ * with a free block and none can be had without waiting, a caller that
+ * could sleep (process context, preemptible, bottom halves on) waits for
+ * one with those flags.
  *
  * Context: process or softirq context.
  * Return: the buffer's descriptor, with ->length reset to the pool's buffer
@@ -942,14 +1260,11 @@ EXPORT_SYMBOL_GPL(mdlpool_alloc_bh);
 struct scatterlist *mdlpool_alloc(struct mdlpool *pool, void **buf)
 {
 	struct scatterlist *sg;
-	struct mdlpool_cpu *c;
 
 	*buf = NULL;
 	if (!mdlpool_context_ok())
 		return NULL;
-	c = mdlpool_enter(pool);
-	mdlpool_alloc_many(c, 1, &sg, buf);
-	mdlpool_leave(c);
+	mdlpool_alloc_some(pool, 1, &sg, buf);
 	return sg;
 }
 EXPORT_SYMBOL_GPL(mdlpool_alloc);
@@ -988,13 +1303,22 @@ mdlpool_block_intact(const struct mdlpool *pool, struct mdlpool_page *pg,
 		sg_dma_address(sg) == pg->dma + mdlpool_block_offset(pool, pg, blk));
 }
 
+static const char * const mdlpool_refusal_text[] = {
+	[MDLPOOL_REFUSED_FOREIGN] = "not a pool descriptor",
+	[MDLPOOL_REFUSED_ALTERED] = "descriptor altered or misplaced",
+	[MDLPOOL_REFUSED_TWICE] = "already free",
+};
+
 static int mdlpool_reject(struct mdlpool *pool, const struct scatterlist *sg,
-			  const char *why)
+			  enum mdlpool_refusal why)
 {
+	const char *name = pool ? pool->name : "(no pool)";
+
+	trace_mdlpool_free_refused(name, sg, why);
 	WARN_ONCE(1, "%s: refused free of %p: %s\n",
-		  pool ? pool->name : "(no pool)", sg, why);
+		  name, sg, mdlpool_refusal_text[why]);
 	pr_err_ratelimited("%s: refused free of %p: %s\n",
-			   pool ? pool->name : "(no pool)", sg, why);
+			   name, sg, mdlpool_refusal_text[why]);
 	return -EINVAL;
 }
 
@@ -1017,7 +1341,7 @@ static __always_inline void
 mdlpool_scavenge_if_period_over(struct mdlpool_cpu *c)
 {
 	if (time_after(jiffies, c->next_scavenge))
-		mdlpool_cpu_scavenge(c);
+		mdlpool_cpu_scavenge(c, MDLPOOL_RECLAIM_PERIOD);
 }
 
 /* Rule 5: any CPU, any supported context, no section needed. */
@@ -1060,14 +1384,14 @@ mdlpool_free_check(struct scatterlist *sg, struct mdlpool_page **pgp,
 	pg = mdlpool_page_of(sg);
 	if (!pg) {
 		atomic_long_inc(&mdlpool_foreign_frees);
-		return ERR_PTR(mdlpool_reject(NULL, sg, "not a pool descriptor"));
+		return ERR_PTR(mdlpool_reject(NULL, sg, MDLPOOL_REFUSED_FOREIGN));
 	}
 	c = pg->owner;
 	blk = mdlpool_block_of(c->pool, pg, sg);
 	if (!blk || !mdlpool_block_intact(c->pool, pg, blk)) {
 		atomic_long_inc(&c->rejected_frees);
 		return ERR_PTR(mdlpool_reject(c->pool, sg,
-					      "descriptor altered or misplaced"));
+					      MDLPOOL_REFUSED_ALTERED));
 	}
 	*pgp = pg;
 	*blkp = blk;
@@ -1101,7 +1425,7 @@ mdlpool_free_mark(struct mdlpool_cpu *c, struct mdlpool_page *pg,
 	return 0;
 twice:
 	atomic_long_inc(&c->rejected_frees);
-	return mdlpool_reject(pool, &blk->sg, "already free");
+	return mdlpool_reject(pool, &blk->sg, MDLPOOL_REFUSED_TWICE);
 }
 
 /* Inside the section of share @here: a free to it is local (rule 3). */
@@ -1179,7 +1503,8 @@ EXPORT_SYMBOL_GPL(mdlpool_free);
  * @bufs: receives the buffers' kernel addresses, @nr entries
  *
  * As @nr calls of mdlpool_alloc(), for the price of entering the CPU's
- * section once, like kmem_cache_alloc_bulk().  Unlike that, what could be
+ * section once, like kmem_cache_alloc_bulk(), and it waits for slabs where
+ * mdlpool_alloc() would.  Unlike kmem_cache_alloc_bulk(), what could be
  * allocated is kept when the pool runs out of pages: a driver refilling a
  * ring uses what it got.
  *
@@ -1190,15 +1515,9 @@ EXPORT_SYMBOL_GPL(mdlpool_free);
 unsigned int mdlpool_alloc_bulk(struct mdlpool *pool, unsigned int nr,
 				struct scatterlist **sgs, void **bufs)
 {
-	struct mdlpool_cpu *c;
-	unsigned int got;
-
-	if (!mdlpool_context_ok())
+	if (!nr || !mdlpool_context_ok())
 		return 0;
-	c = mdlpool_enter(pool);
-	got = mdlpool_alloc_many(c, nr, sgs, bufs);
-	mdlpool_leave(c);
-	return got;
+	return mdlpool_alloc_some(pool, nr, sgs, bufs);
 }
 EXPORT_SYMBOL_GPL(mdlpool_alloc_bulk);
 
@@ -1272,7 +1591,7 @@ void mdlpool_scavenge(struct mdlpool *pool)
 			continue;
 		c = mdlpool_enter_ctx(pool, ctx);
 		if (c->ctx == ctx)
-			mdlpool_cpu_scavenge(c);
+			mdlpool_cpu_scavenge(c, MDLPOOL_RECLAIM_CALL);
 		mdlpool_leave_ctx(c, ctx);
 	}
 }
@@ -1315,8 +1634,9 @@ EXPORT_SYMBOL_GPL(mdlpool_pages_held);
  * mdlpool_debug_checks - whether a pool guards and poisons its buffers
  * @pool: the pool
  *
- * A pool created while the debug_checks parameter was set keeps a redzone
- * after each buffer and poisons freed buffers, as NT's special pool does.
+ * A pool created with MDLPOOL_F_CHECKS, or without either check flag while
+ * the debug_checks parameter was set, keeps a redzone after each buffer and
+ * poisons freed buffers, as NT's special pool does.
  *
  * Context: any.
  * Return: true if @pool was created with those checks.
@@ -1376,6 +1696,8 @@ static void mdlpool_stats_add(struct mdlpool_cpu *c, unsigned long *s)
 	s[MDLPOOL_STAT_DMA_MAPPED_PAGES] += mdlpool_peek(c->dma_mapped_pages);
 	s[MDLPOOL_STAT_DMA_MAP_FAILURES] += mdlpool_peek(c->dma_map_failures);
 	s[MDLPOOL_STAT_SLAB_FALLBACKS] += mdlpool_peek(c->slab_fallbacks);
+	s[MDLPOOL_STAT_WAITED_SLABS] += mdlpool_peek(c->waited_slabs);
+	s[MDLPOOL_STAT_RESERVE_TAKEN] += mdlpool_peek(c->reserve_taken);
 }
 
 static void mdlpool_stats_print(struct seq_file *m, const unsigned long *s)
@@ -1404,11 +1726,14 @@ static int mdlpool_stats_show(struct seq_file *m, void *unused)
 		tag[i] = isgraph(ch) ? ch : '.';
 	}
 	tag[4] = '\0';
-	seq_printf(m, "pool name=%s tag=%s buffer_size=%u block_size=%u blocks_per_page=%u slab_order=%u slab_bytes=%u fallback_order=%u fallback_blocks=%u checks=%d\n",
+	seq_printf(m, "pool name=%s tag=%s buffer_size=%u block_size=%u blocks_per_page=%u slab_order=%u slab_bytes=%u fallback_order=%u fallback_blocks=%u checks=%d node=%d waits=%d reserve=%u reserve_slabs=%u reserve_target=%u\n",
 		   pool->name, tag, pool->buffer_size, pool->block_size,
 		   pool->blocks_per_page, pref->order,
 		   mdlpool_layout_bytes(pref), fallback->order, fallback->blocks,
-		   pool->checked);
+		   pool->checked, pool->nid,
+		   gfpflags_allow_blocking(pool->gfp), pool->reserve_buffers,
+		   /* A snapshot, as every figure here (rule 6). */
+		   data_race(pool->reserve_nr), pool->reserve_target);
 
 	for_each_possible_cpu(cpu) {
 		memset(s, 0, sizeof(s));
@@ -1439,11 +1764,12 @@ static int mdlpool_summary_show(struct seq_file *m, void *unused)
 		pools++;
 	mutex_unlock(&mdlpool_mutex);
 
-	seq_printf(m, "pools=%u pages_held=%ld foreign_frees=%ld injected_failures=%ld max_buffer_size=%u page_size=%lu\n",
+	seq_printf(m, "pools=%u pages_held=%ld foreign_frees=%ld injected_failures=%ld max_buffer_size=%u page_size=%lu reserve_slabs=%ld\n",
 		   pools, atomic_long_read(&mdlpool_pages_total),
 		   atomic_long_read(&mdlpool_foreign_frees),
 		   atomic_long_read(&mdlpool_injected_failures),
-		   mdlpool_max_buffer_size(), PAGE_SIZE);
+		   mdlpool_max_buffer_size(), PAGE_SIZE,
+		   atomic_long_read(&mdlpool_reserve_total));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(mdlpool_summary);
@@ -1510,26 +1836,59 @@ static void mdlpool_layouts_init(struct mdlpool *pool)
 	pool->blocks_per_page = pool->layouts[MDLPOOL_PREFERRED].blocks;
 }
 
-static struct mdlpool *mdlpool_new(const char *name, unsigned int buffer_size,
-				   u32 tag, struct device *dev,
-				   enum dma_data_direction dir)
+/* The special-pool checks a creation asks for, or -EINVAL. */
+static int mdlpool_params_checks(const struct mdlpool_params *p)
+{
+	switch (p->flags) {
+	case 0:
+		return READ_ONCE(debug_checks);
+	case MDLPOOL_F_CHECKS:
+		return 1;
+	case MDLPOOL_F_NO_CHECKS:
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static bool mdlpool_params_valid(const struct mdlpool_params *p, bool checked)
+{
+	unsigned int max = mdlpool_max_buffer_size();
+
+	if (checked)
+		max -= MDLPOOL_REDZONE;
+	if (!mdlpool_name_valid(p->name) || !p->buffer_size ||
+	    p->buffer_size > max || (p->gfp & ~MDLPOOL_GFP_ALLOWED) ||
+	    p->reserve > MDLPOOL_RESERVE_MAX)
+		return false;
+	if (p->node != NUMA_NO_NODE &&
+	    (p->node < 0 || p->node >= MAX_NUMNODES ||
+	     !node_state(p->node, N_MEMORY)))
+		return false;
+	if (!p->dev)
+		return p->dir == DMA_NONE || p->dir == DMA_BIDIRECTIONAL;
+	return p->dev->dma_mask && *p->dev->dma_mask &&
+	       (p->dir == DMA_TO_DEVICE || p->dir == DMA_FROM_DEVICE ||
+		p->dir == DMA_BIDIRECTIONAL);
+}
+
+static struct mdlpool *mdlpool_new(const struct mdlpool_params *p)
 {
 	/* Read once: the size check and the layout must agree. */
-	bool checked = READ_ONCE(debug_checks);
+	int checked = mdlpool_params_checks(p);
 	struct mdlpool *pool;
 	unsigned int ctx;
 	int cpu, err;
 
 	might_sleep();
-	if (!mdlpool_name_valid(name) || !buffer_size ||
-	    buffer_size > mdlpool_max_buffer_size() ||
-	    (checked &&
-	     buffer_size > mdlpool_max_buffer_size() - MDLPOOL_REDZONE))
+	if (checked < 0 || !mdlpool_params_valid(p, checked))
 		return ERR_PTR(-EINVAL);
 
 	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
 	if (!pool)
 		return ERR_PTR(-ENOMEM);
+	spin_lock_init(&pool->reserve_lock);
+	INIT_LIST_HEAD(&pool->reserve);
 	pool->pcpu = alloc_percpu(struct mdlpool_pcpu);
 	if (!pool->pcpu) {
 		err = -ENOMEM;
@@ -1540,17 +1899,22 @@ static struct mdlpool *mdlpool_new(const char *name, unsigned int buffer_size,
 			mdlpool_cpu_init(pool, cpu, ctx);
 	}
 
-	strscpy(pool->name, name, sizeof(pool->name));
-	pool->tag = tag;
-	pool->buffer_size = buffer_size;
+	strscpy(pool->name, p->name, sizeof(pool->name));
+	pool->tag = p->tag;
+	pool->buffer_size = p->buffer_size;
 	pool->checked = checked;
-	pool->block_size = mdlpool_block_size(buffer_size, pool->checked);
+	pool->gfp = p->gfp ?: MDLPOOL_DEFAULT_GFP;
+	pool->nid = p->node;
+	pool->block_size = mdlpool_block_size(p->buffer_size, pool->checked);
 	mdlpool_layouts_init(pool);
-	pool->dma_dev = get_device(dev);
-	pool->dma_dir = dir;
+	err = mdlpool_reserve_fill(pool, p->reserve);
+	if (err)
+		goto err_free;
+	pool->dma_dev = get_device(p->dev);
+	pool->dma_dir = p->dev ? p->dir : DMA_NONE;
 
 	mutex_lock(&mdlpool_mutex);
-	if (mdlpool_find(name)) {
+	if (mdlpool_find(p->name)) {
 		mutex_unlock(&mdlpool_mutex);
 		err = -EEXIST;
 		goto err_free;
@@ -1561,7 +1925,7 @@ static struct mdlpool *mdlpool_new(const char *name, unsigned int buffer_size,
 		mutex_unlock(&mdlpool_mutex);
 		goto err_free;
 	}
-	pool->dir = debugfs_create_dir(name, mdlpool_debugfs);
+	pool->dir = debugfs_create_dir(p->name, mdlpool_debugfs);
 	debugfs_create_file("stats", 0444, pool->dir, pool, &mdlpool_stats_fops);
 	list_add_tail(&pool->node, &mdlpool_list);
 	if (list_is_singular(&mdlpool_list))
@@ -1571,11 +1935,56 @@ static struct mdlpool *mdlpool_new(const char *name, unsigned int buffer_size,
 	return pool;
 
 err_free:
+	mdlpool_reserve_free(pool);
 	put_device(pool->dma_dev);
 	free_percpu(pool->pcpu);
 	kfree(pool);
 	return ERR_PTR(err);
 }
+
+/**
+ * mdlpool_create_params - create a pool, with every option
+ * @params: what to create; see struct mdlpool_params
+ *
+ * The Linux form of creation, of which mdlpool_create() and
+ * mdlpool_create_dma() are short forms.  No memory is taken for buffers
+ * until the first allocation on each CPU.
+ *
+ * @params->gfp decides how refills wait.  With 0 (GFP_NOWAIT) they never
+ * do: an allocation that finds no free block takes a slab only if the page
+ * allocator has one at once, as for mdlpool_create().  With flags that allow
+ * direct reclaim (GFP_KERNEL, GFP_NOIO, GFP_NOFS), an allocation from
+ * process context that could sleep first tries without waiting, then leaves
+ * its section and waits for a slab with these flags; everywhere else (in
+ * softirq context, with bottom halves or preemption off, under a spinlock)
+ * it tries without waiting only, with the same flags less direct reclaim.
+ * A caller inside an RCU read-side section must not allocate from such a
+ * pool: it looks preemptible.  Zone flags (__GFP_DMA, __GFP_DMA32) apply to
+ * every slab; __GFP_HIGHMEM, __GFP_MOVABLE, __GFP_ZERO and __GFP_NOFAIL
+ * are refused.
+ *
+ * @params->reserve keeps slabs back, from creation on, so that this many
+ * allocations succeed when the page allocator has no page at all (at most
+ * MDLPOOL_RESERVE_MAX).  An allocation takes a reserve slab when it finds no
+ * page without waiting; slabs given back refill the reserve first.  Enough
+ * are kept for the worst spread of the allocations over CPUs and contexts,
+ * each of which takes whole slabs (see mdlpool_reserve_slabs()).
+ *
+ * @params->node puts every slab on one node, whichever CPU owns it; with
+ * NUMA_NO_NODE each slab comes from the memory node of the CPU that takes
+ * it.  With @params->dev the pool is device-bound, as with
+ * mdlpool_create_dma().
+ *
+ * Context: process context; sleeps.
+ * Return: the pool, or ERR_PTR(-EINVAL) for a bad name, size, flag, node,
+ * device, direction or reserve, ERR_PTR(-EEXIST) if the name is taken,
+ * ERR_PTR(-ENOMEM), also when the reserve cannot be filled.
+ */
+struct mdlpool *mdlpool_create_params(const struct mdlpool_params *params)
+{
+	return mdlpool_new(params);
+}
+EXPORT_SYMBOL_GPL(mdlpool_create_params);
 
 /**
  * mdlpool_create - create a pool of buffers of one size
@@ -1584,8 +1993,9 @@ err_free:
  * @buffer_size: bytes per buffer, 1 to mdlpool_max_buffer_size()
  * @tag: four characters identifying the pool's user (see MDLPOOL_TAG())
  *
- * NT's MdpCreatePool().  No memory is taken for buffers until the first
- * allocation on each CPU.
+ * NT's MdpCreatePool(): mdlpool_create_params() with refills that never
+ * wait, slabs from the owner CPU's node, no device, and the special-pool
+ * checks as the debug_checks parameter says.
  *
  * Context: process context; sleeps.
  * Return: the pool, or ERR_PTR(-EINVAL) for a bad name or size,
@@ -1594,7 +2004,12 @@ err_free:
 struct mdlpool *mdlpool_create(const char *name, unsigned int buffer_size,
 			       u32 tag)
 {
-	return mdlpool_new(name, buffer_size, tag, NULL, DMA_NONE);
+	struct mdlpool_params p = {
+		.name = name, .buffer_size = buffer_size, .tag = tag,
+		.node = NUMA_NO_NODE, .dir = DMA_NONE,
+	};
+
+	return mdlpool_new(&p);
 }
 EXPORT_SYMBOL_GPL(mdlpool_create);
 
@@ -1622,11 +2037,14 @@ struct mdlpool *mdlpool_create_dma(const char *name, unsigned int buffer_size,
 				   u32 tag, struct device *dev,
 				   enum dma_data_direction dir)
 {
-	if (!dev || !dev->dma_mask || !*dev->dma_mask ||
-	    (dir != DMA_TO_DEVICE && dir != DMA_FROM_DEVICE &&
-	     dir != DMA_BIDIRECTIONAL))
+	struct mdlpool_params p = {
+		.name = name, .buffer_size = buffer_size, .tag = tag,
+		.node = NUMA_NO_NODE, .dev = dev, .dir = dir,
+	};
+
+	if (!dev)
 		return ERR_PTR(-EINVAL);
-	return mdlpool_new(name, buffer_size, tag, dev, dir);
+	return mdlpool_new(&p);
 }
 EXPORT_SYMBOL_GPL(mdlpool_create_dma);
 
@@ -1707,7 +2125,7 @@ static void mdlpool_cpu_drain(struct mdlpool_cpu *c)
 			  "%s: cpu %u page %p still has %u blocks out\n",
 			  c->pool->name, c->cpu, pg, mdlpool_page_in_use(pg));
 		pg->on_used = false;
-		mdlpool_page_release(c, pg);
+		mdlpool_page_release(c, pg, MDLPOOL_RECLAIM_DESTROY);
 	}
 	c->nr_used_pages = 0;
 	WARN_ONCE(c->pages_alloc != c->pages_freed,
@@ -1757,6 +2175,7 @@ int mdlpool_destroy(struct mdlpool *pool)
 		cancel_work_sync(&c->reclaim_work);
 		mdlpool_cpu_drain(c);
 	}
+	mdlpool_reserve_free(pool);
 	put_device(pool->dma_dev);
 	free_percpu(pool->pcpu);
 	kfree(pool);
@@ -1790,7 +2209,7 @@ static int mdlpool_cpu_dead(unsigned int cpu, struct hlist_node *node)
 	for (ctx = 0; ctx < MDLPOOL_NR_CTX; ctx++) {
 		struct mdlpool_cpu *c = mdlpool_share(pool, cpu, ctx);
 
-		mdlpool_cpu_reclaim(c, 0);
+		mdlpool_cpu_reclaim(c, 0, MDLPOOL_RECLAIM_OFFLINE);
 		pending |= mdlpool_cpu_holds_pages(c);
 	}
 	WRITE_ONCE(mdlpool_offline_owner, NULL);
@@ -1814,7 +2233,7 @@ static void mdlpool_offline_reclaim(struct work_struct *work)
 		for_each_mdlpool_share(c, pool) {
 			if (cpu_online(c->cpu) || !mdlpool_cpu_holds_pages(c))
 				continue;
-			mdlpool_cpu_reclaim(c, 0);
+			mdlpool_cpu_reclaim(c, 0, MDLPOOL_RECLAIM_OFFLINE);
 			pending |= mdlpool_cpu_holds_pages(c);
 		}
 	}
@@ -1848,13 +2267,15 @@ static void mdlpool_reclaim_work(struct work_struct *work)
 	 * ran elsewhere, and the hotplug path owns c's pages (rule 7).
 	 */
 	if (c == here) {
-		bool all = xchg(&c->reclaim_all, false);
-		unsigned long released;
+		unsigned long lifetime;
 
-		released = mdlpool_cpu_reclaim(c, all ? 0 :
-				msecs_to_jiffies(READ_ONCE(min_page_lifetime_ms)));
-		if (all)
-			atomic_long_add(released, &mdlpool_shrunk);
+		if (xchg(&c->reclaim_all, false)) {
+			atomic_long_add(mdlpool_cpu_reclaim(c, 0, MDLPOOL_RECLAIM_SHRINK),
+					&mdlpool_shrunk);
+		} else {
+			lifetime = msecs_to_jiffies(READ_ONCE(min_page_lifetime_ms));
+			mdlpool_cpu_reclaim(c, lifetime, MDLPOOL_RECLAIM_IDLE);
+		}
 	}
 	mdlpool_leave_ctx(here, c->ctx);
 }
@@ -1981,6 +2402,7 @@ static int __init mdlpool_init(void)
 			    &mdlpool_summary_fops);
 	debugfs_create_atomic_t("fail_next_pages", 0600, mdlpool_debugfs,
 				&mdlpool_fail_next_pages);
+	mdlpool_fault_attr_init();
 	return 0;
 
 err_wq:
@@ -1994,6 +2416,7 @@ static void __exit mdlpool_exit(void)
 {
 	/* Every user holds a module reference for as long as it has pools. */
 	WARN_ON(!list_empty(&mdlpool_list));
+	mdlpool_fault_attr_exit();
 	debugfs_remove_recursive(mdlpool_debugfs);
 	mdlpool_shrinker_free(mdlpool_shrinker);
 	cancel_delayed_work_sync(&mdlpool_idle_work);
@@ -2006,4 +2429,6 @@ module_init(mdlpool_init);
 module_exit(mdlpool_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_AUTHOR("The mdlpool developers");
+MODULE_VERSION(MDLPOOL_VERSION);
 MODULE_DESCRIPTION("Per-CPU pools of scatterlist-described buffers, after the NT MDL pool");

@@ -9,6 +9,8 @@
 #define _MDLPOOL_H
 
 #include <linux/dma-direction.h>
+#include <linux/gfp.h>
+#include <linux/numa.h>
 #include <linux/types.h>
 
 struct device;
@@ -23,6 +25,40 @@ struct scatterlist;
 	((u32)(u8)(a) | (u32)(u8)(b) << 8 |			\
 	 (u32)(u8)(c) << 16 | (u32)(u8)(d) << 24)
 
+/* mdlpool_params.flags: the special-pool checks on or off for this pool. */
+#define MDLPOOL_F_CHECKS	BIT(0)
+#define MDLPOOL_F_NO_CHECKS	BIT(1)
+
+/**
+ * struct mdlpool_params - what mdlpool_create_params() makes
+ * @name: unique name, at most MDLPOOL_NAME_MAX characters and no '/'
+ * @buffer_size: bytes per buffer, 1 to mdlpool_max_buffer_size()
+ * @tag: four characters naming the pool's user (MDLPOOL_TAG()), or 0
+ * @gfp: page allocation flags for refills in process context: 0 for
+ *	GFP_NOWAIT, or flags that may sleep, such as GFP_KERNEL or GFP_NOIO;
+ *	see mdlpool_create_params() for when they apply
+ * @node: the NUMA node every slab comes from, or NUMA_NO_NODE for the
+ *	memory node of the CPU that owns it
+ * @dev: the device that reads or writes the buffers, or NULL
+ * @dir: the DMA direction, for a pool with @dev
+ * @flags: MDLPOOL_F_CHECKS or MDLPOOL_F_NO_CHECKS; neither for the
+ *	debug_checks module parameter's setting
+ * @reserve: buffers that must still be had when the page allocator has no
+ *	page at all, as a mempool's minimum; 0 for none
+ */
+struct mdlpool_params {
+	const char *name;
+	unsigned int buffer_size;
+	u32 tag;
+	gfp_t gfp;
+	int node;
+	struct device *dev;
+	enum dma_data_direction dir;
+	unsigned int flags;
+	unsigned int reserve;
+};
+
+struct mdlpool *mdlpool_create_params(const struct mdlpool_params *params);
 struct mdlpool *mdlpool_create(const char *name, unsigned int buffer_size,
 			       u32 tag);
 struct mdlpool *mdlpool_create_dma(const char *name, unsigned int buffer_size,

@@ -17,6 +17,7 @@
 #include <linux/local_lock.h>
 #include <linux/mm.h>
 #include <linux/scatterlist.h>
+#include <linux/spinlock.h>
 #include <linux/workqueue.h>
 
 #include "mdlpool.h"
@@ -86,6 +87,10 @@ enum mdlpool_ctx {
  * @dma_map_failures: slabs given back because the mapping failed
  * @slab_fallbacks: slabs taken at the pool's fallback order because the
  *	preferred one could not be had
+ * @waited_slabs: slabs an allocation waited for outside its section, with
+ *	the pool's flags, after none could be had without waiting
+ * @reserve_taken: slabs taken from the pool's reserve because the page
+ *	allocator had none
  * @missed_move: a free on another CPU hit a page on @used_pages
  * @orphans: pages of @used_pages that other CPUs freed blocks into, each
  *	queued once by the free that found it there, so that a scavenge
@@ -128,6 +133,8 @@ struct mdlpool_cpu {
 	unsigned long dma_mapped_pages;
 	unsigned long dma_map_failures;
 	unsigned long slab_fallbacks;
+	unsigned long waited_slabs;
+	unsigned long reserve_taken;
 
 	bool missed_move ____cacheline_aligned_in_smp;
 	struct llist_head orphans;
@@ -173,7 +180,14 @@ struct mdlpool_pcpu {
  * @layouts: the slab layouts, MDLPOOL_PREFERRED and MDLPOOL_FALLBACK; the
  *	same when the preferred order is not costly
  * @blocks_per_page: blocks in a slab of the preferred layout
- * @checked: debug_checks was set at creation: redzones and poisoning
+ * @checked: redzones and poisoning (mdlpool_params.flags, else debug_checks)
+ * @gfp: refill flags where the caller may sleep (GFP_NOWAIT if none given)
+ * @nid: the node of every slab, or NUMA_NO_NODE for the owner CPU's
+ * @reserve_lock: guards @reserve and @reserve_nr
+ * @reserve: slabs kept back, unmapped and unmarked, linked through ->link
+ * @reserve_nr: slabs in @reserve
+ * @reserve_target: slabs @reserve is filled to, see mdlpool_reserve_slabs()
+ * @reserve_buffers: the reserve the pool was created with, in buffers
  * @dma_dev: for a device-bound pool, the device its slabs are mapped for
  * @dma_dir: the direction of those mappings
  * @tag: four characters naming the pool's owner, as NT pool tags do
@@ -189,6 +203,13 @@ struct mdlpool {
 	struct mdlpool_layout layouts[MDLPOOL_NR_LAYOUTS];
 	unsigned int blocks_per_page;
 	bool checked;
+	gfp_t gfp;
+	int nid;
+	spinlock_t reserve_lock;	/* any share, task or softirq: _bh */
+	struct list_head reserve;
+	unsigned int reserve_nr;
+	unsigned int reserve_target;
+	unsigned int reserve_buffers;
 	struct device *dma_dev;
 	enum dma_data_direction dma_dir;
 	u32 tag;
@@ -458,6 +479,31 @@ static inline unsigned int mdlpool_tail_size(const struct mdlpool *pool)
 {
 	return pool->block_size - pool->buffer_size;
 }
+
+/* Where a CPU's new slab came from: trace events say so. */
+enum mdlpool_slab_source {
+	MDLPOOL_SLAB_PREFERRED,		/* the page allocator, preferred order */
+	MDLPOOL_SLAB_FALLBACK,		/* the page allocator, fallback order */
+	MDLPOOL_SLAB_RESERVE,		/* the pool's reserve */
+};
+
+/* Which reclaim gives slabs back, or scavenged: trace events say so. */
+enum mdlpool_reclaim {
+	MDLPOOL_RECLAIM_PERIOD,		/* the scavenge period passed */
+	MDLPOOL_RECLAIM_THRESHOLD,	/* a missed move, a long used list */
+	MDLPOOL_RECLAIM_CALL,		/* mdlpool_scavenge() */
+	MDLPOOL_RECLAIM_IDLE,		/* the idle timer's work */
+	MDLPOOL_RECLAIM_SHRINK,		/* the shrinker */
+	MDLPOOL_RECLAIM_OFFLINE,	/* the owner CPU went offline */
+	MDLPOOL_RECLAIM_DESTROY,	/* mdlpool_destroy() */
+};
+
+/* Why a free was refused. */
+enum mdlpool_refusal {
+	MDLPOOL_REFUSED_FOREIGN,	/* no pool's descriptor */
+	MDLPOOL_REFUSED_ALTERED,	/* repointed, or not a block's start */
+	MDLPOOL_REFUSED_TWICE,		/* the block is free already */
+};
 
 /* What an allocation or free on the owner CPU should scavenge now. */
 enum mdlpool_scavenge {

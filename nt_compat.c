@@ -1117,4 +1117,6 @@ static void __exit nt_compat_exit(void)
 module_exit(nt_compat_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_AUTHOR("The mdlpool developers");
+MODULE_VERSION(MDLPOOL_VERSION);
 MODULE_DESCRIPTION("NT kernel names for drivers ported from Windows NT that use mdlpool");

@@ -1,14 +1,23 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # Page allocations failing on purpose: allocations fail cleanly with
-# ENOMEM, the counters stay balanced and no page leaks.
+# ENOMEM, the counters stay balanced and no page leaks.  Through the module's
+# own knobs everywhere, and through the kernel's fault injection
+# (/sys/kernel/debug/fail_mdlpool) on kernels with CONFIG_FAULT_INJECTION.
 . "$(dirname "$0")/lib.sh"
 
 require_modules
 ktap_print_header
 ktap_set_plan_from_script
 save_params
-trap 'echo 0 > $DBG/fail_next_pages; restore_params' EXIT
+FA=/sys/kernel/debug/fail_mdlpool
+fault_attr_off() {
+	[ -d $FA ] || return 0
+	echo 0 > $FA/probability
+	echo 1 > $FA/interval
+	echo -1 > $FA/times
+}
+trap 'echo 0 > $DBG/fail_next_pages; fault_attr_off; restore_params' EXIT
 set_param scavenge_period_ms 600000
 set_param min_page_lifetime_ms 0
 pages0=$(summary pages_held)
@@ -74,5 +83,46 @@ ktap_test_result "... with no pattern mismatch, no free error and balanced count
 	       [ $(pool_stat jumbo allocs) -eq $(pool_stat jumbo frees) ] && [ $(pool_stat jumbo in_use) -eq 0 ]"
 ctl_ok destroy jumbo
 ktap_test_result "after destroy no page is left" sh -c "[ $(summary pages_held) -eq $pages0 ]"
+
+# --- the kernel's fault injection: fail_mdlpool ------------------------------
+fault_attr_tests() {
+	echo 1 > $FA/verbose
+	echo 1 > $FA/interval
+	echo 100 > $FA/probability
+	echo 1 > $FA/times
+	injected0=$(summary injected_failures)
+	ktap_test_result "fail_mdlpool, times=1: the next slab allocation fails with ENOMEM" \
+		ctl_fails "Cannot allocate memory" alloc fa 1 cpu=1
+	ktap_test_result "... the one after it succeeds: times is used up" \
+		sh -c "printf 'alloc fa 1 cpu=1\n' > $CTL && [ \$(cat $FA/times) -eq 0 ]"
+	ktap_test_result "... counted once in injected_failures and alloc_failures" \
+		sh -c "[ $(summary injected_failures) -eq $((injected0 + 1)) ] &&
+		       [ $(pool_stat fa alloc_failures) -eq 1 ]"
+	ctl_ok free fa all
+	echo 30 > $FA/probability
+	echo -1 > $FA/times
+	ctl_ok stress fa ops=4000 remote=50 hold=24
+	fault_attr_off
+	ktap_print_msg "$(grep '^stress fa ' "$CTL")"
+	ktap_test_result "fail_mdlpool at 30%: a stress sees failures, no mismatch, balanced counters" \
+		sh -c "[ $(stress_field fa alloc_failures) -gt 0 ] && [ $(stress_field fa mismatches) -eq 0 ] &&
+		       [ $(pool_stat fa allocs) -eq $(pool_stat fa frees) ]"
+}
+ctl_ok create fa 1500
+if [ -d $FA ]; then
+	fault_attr_tests
+else
+	why="kernel without CONFIG_FAULT_INJECTION_DEBUG_FS: no fail_mdlpool (the module parameters above stand in)"
+	# ktap: alternative
+	ktap_test_skip "fail_mdlpool, times=1: the next slab allocation fails" "$why"
+	# ktap: alternative
+	ktap_test_skip "... the one after it succeeds" "$why"
+	# ktap: alternative
+	ktap_test_skip "... counted once" "$why"
+	# ktap: alternative
+	ktap_test_skip "fail_mdlpool at 30%: a stress" "$why"
+fi
+ctl_ok free fa all
+ctl_ok destroy fa
 
 ktap_finished

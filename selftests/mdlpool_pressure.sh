@@ -59,18 +59,47 @@ trace_only() {
 	echo 1 > $TRACE/tracing_on
 }
 
-# zone_pages: free pages, min and low watermark of the largest zone, where
-# page cache for the fill comes from
+# zone_pages: free pages, min and low watermark of the largest zone of the
+# node with the most room above its low watermark.  vm-run's guests have two
+# nodes: the writer runs on CPU 0, so node 0 fills first, and then the page
+# allocator falls back to node 1 without waking node 0's kswapd.  Only when
+# every node is below its low watermark does reclaim (and the shrinker) run,
+# so the fill goes on until then.
 zone_pages() {
-	awk '$1 == "Node" { z = $4 }
+	awk '$1 == "Node" { node = $2 + 0; z = node " " $4 }
 	     $1 == "pages" && $2 == "free" { free[z] = $3 }
 	     $1 == "min" { min[z] = $2 }
 	     $1 == "low" { low[z] = $2 }
-	     $1 == "managed" { managed[z] = $2 }
+	     $1 == "managed" { managed[z] = $2; split(z, nz, " "); zn[z] = nz[1] }
 	     END {
 		for (z in managed)
-			if (managed[z] > best) { best = managed[z]; b = z }
+			if (managed[z] > best[zn[z]]) { best[zn[z]] = managed[z]; big[zn[z]] = z }
+		first = 1
+		for (n in big) {
+			z = big[n]
+			if (first || free[z] - low[z] > room) { room = free[z] - low[z]; b = z }
+			first = 0
+		}
 		print free[b], min[b], low[b]
+	     }' /proc/zoneinfo
+}
+
+# min_room: the least any node's largest zone has above its min watermark
+min_room() {
+	awk '$1 == "Node" { node = $2 + 0; z = node " " $4 }
+	     $1 == "pages" && $2 == "free" { free[z] = $3 }
+	     $1 == "min" { min[z] = $2 }
+	     $1 == "managed" { managed[z] = $2; split(z, nz, " "); zn[z] = nz[1] }
+	     END {
+		for (z in managed)
+			if (managed[z] > best[zn[z]]) { best[zn[z]] = managed[z]; big[zn[z]] = z }
+		first = 1
+		for (n in big) {
+			z = big[n]
+			if (first || free[z] - min[z] < least) least = free[z] - min[z]
+			first = 0
+		}
+		print least
 	     }' /proc/zoneinfo
 }
 
@@ -144,7 +173,8 @@ lowest=""
 while [ "$(pool_pages)" -gt "$target" ]; do
 	set -- $(zone_pages)
 	free=$1 min=$2 low=$3
-	[ -z "$lowest" ] || [ "$free" -lt "$lowest" ] && lowest=$free
+	room=$(min_room)
+	[ -z "$lowest" ] || [ "$room" -lt "$lowest" ] && lowest=$room
 	if [ "$free" -gt "$low" ]; then
 		# Half the way down to the low watermark, in KiB.
 		kib=$(((free - low) * 2))
@@ -154,7 +184,7 @@ while [ "$(pool_pages)" -gt "$target" ]; do
 		kib=0
 	fi
 	if [ "$kib" -ge 64 ]; then
-		if ! dd if=/dev/zero of="$FILL/$n" bs=64k count=$((kib / 64)) 2>/dev/null; then
+		if ! taskset -c 0 dd if=/dev/zero of="$FILL/$n" bs=64k count=$((kib / 64)) 2>/dev/null; then
 			ktap_print_msg "writing $FILL/$n failed"
 			break
 		fi
@@ -168,7 +198,7 @@ while [ "$(pool_pages)" -gt "$target" ]; do
 done
 after=$(pool_pages)
 [ -n "$TRACE" ] && echo 0 > $TRACE/tracing_on
-ktap_print_msg "after $n writes: pool pages $held0 -> $after; the zone's free pages went down to $lowest (min $min, low $low)"
+ktap_print_msg "after $n writes: pool pages $held0 -> $after; the zones came down to $lowest pages above their min watermark"
 touch "$HOTPLUG_STOP"
 wait "$hotplug_pid"
 hotplug_pid=""
@@ -178,7 +208,7 @@ rm -rf "$FILL"
 ktap_test_result "under real memory pressure the idle pages come back (at most $target left)" \
 	sh -c "[ $after -le $target ]"
 ktap_test_result "... while free memory stayed above the min watermark" \
-	sh -c "[ $lowest -gt $min ]"
+	sh -c "[ $lowest -gt 0 ]"
 
 if [ -n "$TRACE" ]; then
 	calls=$(grep -c 'mdlpool_shrink_scan' $TRACE/trace)

@@ -142,47 +142,110 @@ static int mdlt_parse_dir(const char *s, enum dma_data_direction *dir)
 	return 0;
 }
 
-/* create NAME SIZE [TAG] [dev=PCI_ADDRESS [dir=bidi|to|from]] */
+static int mdlt_parse_gfp(const char *s, gfp_t *gfp)
+{
+	static const char * const names[] = { "nowait", "kernel", "noio" };
+	static const gfp_t flags[] = { 0, GFP_KERNEL, GFP_NOIO };
+	int i = match_string(names, ARRAY_SIZE(names), s);
+
+	if (i < 0)
+		return -EINVAL;
+	*gfp = flags[i];
+	return 0;
+}
+
+/* node=N, or node=any for NUMA_NO_NODE; the pool judges N itself. */
+static int mdlt_parse_node(const char *s, int *node)
+{
+	if (!strcmp(s, "any")) {
+		*node = NUMA_NO_NODE;
+		return 0;
+	}
+	return kstrtoint(s, 0, node);
+}
+
+static int mdlt_parse_checks(const char *s, unsigned int *flags)
+{
+	bool on;
+
+	if (kstrtobool(s, &on))
+		return -EINVAL;
+	*flags = on ? MDLPOOL_F_CHECKS : MDLPOOL_F_NO_CHECKS;
+	return 0;
+}
+
+/* One create option into @p; @native is set by those only params can say. */
+static int mdlt_parse_create_opt(const char *arg, struct mdlpool_params *p,
+				 struct pci_dev **pdev, bool *native)
+{
+	if (str_has_prefix(arg, "dev=") && !*pdev) {
+		*pdev = mdlt_pci_dev(arg + 4);
+		if (IS_ERR(*pdev)) {
+			int err = PTR_ERR(*pdev);
+
+			*pdev = NULL;
+			return err;
+		}
+		return 0;
+	}
+	if (str_has_prefix(arg, "dir="))
+		return mdlt_parse_dir(arg + 4, &p->dir);
+	*native = true;
+	if (str_has_prefix(arg, "gfp="))
+		return mdlt_parse_gfp(arg + 4, &p->gfp);
+	if (str_has_prefix(arg, "node="))
+		return mdlt_parse_node(arg + 5, &p->node);
+	if (str_has_prefix(arg, "checks="))
+		return mdlt_parse_checks(arg + 7, &p->flags);
+	if (str_has_prefix(arg, "reserve="))
+		return kstrtouint(arg + 8, 0, &p->reserve);
+	return -EINVAL;
+}
+
+/*
+ * create NAME SIZE [TAG] [dev=PCI_ADDRESS [dir=bidi|to|from]]
+ *	[gfp=nowait|kernel|noio] [node=N|any] [checks=0|1] [reserve=N]
+ * The short forms, mdlpool_create() and mdlpool_create_dma(), unless an
+ * option only mdlpool_create_params() takes is given.
+ */
 static struct mdlpool *mdlt_create_pool(char **argv, int argc,
 					struct mdlt_pool *mp)
 {
-	enum dma_data_direction dir = DMA_BIDIRECTIONAL;
-	u32 tag = MDLT_DEFAULT_TAG;
+	struct mdlpool_params p = {
+		.name = argv[1], .tag = MDLT_DEFAULT_TAG, .node = NUMA_NO_NODE,
+		.dir = DMA_BIDIRECTIONAL,
+	};
 	struct pci_dev *pdev = NULL;
 	struct mdlpool *pool;
-	unsigned int size;
+	bool native = false;
 	int i, err = 0;
 
-	if (argc < 3 || kstrtouint(argv[2], 0, &size))
+	if (argc < 3 || kstrtouint(argv[2], 0, &p.buffer_size))
 		return ERR_PTR(-EINVAL);
 	for (i = 3; i < argc && !err; i++) {
-		if (str_has_prefix(argv[i], "dev=") && !pdev) {
-			pdev = mdlt_pci_dev(argv[i] + 4);
-			if (IS_ERR(pdev)) {
-				err = PTR_ERR(pdev);
-				pdev = NULL;
-			}
-		} else if (str_has_prefix(argv[i], "dir=")) {
-			err = mdlt_parse_dir(argv[i] + 4, &dir);
-		} else if (i == 3) {
-			err = mdlt_parse_tag(argv[i], &tag);
-		} else {
-			err = -EINVAL;
-		}
+		if (i == 3 && !strchr(argv[i], '='))
+			err = mdlt_parse_tag(argv[i], &p.tag);
+		else
+			err = mdlt_parse_create_opt(argv[i], &p, &pdev, &native);
 	}
-	if (!err && dir != DMA_BIDIRECTIONAL && !pdev)
+	if (!err && p.dir != DMA_BIDIRECTIONAL && !pdev)
 		err = -EINVAL;
 	if (err) {
 		pci_dev_put(pdev);
 		return ERR_PTR(err);
 	}
-	if (!pdev)
-		return mdlpool_create(argv[1], size, tag);
+	p.dev = pdev ? &pdev->dev : NULL;
+	if (native)
+		pool = mdlpool_create_params(&p);
+	else if (!pdev)
+		pool = mdlpool_create(p.name, p.buffer_size, p.tag);
+	else
+		pool = mdlpool_create_dma(p.name, p.buffer_size, p.tag, p.dev,
+					  p.dir);
 	/* The pool holds its own reference to the device. */
-	pool = mdlpool_create_dma(argv[1], size, tag, &pdev->dev, dir);
-	if (!IS_ERR(pool)) {
+	if (!IS_ERR(pool) && pdev) {
 		mp->dma_dev = &pdev->dev;
-		mp->dma_dir = dir;
+		mp->dma_dir = p.dir;
 	}
 	pci_dev_put(pdev);
 	return pool;

@@ -117,9 +117,15 @@ static int mdlt_control_show(struct seq_file *m, void *unused)
 			   mp->name, mp->nr_held, full, mp->pattern_errors);
 		/* Lets a script find the newest buffer's page in a page trace. */
 		if (!list_empty(&mp->held)) {
+			nodemask_t nodes = NODE_MASK_NONE;
+
 			h = list_last_entry(&mp->held, struct mdlt_held, node);
 			seq_printf(m, " newest_pfn=0x%lx",
 				   page_to_pfn(sg_page(h->sg)));
+			/* Where the pool's node choice put the buffers. */
+			list_for_each_entry(h, &mp->held, node)
+				node_set(page_to_nid(sg_page(h->sg)), nodes);
+			seq_printf(m, " held_nodes=%*pbl", nodemask_pr_args(&nodes));
 		}
 		if (mp->dma_dev)
 			seq_printf(m, " dma_dev=%s dma_bounced=%d", dev_name(mp->dma_dev),
