@@ -56,7 +56,7 @@
  *    They do not sleep, except mdlpool_alloc() and mdlpool_alloc_bulk() on
  *    a pool created with page allocation flags that may: those wait for a
  *    slab outside the section when the caller is preemptible with bottom
- *    halves on (mdlpool_may_wait()), and might_sleep() says so; other
+ *    halves on (mdlpool_caller_may_sleep()), and might_sleep() says so; other
  *    callers of such a pool get what can be had without waiting.
  *
  * 3. Each CPU has two shares of a pool (struct mdlpool_cpu): one for task
@@ -563,16 +563,14 @@ static gfp_t mdlpool_nowait_gfp(const struct mdlpool *pool)
 }
 
 /*
- * Whether an allocation may leave its section and wait for a slab with the
- * pool's flags: the pool allows it and the caller could sleep.  Without
+ * Whether the caller, outside any section of ours, could sleep.  Without
  * CONFIG_PREEMPT_COUNT preemptible() is false and no allocation waits.  A
  * caller with bottom halves off is not preemptible either, except on
  * PREEMPT_RT, hence the softirq test.
  */
-static bool mdlpool_may_wait(const struct mdlpool *pool)
+static bool mdlpool_caller_may_sleep(void)
 {
-	return gfpflags_allow_blocking(pool->gfp) && preemptible() &&
-	       !softirq_count();
+	return preemptible() && !softirq_count();
 }
 
 /*
@@ -887,6 +885,14 @@ static void mdlpool_cpu_scavenge(struct mdlpool_cpu *c, enum mdlpool_reclaim why
 			    why);
 }
 
+/* The threshold's scavenge: the orphans only (see mdlpool_scavenge_due()). */
+static noinline void mdlpool_cpu_threshold_scavenge(struct mdlpool_cpu *c)
+{
+	trace_mdlpool_scavenge(c, MDLPOOL_RECLAIM_THRESHOLD,
+			       mdlpool_cpu_recover_orphans(c), 0);
+	c->scavenges++;
+}
+
 static __always_inline void mdlpool_cpu_scavenge_if_due(struct mdlpool_cpu *c)
 {
 	switch (mdlpool_scavenge_due(c, jiffies, READ_ONCE(used_pages_threshold))) {
@@ -894,9 +900,7 @@ static __always_inline void mdlpool_cpu_scavenge_if_due(struct mdlpool_cpu *c)
 		mdlpool_cpu_scavenge(c, MDLPOOL_RECLAIM_PERIOD);
 		break;
 	case MDLPOOL_SCAVENGE_ORPHANS:
-		trace_mdlpool_scavenge(c, MDLPOOL_RECLAIM_THRESHOLD,
-				       mdlpool_cpu_recover_orphans(c), 0);
-		c->scavenges++;
+		mdlpool_cpu_threshold_scavenge(c);
 		break;
 	case MDLPOOL_SCAVENGE_NONE:
 		break;
@@ -1149,64 +1153,58 @@ mdlpool_alloc_many(struct mdlpool_cpu *c, unsigned int nr,
 	return i;
 }
 
-/* The end of an allocation: a shortfall is counted and traced once. */
-static __always_inline void
-mdlpool_alloc_end(struct mdlpool_cpu *c, unsigned int nr, unsigned int got,
-		  struct scatterlist **sgs, void **bufs)
-{
-	if (likely(got == nr))
-		return;
-	c->alloc_failures++;
-	trace_mdlpool_alloc_fail(c, nr, got);
-	sgs[got] = NULL;
-	bufs[got] = NULL;
-}
-
 /*
- * An allocation that found no slab without waiting, and may wait: it
- * leaves the section, takes a slab with the pool's flags (which may sleep),
- * and goes on in the section of whatever CPU it then runs on, to which the
- * slab goes.  Returns the share whose section the caller now holds.
+ * The slow end of an allocation that got @got of @nr buffers without
+ * waiting.  If the pool's flags may sleep it leaves the section, and if the
+ * caller could sleep (which only shows outside the section) it takes a
+ * slab with those flags, then goes on in the section of whatever CPU it
+ * runs on, to which the slab goes.  It counts and traces a shortfall and
+ * leaves the section of the share it then holds.  Out of line, so that the
+ * fast path keeps its locals in registers and no tracepoint in its code.
  */
-static noinline struct mdlpool_cpu *
-mdlpool_alloc_waiting(struct mdlpool_cpu *c, unsigned int nr,
-		      unsigned int *got, struct scatterlist **sgs, void **bufs)
+static noinline unsigned int
+mdlpool_alloc_short(struct mdlpool_cpu *c, unsigned int nr, unsigned int got,
+		    struct scatterlist **sgs, void **bufs)
 {
 	struct mdlpool *pool = c->pool;
 	struct page *page;
+	bool may_sleep;
 	u8 layout;
 
-	while (*got < nr) {
+	while (got < nr && gfpflags_allow_blocking(pool->gfp)) {
 		mdlpool_leave(c);
-		might_sleep();
-		page = mdlpool_slab_alloc(pool, pool->gfp, &layout);
+		may_sleep = mdlpool_caller_may_sleep();
+		if (may_sleep) {
+			might_sleep();
+			page = mdlpool_slab_alloc(pool, pool->gfp, &layout);
+		}
 		c = mdlpool_enter(pool);
-		if (!page)
+		if (!may_sleep || !page)
 			break;
 		if (!mdlpool_page_attach(c, page, layout, false)) {
 			mdlpool_slab_discard(pool, page, false);
 			break;
 		}
 		c->waited_slabs++;
-		*got += mdlpool_alloc_many(c, nr - *got, sgs + *got, bufs + *got);
+		got += mdlpool_alloc_many(c, nr - got, sgs + got, bufs + got);
 	}
-	return c;
-}
-
-/* mdlpool_alloc() and mdlpool_alloc_bulk(), once the context is checked. */
-static __always_inline unsigned int
-mdlpool_alloc_some(struct mdlpool *pool, unsigned int nr,
-		   struct scatterlist **sgs, void **bufs)
-{
-	bool may_wait = mdlpool_may_wait(pool);
-	struct mdlpool_cpu *c = mdlpool_enter(pool);
-	unsigned int got = mdlpool_alloc_many(c, nr, sgs, bufs);
-
-	if (unlikely(got < nr) && may_wait)
-		c = mdlpool_alloc_waiting(c, nr, &got, sgs, bufs);
-	mdlpool_alloc_end(c, nr, got, sgs, bufs);
+	if (got < nr) {
+		c->alloc_failures++;
+		trace_mdlpool_alloc_fail(c, nr, got);
+		sgs[got] = NULL;
+		bufs[got] = NULL;
+	}
 	mdlpool_leave(c);
 	return got;
+}
+
+/* mdlpool_alloc_short() for one buffer. */
+static noinline struct scatterlist *
+mdlpool_alloc_one_short(struct mdlpool_cpu *c, void **buf)
+{
+	struct scatterlist *sg;
+
+	return mdlpool_alloc_short(c, 1, 0, &sg, buf) ? sg : NULL;
 }
 
 /**
@@ -1232,7 +1230,8 @@ struct scatterlist *mdlpool_alloc_bh(struct mdlpool *pool, void **buf)
 	if (!mdlpool_context_ok() || WARN_ON_ONCE(!in_softirq()))
 		return NULL;
 	c = mdlpool_enter(pool);
-	mdlpool_alloc_end(c, 1, mdlpool_alloc_many(c, 1, &sg, buf), &sg, buf);
+	if (unlikely(!mdlpool_alloc_many(c, 1, &sg, buf)))
+		return mdlpool_alloc_one_short(c, buf);
 	mdlpool_leave(c);
 	return sg;
 }
@@ -1260,11 +1259,15 @@ EXPORT_SYMBOL_GPL(mdlpool_alloc_bh);
 struct scatterlist *mdlpool_alloc(struct mdlpool *pool, void **buf)
 {
 	struct scatterlist *sg;
+	struct mdlpool_cpu *c;
 
 	*buf = NULL;
 	if (!mdlpool_context_ok())
 		return NULL;
-	mdlpool_alloc_some(pool, 1, &sg, buf);
+	c = mdlpool_enter(pool);
+	if (unlikely(!mdlpool_alloc_many(c, 1, &sg, buf)))
+		return mdlpool_alloc_one_short(c, buf);
+	mdlpool_leave(c);
 	return sg;
 }
 EXPORT_SYMBOL_GPL(mdlpool_alloc);
@@ -1515,9 +1518,17 @@ EXPORT_SYMBOL_GPL(mdlpool_free);
 unsigned int mdlpool_alloc_bulk(struct mdlpool *pool, unsigned int nr,
 				struct scatterlist **sgs, void **bufs)
 {
+	struct mdlpool_cpu *c;
+	unsigned int got;
+
 	if (!nr || !mdlpool_context_ok())
 		return 0;
-	return mdlpool_alloc_some(pool, nr, sgs, bufs);
+	c = mdlpool_enter(pool);
+	got = mdlpool_alloc_many(c, nr, sgs, bufs);
+	if (unlikely(got < nr))
+		return mdlpool_alloc_short(c, nr, got, sgs, bufs);
+	mdlpool_leave(c);
+	return got;
 }
 EXPORT_SYMBOL_GPL(mdlpool_alloc_bulk);
 
