@@ -125,6 +125,16 @@ ctl_fails() {
 	return 1
 }
 
+# drop_pools POOL...: give back what the test module holds of each POOL and
+# destroy it, whatever state a failed test left it in (for EXIT traps).
+drop_pools() {
+	for p in "$@"; do
+		printf 'free %s all\n' "$p" > "$CTL" 2>/dev/null
+		printf 'destroy %s\n' "$p" > "$CTL" 2>/dev/null
+	done
+	return 0
+}
+
 # pool_stat POOL KEY [ROW]: a value from POOL's stats file; ROW is "total"
 # (default), "cpu=N" or "pool".
 pool_stat() {

@@ -14,10 +14,7 @@ saved_checks=$(cat "$PARAMS/debug_checks")
 cleanup() {
 	echo 0 > "$DBG/fail_next_pages"
 	echo "$saved_checks" > "$PARAMS/debug_checks"
-	for p in pc pn pd pdd wk nw sk n1 nl; do
-		printf 'free %s all\n' $p > "$CTL" 2>/dev/null
-		printf 'destroy %s\n' $p > "$CTL" 2>/dev/null
-	done
+	drop_pools pc pn pd pdd wk nw sk n1 nl
 	restore_params
 }
 trap cleanup EXIT

@@ -60,7 +60,8 @@ trace_only() {
 }
 
 # zone_pages: free pages, min and low watermark of the largest zone of the
-# node with the most room above its low watermark.  vm-run's guests have two
+# node with the most room above its low watermark, then the least room any
+# node's largest zone has above its min watermark.  vm-run's guests have two
 # nodes: the writer runs on CPU 0, so node 0 fills first, and then the page
 # allocator falls back to node 1 without waking node 0's kswapd.  Only when
 # every node is below its low watermark does reclaim (and the shrinker) run,
@@ -78,28 +79,10 @@ zone_pages() {
 		for (n in big) {
 			z = big[n]
 			if (first || free[z] - low[z] > room) { room = free[z] - low[z]; b = z }
-			first = 0
-		}
-		print free[b], min[b], low[b]
-	     }' /proc/zoneinfo
-}
-
-# min_room: the least any node's largest zone has above its min watermark
-min_room() {
-	awk '$1 == "Node" { node = $2 + 0; z = node " " $4 }
-	     $1 == "pages" && $2 == "free" { free[z] = $3 }
-	     $1 == "min" { min[z] = $2 }
-	     $1 == "managed" { managed[z] = $2; split(z, nz, " "); zn[z] = nz[1] }
-	     END {
-		for (z in managed)
-			if (managed[z] > best[zn[z]]) { best[zn[z]] = managed[z]; big[zn[z]] = z }
-		first = 1
-		for (n in big) {
-			z = big[n]
 			if (first || free[z] - min[z] < least) least = free[z] - min[z]
 			first = 0
 		}
-		print least
+		print free[b], min[b], low[b], least
 	     }' /proc/zoneinfo
 }
 
@@ -172,8 +155,7 @@ waited=0
 lowest=""
 while [ "$(pool_pages)" -gt "$target" ]; do
 	set -- $(zone_pages)
-	free=$1 min=$2 low=$3
-	room=$(min_room)
+	free=$1 min=$2 low=$3 room=$4
 	[ -z "$lowest" ] || [ "$room" -lt "$lowest" ] && lowest=$room
 	if [ "$free" -gt "$low" ]; then
 		# Half the way down to the low watermark, in KiB.

@@ -12,10 +12,7 @@ ktap_set_plan_from_script
 save_params
 cleanup() {
 	set_param fail_page_percent 0
-	for p in rs nr rst; do
-		printf 'free %s all\n' $p > "$CTL" 2>/dev/null
-		printf 'destroy %s\n' $p > "$CTL" 2>/dev/null
-	done
+	drop_pools rs nr rst
 	restore_params
 }
 trap cleanup EXIT
