@@ -583,6 +583,14 @@ static bool mdlpool_caller_may_sleep(void)
  * is taken with bottom halves off.  Reserve slabs are neither mapped for a
  * device nor marked as pool pages while they wait.
  */
+/* Under reserve_lock, or before the pool is seen by anyone. */
+static void mdlpool_reserve_add(struct mdlpool *pool, struct mdlpool_page *pg)
+{
+	list_add(&pg->link, &pool->reserve);
+	pool->reserve_nr++;
+	atomic_long_inc(&mdlpool_reserve_total);
+}
+
 static bool mdlpool_reserve_put(struct mdlpool *pool, struct mdlpool_page *pg)
 {
 	bool kept = false;
@@ -592,9 +600,7 @@ static bool mdlpool_reserve_put(struct mdlpool *pool, struct mdlpool_page *pg)
 		return false;
 	spin_lock_bh(&pool->reserve_lock);
 	if (pool->reserve_nr < pool->reserve_target) {
-		list_add(&pg->link, &pool->reserve);
-		pool->reserve_nr++;
-		atomic_long_inc(&mdlpool_reserve_total);
+		mdlpool_reserve_add(pool, pg);
 		kept = true;
 	}
 	spin_unlock_bh(&pool->reserve_lock);
@@ -659,9 +665,7 @@ static int mdlpool_reserve_fill(struct mdlpool *pool, unsigned int buffers)
 			return -ENOMEM;
 		pg = page_address(page);
 		pg->layout = MDLPOOL_FALLBACK;
-		list_add(&pg->link, &pool->reserve);
-		pool->reserve_nr++;
-		atomic_long_inc(&mdlpool_reserve_total);
+		mdlpool_reserve_add(pool, pg);
 	}
 	return 0;
 }
@@ -687,9 +691,7 @@ static void mdlpool_slab_discard(struct mdlpool *pool, struct page *page,
 
 	if (from_reserve) {
 		spin_lock_bh(&pool->reserve_lock);
-		list_add(&pg->link, &pool->reserve);
-		pool->reserve_nr++;
-		atomic_long_inc(&mdlpool_reserve_total);
+		mdlpool_reserve_add(pool, pg);
 		spin_unlock_bh(&pool->reserve_lock);
 		return;
 	}
