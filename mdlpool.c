@@ -55,9 +55,11 @@
  *    a lockdep assertion (on PREEMPT_RT the section takes a sleeping lock).
  *    They do not sleep, except mdlpool_alloc() and mdlpool_alloc_bulk() on
  *    a pool created with page allocation flags that may: those wait for a
- *    slab outside the section when the caller is preemptible with bottom
- *    halves on (mdlpool_caller_may_sleep()), and might_sleep() says so; other
- *    callers of such a pool get what can be had without waiting.
+ *    slab outside the section when the caller could sleep: preemptible,
+ *    bottom halves on, no spinlock or RCU read-side section, PREEMPT_RT's
+ *    sleeping spinlocks included (mdlpool_caller_may_sleep()), and
+ *    might_sleep() says so; other callers of such a pool get what can be
+ *    had without waiting.
  *
  * 3. Each CPU has two shares of a pool (struct mdlpool_cpu): one for task
  *    context, one for softirq context and sections with bottom halves off.
@@ -69,9 +71,10 @@
  *    softirqs (the local_lock is lockdep's record only).  A softirq that
  *    interrupts a task's section uses the other share, so neither needs
  *    bottom halves toggled.  On PREEMPT_RT, where softirqs and BH-off
- *    sections are preemptible tasks, every caller uses the task share with
- *    bottom halves off and the local_lock, a real per-CPU lock there; the
- *    softirq share stays empty.  See mdlpool_enter().
+ *    sections are preemptible tasks, every caller uses the task share under
+ *    its local_lock, a real per-CPU lock there, and bottom halves stay as
+ *    the caller has them; the softirq share stays empty.  See
+ *    mdlpool_enter().
  *    mdlpool_assert_owner() asserts this on every such path.
  *
  * 4. Any CPU, and either share of the owner's CPU, may push a block onto a
@@ -105,7 +108,7 @@
  *    reclaim_work on its CPU every half min_page_lifetime_ms; it runs in
  *    process context there and enters the share's section as a caller of
  *    its context would (bottom halves off for the softirq share), so an
- *    idle page goes back within twice the lifetime.  Under memory pressure
+ *    idle page goes back within 1.5 times the lifetime.  Under memory pressure
  *    the shrinker queues the same works to give back every free page and
  *    waits for them.  Reclaim may be entered with the CPU hotplug lock held
  *    (bring-up allocates), so nothing the shrinker reaches takes that lock
@@ -141,6 +144,7 @@
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/random.h>
+#include <linux/rcupdate.h>
 #include <linux/scatterlist.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -279,6 +283,8 @@ static DECLARE_DELAYED_WORK(mdlpool_idle_work, mdlpool_idle_tick);
 static struct workqueue_struct *mdlpool_wq;
 /* Pages the reclaim works gave back for the shrinker's pass under way. */
 static atomic_long_t mdlpool_shrunk = ATOMIC_LONG_INIT(0);
+/* Pages every shrinker pass so far told reclaim it freed. */
+static atomic_long_t mdlpool_shrinker_freed = ATOMIC_LONG_INIT(0);
 
 /*
  * page_private() of a pool page holds its address mixed with this secret,
@@ -361,13 +367,19 @@ static __always_inline bool mdlpool_context_ok(void)
  * allocation and free (BENCHMARKS.md).
  *
  * On PREEMPT_RT softirqs run in preemptible tasks, and so does a section
- * with bottom halves off: every caller takes the task share with bottom
- * halves off and the local lock, which is a real per-CPU lock there.
+ * with bottom halves off: every caller takes the task share under its local
+ * lock, which is a real per-CPU lock there, and nothing more.  Disabling
+ * bottom halves as well would take the CPU's softirq lock inside whatever
+ * the caller holds: a caller under spin_lock(X) would then order X before
+ * it, against every task that takes spin_lock_bh(X), an AB-BA between two
+ * tasks of one CPU.  The local lock alone is enough, because on PREEMPT_RT
+ * no softirq runs inside a task's section unless the task enables bottom
+ * halves there, which the pool never does; nothing in the section takes
+ * the softirq lock either (see mdlpool_reserve_lock()).
  */
 #ifdef CONFIG_PREEMPT_RT
 static struct mdlpool_cpu *mdlpool_enter(struct mdlpool *pool)
 {
-	local_bh_disable();
 	local_lock(&pool->pcpu->ctx[MDLPOOL_CTX_TASK].lock);
 	return this_cpu_ptr(&pool->pcpu->ctx[MDLPOOL_CTX_TASK]);
 }
@@ -375,7 +387,6 @@ static struct mdlpool_cpu *mdlpool_enter(struct mdlpool *pool)
 static void mdlpool_leave(struct mdlpool_cpu *c)
 {
 	local_unlock(&c->pool->pcpu->ctx[MDLPOOL_CTX_TASK].lock);
-	local_bh_enable();
 }
 #else
 static struct mdlpool_cpu *mdlpool_enter(struct mdlpool *pool)
@@ -402,13 +413,13 @@ static void mdlpool_leave(struct mdlpool_cpu *c)
 /*
  * From process context, enter the section of this CPU's share for @ctx, as
  * a caller of that context would; returns the share entered, which is not
- * of @ctx on PREEMPT_RT for MDLPOOL_CTX_BH.  For reclaim and scavenges that
- * look after both shares.
+ * of @ctx on PREEMPT_RT for MDLPOOL_CTX_BH (that share stays empty there).
+ * For reclaim and scavenges that look after both shares.
  */
 static struct mdlpool_cpu *mdlpool_enter_ctx(struct mdlpool *pool,
 					     unsigned int ctx)
 {
-	if (ctx == MDLPOOL_CTX_BH)
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT) && ctx == MDLPOOL_CTX_BH)
 		local_bh_disable();
 	return mdlpool_enter(pool);
 }
@@ -416,13 +427,15 @@ static struct mdlpool_cpu *mdlpool_enter_ctx(struct mdlpool *pool,
 static void mdlpool_leave_ctx(struct mdlpool_cpu *c, unsigned int ctx)
 {
 	mdlpool_leave(c);
-	if (ctx == MDLPOOL_CTX_BH)
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT) && ctx == MDLPOOL_CTX_BH)
 		local_bh_enable();
 }
 
+/* Exact for the owner; a snapshot for anyone else (rule 6). */
 static unsigned long mdlpool_cpu_in_use(struct mdlpool_cpu *c)
 {
-	return c->allocs - c->local_frees - atomic_long_read(&c->remote_frees);
+	return mdlpool_peek(c->allocs) - mdlpool_peek(c->local_frees) -
+	       atomic_long_read(&c->remote_frees);
 }
 
 #ifdef CONFIG_FAULT_INJECTION
@@ -566,11 +579,14 @@ static gfp_t mdlpool_nowait_gfp(const struct mdlpool *pool)
  * Whether the caller, outside any section of ours, could sleep.  Without
  * CONFIG_PREEMPT_COUNT preemptible() is false and no allocation waits.  A
  * caller with bottom halves off is not preemptible either, except on
- * PREEMPT_RT, hence the softirq test.
+ * PREEMPT_RT, hence the softirq test.  Nor is an RCU reader, but with
+ * PREEMPT_RCU it looks preemptible: the nesting depth tells.  That also
+ * covers a spinlock or local_lock on PREEMPT_RT, which leaves preempt_count
+ * alone but enters an RCU read-side section.
  */
 static bool mdlpool_caller_may_sleep(void)
 {
-	return preemptible() && !softirq_count();
+	return preemptible() && !softirq_count() && !rcu_preempt_depth();
 }
 
 /*
@@ -579,10 +595,36 @@ static bool mdlpool_caller_may_sleep(void)
  * minimum does.  A refill takes one when it finds no page without waiting
  * (mempool_alloc() too tries the allocator, then its reserve, then waits),
  * and a slab given back refills the reserve before the page allocator gets
- * it.  Any share may take or give back, in task or softirq context: the lock
- * is taken with bottom halves off.  Reserve slabs are neither mapped for a
- * device nor marked as pool pages while they wait.
+ * it.  Any share may take or give back, in task or softirq context: see
+ * mdlpool_reserve_lock().  Reserve slabs are neither mapped for a device nor
+ * marked as pool pages while they wait.
  */
+
+/*
+ * Without PREEMPT_RT a softirq may interrupt a task that holds the lock on
+ * the same CPU, so the lock is taken with bottom halves off.  On PREEMPT_RT
+ * softirqs are tasks that cannot interrupt the holder, and the sections
+ * that take this lock do not disable bottom halves (see mdlpool_enter()):
+ * taking the CPU's softirq lock here, inside a section's local lock, would
+ * order the two locks against softirq callers, which hold the softirq lock
+ * when they enter.
+ */
+static void mdlpool_reserve_lock(struct mdlpool *pool)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		spin_lock(&pool->reserve_lock);
+	else
+		spin_lock_bh(&pool->reserve_lock);
+}
+
+static void mdlpool_reserve_unlock(struct mdlpool *pool)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		spin_unlock(&pool->reserve_lock);
+	else
+		spin_unlock_bh(&pool->reserve_lock);
+}
+
 /* Under reserve_lock, or before the pool is seen by anyone. */
 static void mdlpool_reserve_add(struct mdlpool *pool, struct mdlpool_page *pg)
 {
@@ -598,12 +640,12 @@ static bool mdlpool_reserve_put(struct mdlpool *pool, struct mdlpool_page *pg)
 	/* A racy look first: most releases find the reserve full. */
 	if (data_race(pool->reserve_nr) >= pool->reserve_target)
 		return false;
-	spin_lock_bh(&pool->reserve_lock);
+	mdlpool_reserve_lock(pool);
 	if (pool->reserve_nr < pool->reserve_target) {
 		mdlpool_reserve_add(pool, pg);
 		kept = true;
 	}
-	spin_unlock_bh(&pool->reserve_lock);
+	mdlpool_reserve_unlock(pool);
 	return kept;
 }
 
@@ -614,14 +656,14 @@ static struct page *mdlpool_reserve_take(struct mdlpool *pool, u8 *layout)
 	/* A racy look first: most pools have no reserve. */
 	if (!data_race(pool->reserve_nr))
 		return NULL;
-	spin_lock_bh(&pool->reserve_lock);
+	mdlpool_reserve_lock(pool);
 	pg = list_first_entry_or_null(&pool->reserve, struct mdlpool_page, link);
 	if (pg) {
 		list_del(&pg->link);
 		pool->reserve_nr--;
 		atomic_long_dec(&mdlpool_reserve_total);
 	}
-	spin_unlock_bh(&pool->reserve_lock);
+	mdlpool_reserve_unlock(pool);
 	if (!pg)
 		return NULL;
 	*layout = pg->layout;
@@ -690,9 +732,9 @@ static void mdlpool_slab_discard(struct mdlpool *pool, struct page *page,
 	struct mdlpool_page *pg = page_address(page);
 
 	if (from_reserve) {
-		spin_lock_bh(&pool->reserve_lock);
+		mdlpool_reserve_lock(pool);
 		mdlpool_reserve_add(pool, pg);
-		spin_unlock_bh(&pool->reserve_lock);
+		mdlpool_reserve_unlock(pool);
 		return;
 	}
 	__free_pages(page, mdlpool_layout_of(pool, pg)->order);
@@ -729,7 +771,7 @@ static bool mdlpool_page_attach(struct mdlpool_cpu *c, struct page *page,
 	pg->nr_out = 0;
 	atomic_set(&pg->remote_frees, 0);
 	pg->on_used = false;
-	pg->orphaned = false;
+	pg->orphaned = 0;
 	pg->last_free = jiffies;
 	set_page_private(page, mdlpool_page_mark(pg));
 
@@ -766,9 +808,12 @@ static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
 	return page_address(page);
 }
 
-static void mdlpool_page_release(struct mdlpool_cpu *c, struct mdlpool_page *pg,
+/* Returns true if the slab went back to the page allocator, not the reserve. */
+static bool mdlpool_page_release(struct mdlpool_cpu *c, struct mdlpool_page *pg,
 				 enum mdlpool_reclaim why)
 {
+	bool kept;
+
 	struct page *page = virt_to_page(pg);
 	unsigned int order = mdlpool_layout_of(c->pool, pg)->order;
 
@@ -781,10 +826,12 @@ static void mdlpool_page_release(struct mdlpool_cpu *c, struct mdlpool_page *pg,
 	mdlpool_slab_unmap(c, pg);
 	/* Later frees of stale descriptors must not recognise the page. */
 	set_page_private(page, 0);
-	if (!mdlpool_reserve_put(c->pool, pg))
+	kept = mdlpool_reserve_put(c->pool, pg);
+	if (!kept)
 		__free_pages(page, order);
 	c->pages_freed++;
 	atomic_long_dec(&mdlpool_pages_total);
+	return !kept;
 }
 
 static void mdlpool_page_restore(struct mdlpool_cpu *c, struct mdlpool_page *pg)
@@ -792,6 +839,20 @@ static void mdlpool_page_restore(struct mdlpool_cpu *c, struct mdlpool_page *pg)
 	list_move_tail(&pg->link, &c->pages);
 	WRITE_ONCE(pg->on_used, false);
 	c->nr_used_pages--;
+}
+
+/*
+ * A slab on the used list with no block out and none free: every block it
+ * had left was found overwritten and left out (mdlpool_drop_overwritten()).
+ * No free will ever move it back to the page list, where scavenges look,
+ * so it goes back now; unless it still waits on the orphan queue, whose
+ * scavenge (mdlpool_adopt_orphans()) comes here again.
+ */
+static noinline void mdlpool_page_release_dead(struct mdlpool_cpu *c,
+					       struct mdlpool_page *pg)
+{
+	if (mdlpool_page_idle(pg, jiffies, 0))
+		mdlpool_page_release(c, pg, MDLPOOL_RECLAIM_CORRUPT);
 }
 
 static void mdlpool_page_retire(struct mdlpool_cpu *c, struct mdlpool_page *pg)
@@ -809,6 +870,8 @@ static void mdlpool_page_retire(struct mdlpool_cpu *c, struct mdlpool_page *pg)
 	smp_mb();
 	if (!llist_empty(&pg->free))
 		mdlpool_page_restore(c, pg);
+	else if (unlikely(!mdlpool_page_in_use(pg)))
+		mdlpool_page_release_dead(c, pg);
 }
 
 /*
@@ -832,10 +895,14 @@ static unsigned long mdlpool_adopt_orphans(struct mdlpool_cpu *c)
 	orphans = llist_del_all(&c->orphans);
 	llist_for_each_entry_safe(pg, tmp, orphans, orphan_node) {
 		/* Pairs with the xchg in mdlpool_free_remote(). */
-		smp_store_mb(pg->orphaned, false);
-		if (pg->on_used && !llist_empty(&pg->free)) {
+		smp_store_mb(pg->orphaned, 0);
+		if (!pg->on_used)
+			continue;
+		if (!llist_empty(&pg->free)) {
 			mdlpool_page_restore(c, pg);
 			restored++;
+		} else if (!mdlpool_page_in_use(pg)) {
+			mdlpool_page_release_dead(c, pg);
 		}
 	}
 	return restored;
@@ -858,25 +925,27 @@ static unsigned long mdlpool_cpu_recover_orphans(struct mdlpool_cpu *c)
 
 /*
  * Put used pages with free blocks back on the page list, then give back
- * the pages completely free for @lifetime jiffies.
+ * the pages completely free for @lifetime jiffies.  Returns how many went
+ * back to the page allocator: the reserve may keep some, and reclaim must
+ * not be told those were freed.
  */
 static unsigned long mdlpool_cpu_reclaim(struct mdlpool_cpu *c,
 					 unsigned long lifetime,
 					 enum mdlpool_reclaim why)
 {
-	unsigned long now = jiffies, recovered, released = 0;
+	unsigned long now = jiffies, recovered, released = 0, freed = 0;
 	struct mdlpool_page *pg, *tmp;
 
 	recovered = mdlpool_cpu_recover_orphans(c);
 	list_for_each_entry_safe(pg, tmp, &c->pages, link) {
 		if (mdlpool_page_idle(pg, now, lifetime)) {
-			mdlpool_page_release(c, pg, why);
+			freed += mdlpool_page_release(c, pg, why);
 			released++;
 		}
 	}
 	c->scavenges++;
 	trace_mdlpool_scavenge(c, why, recovered, released);
-	return released;
+	return freed;
 }
 
 static void mdlpool_cpu_scavenge(struct mdlpool_cpu *c, enum mdlpool_reclaim why)
@@ -1010,8 +1079,9 @@ static bool mdlpool_node_in_page(const struct mdlpool *pool,
  * was freed.  Handing it out would give a caller memory someone else still
  * writes, so it is left out of the page's lists for good (the page still
  * goes back once its other blocks are free), counted and reported.  Its link
- * lies in the same header, so it is followed only into a block of this
- * page; otherwise the rest of that list is left out too.
+ * lies in the same header, so it is followed only into a free block of this
+ * page: a link into a block that is out would hand that block out twice.
+ * Otherwise the rest of that list is left out too.
  */
 static struct llist_node *mdlpool_drop_overwritten(const struct mdlpool *pool,
 						   struct mdlpool_page *pg,
@@ -1021,7 +1091,10 @@ static struct llist_node *mdlpool_drop_overwritten(const struct mdlpool *pool,
 
 	pg->owner->corrupt_free_blocks++;
 	mdlpool_report(pool, pg, blk, "free block overwritten, left out");
-	return next && mdlpool_node_in_page(pool, pg, next) ? next : NULL;
+	if (!next || !mdlpool_node_in_page(pool, pg, next))
+		return NULL;
+	blk = container_of(next, struct mdlpool_block, free_node);
+	return blk->state == MDLPOOL_BLOCK_FREE ? next : NULL;
 }
 
 /*
@@ -1289,7 +1362,11 @@ static __always_inline struct mdlpool_page *mdlpool_page_of(const void *addr)
 		return NULL;
 	head = virt_to_head_page(addr);
 	pg = page_address(head);
-	if (page_private(head) != mdlpool_page_mark(pg))
+	/*
+	 * Another page's owner may write its private word meanwhile: any
+	 * value but our mark, torn or not, says "not a pool page".
+	 */
+	if (data_race(page_private(head)) != mdlpool_page_mark(pg))
 		return NULL;
 	return pg;
 }
@@ -1361,7 +1438,7 @@ static void mdlpool_free_remote(struct mdlpool_cpu *owner,
 	llist_add(&blk->free_node, &pg->free);
 	on_used = READ_ONCE(pg->on_used);
 	/* Fully ordered too: pairs with mdlpool_adopt_orphans(). */
-	if (on_used && !xchg(&pg->orphaned, true))
+	if (on_used && !xchg(&pg->orphaned, 1))
 		llist_add(&pg->orphan_node, &owner->orphans);
 	/* Our last touch of the page: the owner may release it after this. */
 	atomic_inc_return_release(&pg->remote_frees);
@@ -1404,33 +1481,28 @@ mdlpool_free_check(struct scatterlist *sg, struct mdlpool_page **pgp,
 }
 
 /*
- * Marks an out block free, or refuses a second free.  A remote free does
- * it atomically, so that two racing frees of one block cannot both win.
- * The owner, inside its section, needs no locked instruction against
- * itself; only a double free racing it from another CPU or context could
- * then also be accepted, a caller bug the checks cannot always catch
- * anyway (see mdlpool_free()).
+ * Marks an out block free, or refuses a second free.  Atomic on every path,
+ * the owner's included: two frees of one block racing each other (from
+ * two CPUs, or from a task and a softirq of one CPU) must not both win, or
+ * the block would sit on two free lists and its slab's in-use count would
+ * be one short, so that the slab could go back to the page allocator under
+ * another caller's live buffer.  The line is the owner's already; the
+ * locked instruction costs what BENCHMARKS.md shows.
  */
 static __always_inline int
 mdlpool_free_mark(struct mdlpool_cpu *c, struct mdlpool_page *pg,
-		  struct mdlpool_block *blk, bool owner)
+		  struct mdlpool_block *blk)
 {
 	struct mdlpool *pool = c->pool;
 
-	if (owner) {
-		if (unlikely(blk->state != MDLPOOL_BLOCK_OUT))
-			goto twice;
-		blk->state = MDLPOOL_BLOCK_FREE;
-	} else if (cmpxchg(&blk->state, MDLPOOL_BLOCK_OUT,
-			   MDLPOOL_BLOCK_FREE) != MDLPOOL_BLOCK_OUT) {
-		goto twice;
+	if (unlikely(cmpxchg(&blk->state, MDLPOOL_BLOCK_OUT,
+			     MDLPOOL_BLOCK_FREE) != MDLPOOL_BLOCK_OUT)) {
+		atomic_long_inc(&c->rejected_frees);
+		return mdlpool_reject(pool, &blk->sg, MDLPOOL_REFUSED_TWICE);
 	}
 	if (pool->checked)
 		mdlpool_check_redzone(pool, pg, blk);
 	return 0;
-twice:
-	atomic_long_inc(&c->rejected_frees);
-	return mdlpool_reject(pool, &blk->sg, MDLPOOL_REFUSED_TWICE);
 }
 
 /* Inside the section of share @here: a free to it is local (rule 3). */
@@ -1438,7 +1510,7 @@ static __always_inline int
 mdlpool_free_in(struct mdlpool_cpu *here, struct mdlpool_cpu *c,
 		struct mdlpool_page *pg, struct mdlpool_block *blk)
 {
-	int err = mdlpool_free_mark(c, pg, blk, c == here);
+	int err = mdlpool_free_mark(c, pg, blk);
 
 	if (err)
 		return err;
@@ -1460,10 +1532,9 @@ mdlpool_free_in(struct mdlpool_cpu *here, struct mdlpool_cpu *c,
  * the pool is left as it was.  A double free is caught only while the block
  * is still free in a page the pool holds: once the block is handed out
  * again, or its page went back and a pool got a page at the same address,
- * a stale descriptor looks like a live one and frees that buffer.  Two
- * frees of one descriptor at the same moment are both refused but one when
- * they race from other CPUs; one made by the block's owner (its CPU and
- * context) is not atomic against the others, and both may be accepted.
+ * a stale descriptor looks like a live one and frees that buffer.  Of
+ * several frees of one descriptor at the same moment, from any CPUs and
+ * contexts, one is accepted and the others are refused.
  *
  * Context: process or softirq context.
  * Return: 0, or -EINVAL if the descriptor was refused, or -EPERM if called
@@ -1487,7 +1558,7 @@ int mdlpool_free(struct scatterlist *sg)
 	 * checked again inside the section, where the CPU cannot change.
 	 */
 	if (c->cpu != raw_smp_processor_id()) {
-		err = mdlpool_free_mark(c, pg, blk, false);
+		err = mdlpool_free_mark(c, pg, blk);
 		if (!err)
 			mdlpool_free_remote(c, pg, blk);
 		return err;
@@ -1587,7 +1658,8 @@ EXPORT_SYMBOL_GPL(mdlpool_free_bulk);
  * the page allocator and used pages with free blocks return to the page
  * list.  Only the calling CPU's pages are touched: from process context
  * those of both its shares, from softirq context (or with bottom halves
- * off) those of the softirq share.
+ * off) those of the softirq share; on PREEMPT_RT, where every caller uses
+ * the task share, that share from any context.
  *
  * Context: process or softirq context.
  */
@@ -1599,8 +1671,12 @@ void mdlpool_scavenge(struct mdlpool *pool)
 	if (!mdlpool_context_ok())
 		return;
 	for (ctx = 0; ctx < MDLPOOL_NR_CTX; ctx++) {
-		/* A softirq may have interrupted the task share's section. */
-		if (ctx == MDLPOOL_CTX_TASK && softirq_count())
+		/*
+		 * A softirq may have interrupted the task share's section;
+		 * not on PREEMPT_RT, where that share is every caller's.
+		 */
+		if (!IS_ENABLED(CONFIG_PREEMPT_RT) && ctx == MDLPOOL_CTX_TASK &&
+		    softirq_count())
 			continue;
 		c = mdlpool_enter_ctx(pool, ctx);
 		if (c->ctx == ctx)
@@ -1777,12 +1853,13 @@ static int mdlpool_summary_show(struct seq_file *m, void *unused)
 		pools++;
 	mutex_unlock(&mdlpool_mutex);
 
-	seq_printf(m, "pools=%u pages_held=%ld foreign_frees=%ld injected_failures=%ld max_buffer_size=%u page_size=%lu reserve_slabs=%ld\n",
+	seq_printf(m, "pools=%u pages_held=%ld foreign_frees=%ld injected_failures=%ld max_buffer_size=%u page_size=%lu reserve_slabs=%ld shrinker_freed=%ld\n",
 		   pools, atomic_long_read(&mdlpool_pages_total),
 		   atomic_long_read(&mdlpool_foreign_frees),
 		   atomic_long_read(&mdlpool_injected_failures),
 		   mdlpool_max_buffer_size(), PAGE_SIZE,
-		   atomic_long_read(&mdlpool_reserve_total));
+		   atomic_long_read(&mdlpool_reserve_total),
+		   atomic_long_read(&mdlpool_shrinker_freed));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(mdlpool_summary);
@@ -1969,10 +2046,10 @@ err_free:
  * direct reclaim (GFP_KERNEL, GFP_NOIO, GFP_NOFS), an allocation from
  * process context that could sleep first tries without waiting, then leaves
  * its section and waits for a slab with these flags; everywhere else (in
- * softirq context, with bottom halves or preemption off, under a spinlock)
- * it tries without waiting only, with the same flags less direct reclaim.
- * A caller inside an RCU read-side section must not allocate from such a
- * pool: it looks preemptible.  Zone flags (__GFP_DMA, __GFP_DMA32) apply to
+ * softirq context, with bottom halves or preemption off, under a spinlock
+ * or local_lock, PREEMPT_RT's included, in an RCU read-side section) it
+ * tries without waiting only, with the same flags less direct reclaim.
+ * Zone flags (__GFP_DMA, __GFP_DMA32) apply to
  * every slab; __GFP_HIGHMEM, __GFP_MOVABLE, __GFP_ZERO and __GFP_NOFAIL
  * are refused.
  *
@@ -2040,7 +2117,9 @@ EXPORT_SYMBOL_GPL(mdlpool_create);
  * syncs a buffer with mdlpool_dma_sync_for_device() before the device uses
  * it and with mdlpool_dma_sync_for_cpu() before the CPU reads what the
  * device wrote.  A slab that cannot be mapped is an allocation failure,
- * counted in dma_map_failures.
+ * counted in dma_map_failures.  Each slab stays mapped whole while the pool
+ * holds it: under swiotlb it pins up to its size of bounce space, and
+ * running out of that space is such a mapping failure.
  *
  * Context: process context; sleeps.
  * Return: as mdlpool_create(); ERR_PTR(-EINVAL) also for a bad direction or
@@ -2100,7 +2179,10 @@ EXPORT_SYMBOL_GPL(mdlpool_dma_sync_for_device);
  * @sg: a descriptor of a device-bound pool, out to the caller
  *
  * Makes the first @sg->length bytes of the buffer, as the device wrote
- * them, visible to the CPU.
+ * them, visible to the CPU.  Bytes in that range the device did not write
+ * are undefined afterwards: under swiotlb they are copied from the bounce
+ * buffer, which holds what an earlier transfer left there.  Set @sg->length
+ * to what the device wrote first.
  *
  * Context: any context the DMA API allows for syncs (no sleeping).
  */
@@ -2279,10 +2361,13 @@ static void mdlpool_reclaim_work(struct work_struct *work)
 	 * The work was queued on c's CPU; if that CPU went offline since, it
 	 * ran elsewhere, and the hotplug path owns c's pages (rule 7).
 	 */
-	if (c == here) {
+	if (c != here) {
+		/* Not for the next idle pass once the CPU is back. */
+		WRITE_ONCE(c->reclaim_all, 0);
+	} else {
 		unsigned long lifetime;
 
-		if (xchg(&c->reclaim_all, false)) {
+		if (xchg(&c->reclaim_all, 0)) {
 			atomic_long_add(mdlpool_cpu_reclaim(c, 0, MDLPOOL_RECLAIM_SHRINK),
 					&mdlpool_shrunk);
 		} else {
@@ -2316,7 +2401,7 @@ static void mdlpool_queue_reclaim(bool all)
 			if (!cpu_online(c->cpu) || !mdlpool_cpu_holds_pages(c))
 				continue;
 			if (all)
-				WRITE_ONCE(c->reclaim_all, true);
+				WRITE_ONCE(c->reclaim_all, 1);
 			queue_work_on(c->cpu, mdlpool_wq, &c->reclaim_work);
 		}
 	}
@@ -2385,11 +2470,32 @@ static unsigned long mdlpool_shrink_scan(struct shrinker *s,
 			flush_work(&c->reclaim_work);
 	}
 	freed = atomic_long_xchg(&mdlpool_shrunk, 0);
+	atomic_long_add(freed, &mdlpool_shrinker_freed);
 	mutex_unlock(&mdlpool_mutex);
 	return freed ?: SHRINK_STOP;
 }
 
 static struct shrinker *mdlpool_shrinker;
+
+static int mdlpool_fail_next_get(void *data, u64 *val)
+{
+	*val = atomic_read(&mdlpool_fail_next_pages);
+	return 0;
+}
+
+/*
+ * A count, so 0 to INT_MAX: a negative one would never run down to zero
+ * and would fail every page allocation from then on.
+ */
+static int mdlpool_fail_next_set(void *data, u64 val)
+{
+	if (val > INT_MAX)
+		return -EINVAL;
+	atomic_set(&mdlpool_fail_next_pages, val);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(mdlpool_fail_next_fops, mdlpool_fail_next_get,
+			 mdlpool_fail_next_set, "%llu\n");
 
 static int __init mdlpool_init(void)
 {
@@ -2413,8 +2519,8 @@ static int __init mdlpool_init(void)
 	mdlpool_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("summary", 0444, mdlpool_debugfs, NULL,
 			    &mdlpool_summary_fops);
-	debugfs_create_atomic_t("fail_next_pages", 0600, mdlpool_debugfs,
-				&mdlpool_fail_next_pages);
+	debugfs_create_file_unsafe("fail_next_pages", 0600, mdlpool_debugfs,
+				   NULL, &mdlpool_fail_next_fops);
 	mdlpool_fault_attr_init();
 	return 0;
 

@@ -101,7 +101,7 @@ enum mdlpool_ctx {
  * @overruns: buffers of this CPU's pages freed with their redzone overwritten
  * @poison_errors: freed buffers of this CPU's pages written to while free
  * @reclaim_all: the shrinker asks the next @reclaim_work to give back every
- *	free page, however young
+ *	free page, however young (a word, for xchg())
  * @reclaim_work: reclaim run on this CPU when the pool is idle (rule 8)
  *
  * Everything up to @corrupt_free_blocks is the owner's alone (rule 3).  The
@@ -143,7 +143,7 @@ struct mdlpool_cpu {
 	atomic_long_t rejected_frees;
 	atomic_long_t overruns;
 	atomic_long_t poison_errors;
-	bool reclaim_all;
+	unsigned int reclaim_all;
 	struct work_struct reclaim_work;
 };
 
@@ -205,7 +205,7 @@ struct mdlpool {
 	bool checked;
 	gfp_t gfp;
 	int nid;
-	spinlock_t reserve_lock;	/* any share, task or softirq: _bh */
+	spinlock_t reserve_lock;	/* mdlpool_reserve_lock() */
 	struct list_head reserve;
 	unsigned int reserve_nr;
 	unsigned int reserve_target;
@@ -247,13 +247,14 @@ struct mdlpool_block {
  * @free: blocks freed by other CPUs; any CPU pushes, only the owner takes
  *	them, all at once (rule 4)
  * @owner_free: blocks the owner freed, or took from @free (owner only)
- * @built: blocks built so far (owner only)
+ * @built: blocks built so far (owner only); a slab holds fewer than 2^16
  * @nr_out: blocks handed out minus those the owner got back (owner only)
  * @remote_frees: blocks other CPUs gave back (rule 5); the page's blocks in
  *	use are @nr_out - @remote_frees, modulo 2^32
  * @on_used: the page is on @owner's used list (owner writes, anyone reads)
  * @orphaned: the page is queued on @owner's orphans; set by the remote free
- *	that queues it, cleared by the owner when it takes it off
+ *	that queues it, cleared by the owner when it takes it off.  A whole
+ *	word: xchg() of a byte is not available on every architecture
  * @layout: index of its layout in the pool's layouts (set before the slab
  *	is published, then constant)
  * @orphan_node: link on @owner's orphans
@@ -272,17 +273,21 @@ struct mdlpool_page {
 	struct list_head link;
 	struct llist_head free;
 	struct llist_node *owner_free;
-	unsigned int built;
 	unsigned int nr_out;
 	atomic_t remote_frees;
+	unsigned int orphaned;
+	u16 built;
 	bool on_used;
-	bool orphaned;
 	u8 layout;
 	struct llist_node orphan_node;
 	unsigned long last_free;
 	dma_addr_t dma;
 	struct mdlpool_block blocks[];
 };
+
+/* mdlpool_page.built counts the blocks of the largest slab. */
+static_assert((PAGE_SIZE << MDLPOOL_MAX_ORDER) / sizeof(struct mdlpool_block) <=
+	      U16_MAX);
 
 static inline struct mdlpool_cpu *
 mdlpool_share(const struct mdlpool *pool, int cpu, unsigned int ctx)
@@ -496,6 +501,7 @@ enum mdlpool_reclaim {
 	MDLPOOL_RECLAIM_SHRINK,		/* the shrinker */
 	MDLPOOL_RECLAIM_OFFLINE,	/* the owner CPU went offline */
 	MDLPOOL_RECLAIM_DESTROY,	/* mdlpool_destroy() */
+	MDLPOOL_RECLAIM_CORRUPT,	/* every block left was overwritten */
 };
 
 /* Why a free was refused. */

@@ -310,6 +310,76 @@ static void mdlpool_overwritten_header_left_out(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mdlpool_destroy(b.pool), 0);
 }
 
+/*
+ * A free block with its state and its link overwritten, the link pointing
+ * at a block that is out: the free block is left out, and the live block is
+ * neither followed into, reported nor handed out.
+ */
+static void mdlpool_overwritten_link_not_followed(struct kunit *test)
+{
+	struct mdlpool_block *blk, *live;
+	struct mdlpool_cpu *c;
+	struct scatterlist *sg;
+	struct kt_bufs b;
+	void *buf;
+
+	migrate_disable();
+	kt_bufs_alloc(test, &b, 200, 1);
+	c = this_cpu_ptr(&b.pool->pcpu->ctx[MDLPOOL_CTX_TASK]);
+	KUNIT_ASSERT_GE(test, b.n, 3U);
+	KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[0]), 0);
+	blk = (void *)b.sg[0];
+	live = (void *)b.sg[2];
+	blk->state = 0x5a5a5a5a;
+	blk->free_node.next = &live->free_node;
+	sg = mdlpool_alloc(b.pool, &buf);
+	KUNIT_EXPECT_PTR_NE(test, sg, b.sg[2]);
+	KUNIT_EXPECT_EQ(test, live->state, MDLPOOL_BLOCK_OUT);
+	KUNIT_EXPECT_EQ(test, c->corrupt_free_blocks, 1UL);
+	if (sg)
+		KUNIT_EXPECT_EQ(test, mdlpool_free(sg), 0);
+	for (b.n--; b.n >= 1; b.n--)
+		KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[b.n]), 0);
+	migrate_enable();
+	KUNIT_EXPECT_EQ(test, mdlpool_destroy(b.pool), 0);
+}
+
+/*
+ * A slab whose only free block was overwritten, with nothing out: no free
+ * will ever bring it back from the used list, so it must go back to the
+ * page allocator when an allocation finds it so, not stay held until the
+ * pool is destroyed.  With one block per slab one stray write does it.
+ */
+static void mdlpool_dead_slab_released(struct kunit *test)
+{
+	struct mdlpool_block *blk;
+	struct scatterlist *sg, *sg2;
+	struct mdlpool_cpu *c;
+	struct mdlpool *pool;
+	void *buf;
+
+	pool = mdlpool_create("kunit", mdlpool_max_buffer_size(), KT_TAG);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(pool));
+	KUNIT_ASSERT_EQ(test, pool->layouts[MDLPOOL_FALLBACK].blocks, 1U);
+	migrate_disable();
+	c = this_cpu_ptr(&pool->pcpu->ctx[MDLPOOL_CTX_TASK]);
+	sg = mdlpool_alloc(pool, &buf);
+	KUNIT_ASSERT_NOT_NULL(test, sg);
+	KUNIT_EXPECT_EQ(test, mdlpool_free(sg), 0);
+	blk = (void *)sg;
+	blk->state = 0x5a5a5a5a;
+	sg2 = mdlpool_alloc(pool, &buf);
+	KUNIT_EXPECT_NOT_NULL(test, sg2);
+	KUNIT_EXPECT_EQ(test, c->corrupt_free_blocks, 1UL);
+	KUNIT_EXPECT_EQ(test, c->nr_used_pages, 0U);
+	KUNIT_EXPECT_EQ(test, c->pages_alloc - c->pages_freed, 1UL);
+	if (sg2)
+		KUNIT_EXPECT_EQ(test, mdlpool_free(sg2), 0);
+	migrate_enable();
+	KUNIT_EXPECT_EQ(test, mdlpool_pages_held(pool), 1UL);
+	KUNIT_EXPECT_EQ(test, mdlpool_destroy(pool), 0);
+}
+
 static long kt_free_on_cpu(void *sg)
 {
 	return mdlpool_free(sg);
@@ -421,6 +491,8 @@ static struct kunit_case mdlpool_kunit_cases[] = {
 	KUNIT_CASE(mdlpool_page_header_invariants),
 	KUNIT_CASE(mdlpool_buffers_aligned_in_slab),
 	KUNIT_CASE(mdlpool_overwritten_header_left_out),
+	KUNIT_CASE(mdlpool_overwritten_link_not_followed),
+	KUNIT_CASE(mdlpool_dead_slab_released),
 	KUNIT_CASE(mdlpool_free_list_agrees_with_counts),
 	KUNIT_CASE(mdlpool_scavenge_decisions),
 	{}

@@ -142,6 +142,10 @@ ktap_test_result "a command longer than the limit is refused" \
 	ctl_fails "Invalid argument" "create $long 64"
 ktap_test_result "a command with a NUL byte is refused" \
 	sh -c "! printf 'create nul\0x 64\n' > $CTL 2>/dev/null"
+ktap_test_result "a negative or oversized fail_next_pages is refused and leaves it at 0" \
+	sh -c "! echo -1 > $DBG/fail_next_pages 2>/dev/null &&
+	       ! echo 4294967295 > $DBG/fail_next_pages 2>/dev/null &&
+	       [ \$(cat $DBG/fail_next_pages) -eq 0 ]"
 after=$(snapshot keep)
 ktap_test_result "after all that, pools, buffers and counters are unchanged" \
 	[ "$before" = "$after" ]

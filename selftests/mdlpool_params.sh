@@ -78,6 +78,18 @@ ktap_test_result "a bulk of 25 waits for its first slab and takes the second wit
 ktap_test_result "... so two waited slabs in all, three slabs" \
 	sh -c "[ $(pool_stat wk waited_slabs) -eq 2 ] && [ $(pool_stat wk pages_alloc) -eq 3 ]"
 ctl_ok free wk all
+# A caller under a spinlock must not wait: on PREEMPT_RT the lock leaves
+# preemption on, but the caller is inside an RCU read-side section.  CPU 2
+# has no slab of this pool yet, and the one it tries for fails.
+waited=$(pool_stat wk waited_slabs)
+echo 1 > "$DBG/fail_next_pages"
+ktap_test_result "under a spinlock (a sleeping one on PREEMPT_RT) a GFP_KERNEL pool does not wait: the allocation fails" \
+	ctl_fails "Cannot allocate memory" alloc wk 1 cpu=2 locked=1
+ktap_print_msg "waited_slabs $waited -> $(pool_stat wk waited_slabs)"
+ktap_test_result "... and waited_slabs did not move" \
+	sh -c "[ $(pool_stat wk waited_slabs) -eq $waited ]"
+echo 0 > "$DBG/fail_next_pages"
+ctl_ok free wk all
 
 # Softirq callers of a GFP_KERNEL pool must never sleep: a stress where a
 # third of page allocations fail, with softirq steps beside the threads.

@@ -128,6 +128,10 @@ ktap_print_msg "the pool holds $held0 idle pages on CPUs 0 and 1"
 ktap_test_result "the pool holds its idle pages: no timer returns them" \
 	sh -c "[ $held0 -ge $((2 * per_cpu * 9 / 10)) ]"
 
+# The event is switched on before CPUs start cycling: switching one patches
+# kernel text on every CPU (see scripts/vm-run).
+[ -n "$TRACE" ] && trace_only vmscan/mm_shrink_slab_end
+
 # --- CPUs 2 and up go offline and online while reclaim runs ---
 rm -f "$HOTPLUG_STOP"
 (
@@ -143,7 +147,6 @@ rm -f "$HOTPLUG_STOP"
 hotplug_pid=$!
 
 # --- fill memory until kswapd runs, staying clear of the min watermark ---
-[ -n "$TRACE" ] && trace_only vmscan/mm_shrink_slab_end
 # ramfs: no size limit (a tmpfs root stops at half the memory) and its
 # pages cannot be reclaimed, so only the kernel's caches and the pool can
 # give memory back.

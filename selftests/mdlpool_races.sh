@@ -86,6 +86,41 @@ race_tests lists 2000 4 0 hotplug
 ktap_test_result "remote frees landed on used pages (missed moves) while CPUs cycled" \
 	sh -c "[ $missed -gt 0 ]"
 
+# Two frees of one block at the same moment, one by its owner in its
+# section, one from another CPU, round after round, while a second buffer
+# of the slab stays out; then a scavenge that gives back every slab the
+# pool counts as idle.  Exactly one free of each block may be accepted: a
+# second accepted one would leave the slab's in-use count one short, and
+# the scavenge would free the slab under the other buffer (KASAN reports
+# the use after free on the debug kernel).
+save_params
+set_param min_page_lifetime_ms 0
+set_param scavenge_period_ms 600000
+ctl_ok create twice 256
+expect_warnings_begin
+ktap_test_result "two frees of one block at once, owner and remote, 20000 times: one accepted each time, the other buffer's slab kept" \
+	ctl_ok racefree twice 20000 cpu=0 peer=1
+expect_warnings_end
+ktap_print_msg "$(dmesg | grep 'racefree twice' | tail -n 1 | sed 's/^[^]]*] //')"
+ktap_test_result "... refused frees counted, nothing out, destroyed" \
+	sh -c "[ $(pool_stat twice rejected_frees) -eq 20000 ] && [ $(pool_stat twice in_use) -eq 0 ] &&
+	       printf 'destroy twice\n' > $CTL"
+restore_params
+
+# PREEMPT_RT: a caller under spin_lock(X) allocates while another task of
+# its CPU has bottom halves off and waits for X.  A section that took the
+# CPU's softirq lock would close the circle and hang the guest.
+if [ "$(cat /sys/kernel/realtime 2>/dev/null)" = 1 ]; then
+	ctl_ok create abba 256
+	ktap_test_result "PREEMPT_RT: an allocation under spin_lock(X) does not wait for a task holding bottom halves off for spin_lock_bh(X)" \
+		ctl_ok rtabba abba
+	ctl_ok destroy abba
+else
+	# ktap: alternative
+	ktap_test_skip "PREEMPT_RT: an allocation under spin_lock(X) does not wait for a task holding bottom halves off for spin_lock_bh(X)" \
+		"not a PREEMPT_RT kernel: a spinlock keeps the other task off the CPU"
+fi
+
 if [ -r $KCSAN ]; then
 	races=$(($(kcsan_field data_races) - races0))
 	watched=$(($(kcsan_field setup_watchpoints) - watch0))

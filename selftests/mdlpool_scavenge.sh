@@ -87,4 +87,20 @@ ktap_test_result "... and the orphans left the used list" \
 ctl_ok free adopt all cpu=0
 ctl_ok destroy adopt
 
+# A scavenge from softirq context (or with bottom halves off) reaches the
+# pages that context allocates: the softirq share, or on PREEMPT_RT the
+# task share, which every caller uses there.  The lifetime drops to 0 only
+# for that scavenge: the idle reclaim would give the pages back first.
+ctl_ok create bhscav 1500
+ctl_ok alloc bhscav 40 cpu=1 bh=1
+ctl_ok free bhscav all cpu=1 bh=1
+held=$(pool_stat bhscav pages_in_use cpu=1)
+set_param min_page_lifetime_ms 0
+ctl_ok scavenge bhscav bh=1
+set_param min_page_lifetime_ms 600000
+ktap_print_msg "pages held on CPU 1: $held before, $(pool_stat bhscav pages_in_use cpu=1) after a scavenge with bottom halves off"
+ktap_test_result "a scavenge with bottom halves off gives back the free pages of softirq callers" \
+	sh -c "[ $held -gt 0 ] && [ $(pool_stat bhscav pages_in_use cpu=1) -eq 0 ]"
+ctl_ok destroy bhscav
+
 ktap_finished

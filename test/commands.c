@@ -299,6 +299,8 @@ struct mdlt_batch {
 	unsigned int count;
 	unsigned int len;	/* 0: leave the descriptor's length alone */
 	unsigned int bulk;	/* through mdlpool_alloc_bulk()/_free_bulk() */
+	unsigned int locked;	/* each call under a spinlock of ours */
+	unsigned int bh;	/* each call with bottom halves off (_bh) */
 	struct list_head list;	/* alloc: the new buffers; free: the victims */
 	int err;
 };
@@ -345,6 +347,40 @@ static long mdlt_alloc_bulk(struct mdlt_batch *b)
 	return err;
 }
 
+/* A caller's lock: allocations under it must not wait (alloc locked=1). */
+static DEFINE_SPINLOCK(mdlt_caller_lock);
+
+/* Enter the context a batch asks its calls to be made in. */
+static void mdlt_batch_enter(const struct mdlt_batch *b)
+{
+	if (b->locked)
+		spin_lock(&mdlt_caller_lock);
+	if (b->bh)
+		local_bh_disable();
+}
+
+static void mdlt_batch_leave(const struct mdlt_batch *b)
+{
+	if (b->bh)
+		local_bh_enable();
+	if (b->locked)
+		spin_unlock(&mdlt_caller_lock);
+}
+
+static struct scatterlist *mdlt_alloc_one(const struct mdlt_batch *b,
+					  void **buf)
+{
+	struct scatterlist *sg;
+
+	mdlt_batch_enter(b);
+	if (b->bh)
+		sg = mdlpool_alloc_bh(b->mp->pool, buf);
+	else
+		sg = mdlpool_alloc(b->mp->pool, buf);
+	mdlt_batch_leave(b);
+	return sg;
+}
+
 static long mdlt_alloc_batch(void *arg)
 {
 	struct mdlt_batch *b = arg;
@@ -355,7 +391,7 @@ static long mdlt_alloc_batch(void *arg)
 	if (b->bulk)
 		return mdlt_alloc_bulk(b);
 	for (i = 0; i < b->count; i++) {
-		sg = mdlpool_alloc(b->mp->pool, &buf);
+		sg = mdlt_alloc_one(b, &buf);
 		if (!sg)
 			return -ENOMEM;
 		if (!mdlt_hold(b, sg, buf)) {
@@ -366,13 +402,16 @@ static long mdlt_alloc_batch(void *arg)
 	return 0;
 }
 
-static int mdlt_release(struct mdlt_pool *mp, struct mdlt_held *h)
+static int mdlt_release(const struct mdlt_batch *b, struct mdlt_held *h)
 {
+	struct mdlt_pool *mp = b->mp;
 	int err;
 
 	if (!mdlt_intact(h->buf, mdlpool_buffer_size(mp->pool), 0, h->seq))
 		mp->pattern_errors++;
+	mdlt_batch_enter(b);
 	err = mdlpool_free(h->sg);
+	mdlt_batch_leave(b);
 	kfree(h);
 	return err;
 }
@@ -410,7 +449,7 @@ static long mdlt_free_batch(void *arg)
 		return mdlt_free_bulk(b);
 	list_for_each_entry_safe(h, tmp, &b->list, node) {
 		list_del(&h->node);
-		err = mdlt_release(b->mp, h) ?: err;
+		err = mdlt_release(b, h) ?: err;
 	}
 	return err;
 }
@@ -423,6 +462,8 @@ int mdlt_cmd_alloc(char **argv, int argc)
 		{ "cpu", 0, nr_cpu_ids - 1, &cpu_val },
 		{ "len", 1, UINT_MAX, &b.len },
 		{ "bulk", 0, 1, &b.bulk },
+		{ "locked", 0, 1, &b.locked },
+		{ "bh", 0, 1, &b.bh },
 	};
 	long err;
 	int cpu;
@@ -435,7 +476,8 @@ int mdlt_cmd_alloc(char **argv, int argc)
 	b.mp = mdlt_find(argv[1]);
 	if (!b.mp)
 		return -ENOENT;
-	if (b.len > mdlpool_buffer_size(b.mp->pool))
+	if (b.len > mdlpool_buffer_size(b.mp->pool) ||
+	    (b.bulk && (b.locked || b.bh)))
 		return -EINVAL;
 	if (mdlt_opt_cpu(&opts[0], &cpu))
 		return -EINVAL;
@@ -458,6 +500,7 @@ int mdlt_cmd_free(char **argv, int argc)
 	struct mdlt_opt opts[] = {
 		{ "cpu", 0, nr_cpu_ids - 1, &cpu_val },
 		{ "bulk", 0, 1, &b.bulk },
+		{ "bh", 0, 1, &b.bh },
 	};
 	int cpu;
 
@@ -470,7 +513,7 @@ int mdlt_cmd_free(char **argv, int argc)
 		return -EINVAL;
 	if (mdlt_parse_opts(argv + 3, argc - 3, opts, ARRAY_SIZE(opts)))
 		return -EINVAL;
-	if (mdlt_opt_cpu(&opts[0], &cpu))
+	if (mdlt_opt_cpu(&opts[0], &cpu) || (b.bulk && b.bh))
 		return -EINVAL;
 	if (!b.mp)
 		return -ENOENT;
@@ -492,19 +535,34 @@ static long mdlt_scavenge_here(void *pool)
 	return 0;
 }
 
+/* As a softirq would: from there only what softirqs allocate is reached. */
+static long mdlt_scavenge_here_bh(void *pool)
+{
+	local_bh_disable();
+	mdlpool_scavenge(pool);
+	local_bh_enable();
+	return 0;
+}
+
+/* scavenge POOL [bh=1]: on every online CPU, with bottom halves off if asked. */
 int mdlt_cmd_scavenge(char **argv, int argc)
 {
+	unsigned int bh = 0;
+	struct mdlt_opt opts[] = {
+		{ "bh", 0, 1, &bh },
+	};
 	struct mdlt_pool *mp;
 	int cpu;
 
-	if (argc != 2)
+	if (argc < 2 || mdlt_parse_opts(argv + 2, argc - 2, opts, ARRAY_SIZE(opts)))
 		return -EINVAL;
 	mp = mdlt_find(argv[1]);
 	if (!mp)
 		return -ENOENT;
 	cpus_read_lock();
 	for_each_online_cpu(cpu)
-		work_on_cpu(cpu, mdlt_scavenge_here, mp->pool);
+		work_on_cpu(cpu, bh ? mdlt_scavenge_here_bh : mdlt_scavenge_here,
+			    mp->pool);
 	cpus_read_unlock();
 	return 0;
 }
@@ -953,8 +1011,10 @@ void mdlt_release_all(void)
 	struct mdlt_held *h, *htmp;
 
 	list_for_each_entry_safe(mp, tmp, &mdlt_pools, node) {
+		struct mdlt_batch b = { .mp = mp };
+
 		list_for_each_entry_safe(h, htmp, &mp->held, node)
-			mdlt_release(mp, h);
+			mdlt_release(&b, h);
 		mdlpool_destroy(mp->pool);
 		kfree(mp);
 	}

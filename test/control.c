@@ -48,6 +48,8 @@ static const struct mdlt_cmd mdlt_cmds[] = {
 	{ "corrupt", mdlt_cmd_corrupt },
 	{ "dmasync", mdlt_cmd_dmasync },
 	{ "stress", mdlt_cmd_stress },
+	{ "racefree", mdlt_cmd_racefree },
+	{ "rtabba", mdlt_cmd_rtabba },
 };
 
 static int mdlt_run(char *line)

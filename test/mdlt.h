@@ -68,5 +68,7 @@ int mdlt_cmd_badcontext(char **argv, int argc);
 int mdlt_cmd_corrupt(char **argv, int argc);
 int mdlt_cmd_dmasync(char **argv, int argc);
 int mdlt_cmd_stress(char **argv, int argc);
+int mdlt_cmd_racefree(char **argv, int argc);
+int mdlt_cmd_rtabba(char **argv, int argc);
 
 #endif /* _MDLT_H */
