@@ -80,9 +80,10 @@
  * 4. Any CPU, and either share of the owner's CPU, may push a block onto a
  *    page's free llist (llist_add()).  Only the owner takes blocks off it,
  *    all at once (llist_del_all()), inside its section, so the list has one
- *    consumer.  The owner's own frees go
- *    on a plain list in the page that no other CPU touches, which keeps
- *    atomic operations off the owner's alloc/free path.
+ *    consumer.  The owner's own frees go on a plain list in the page that
+ *    no other CPU touches, so the owner's allocations take no atomic
+ *    operation and its frees only the one that marks the block free
+ *    (mdlpool_free_mark()), which any free must take against a racing one.
  *
  * 5. A free on another CPU, or in the other context of the owner's CPU,
  *    is remote: it runs outside the owner's section.  It touches the page
