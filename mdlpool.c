@@ -813,10 +813,9 @@ static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
 static bool mdlpool_page_release(struct mdlpool_cpu *c, struct mdlpool_page *pg,
 				 enum mdlpool_reclaim why)
 {
-	bool kept;
-
 	struct page *page = virt_to_page(pg);
 	unsigned int order = mdlpool_layout_of(c->pool, pg)->order;
+	bool kept;
 
 	trace_mdlpool_slab_release(c, order, why);
 
@@ -1495,9 +1494,9 @@ mdlpool_free_mark(struct mdlpool_cpu *c, struct mdlpool_page *pg,
 		  struct mdlpool_block *blk)
 {
 	struct mdlpool *pool = c->pool;
+	u32 out = MDLPOOL_BLOCK_OUT;
 
-	if (unlikely(cmpxchg(&blk->state, MDLPOOL_BLOCK_OUT,
-			     MDLPOOL_BLOCK_FREE) != MDLPOOL_BLOCK_OUT)) {
+	if (unlikely(!try_cmpxchg(&blk->state, &out, MDLPOOL_BLOCK_FREE))) {
 		atomic_long_inc(&c->rejected_frees);
 		return mdlpool_reject(pool, &blk->sg, MDLPOOL_REFUSED_TWICE);
 	}
