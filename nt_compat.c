@@ -12,9 +12,11 @@
  * - the counter that makes Linux pool names unique ("nt-TAG-N"), so two
  *   modules that create pools with one tag never race for a name;
  *
- * - the list and work item that release user pages unlocked at
- *   DISPATCH_LEVEL (see "Deferred unlocks" below), so a user has nothing
- *   to flush at its module exit.
+ * - the work item that finishes what cannot be done where NT allows it:
+ *   releasing user pages unlocked at DISPATCH_LEVEL (see "Deferred
+ *   unlocks" below) and freeing vmalloc() blocks where the caller cannot
+ *   sleep (see nt_kvfree()), so a user has nothing to flush at its module
+ *   exit.
  *
  * Documentation/nt-porting.rst documents each NT name, and what
  * it does where Linux cannot give NT's meaning.
@@ -30,6 +32,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -196,6 +199,39 @@ VOID KeRevertToUserAffinityThreadEx(KAFFINITY Affinity)
 EXPORT_SYMBOL_GPL(KeRevertToUserAffinityThreadEx);
 
 /* ---------------------------------------------------------------------
+ * Deferred work, for every user of this module: one work item runs what a
+ * caller at DISPATCH_LEVEL cannot (nt_deferred_fn() below).
+ */
+static void nt_deferred_fn(struct work_struct *work);
+static DECLARE_WORK(nt_deferred_work, nt_deferred_fn);
+
+/* vmalloc() blocks freed where the caller could not sleep. */
+static LLIST_HEAD(nt_deferred_vfree);
+
+/*
+ * kvfree() at any level up to DISPATCH_LEVEL.  A block from kvmalloc() at
+ * PASSIVE_LEVEL may be vmalloc() memory, and vfree() may sleep: it hands
+ * the block to the kernel's own worker in interrupt context (a softirq,
+ * bottom halves off), but not under a spinlock, where NT code is at
+ * DISPATCH_LEVEL too, and vfree_atomic() is not exported to modules.  So
+ * wherever the caller may not sleep (an RCU reader, which a spinlock is on
+ * PREEMPT_RT, included), the block waits for this module's worker.  It is
+ * the caller's no more, so it carries its own link in its first bytes; a
+ * vmalloc() block is at least a page.  Without CONFIG_PREEMPT_COUNT nothing
+ * tells whether the caller may sleep, and preemptible() is always false:
+ * every vmalloc() block then goes to the worker.
+ */
+static void nt_kvfree(void *p)
+{
+	if (!is_vmalloc_addr(p) || (preemptible() && !rcu_preempt_depth())) {
+		kvfree(p);
+		return;
+	}
+	if (llist_add(p, &nt_deferred_vfree))
+		schedule_work(&nt_deferred_work);
+}
+
+/* ---------------------------------------------------------------------
  * Executive pool.
  */
 
@@ -254,13 +290,16 @@ EXPORT_SYMBOL_GPL(ExAllocatePoolWithTag);
  * @P: the block, or NULL
  * @Tag: ignored
  *
- * Context: process context or DISPATCH_LEVEL; not under a Linux spinlock
- * with bottom halves on (the block may be a vmalloc() one).
+ * A vmalloc() block (a large one from PASSIVE_LEVEL) freed where the
+ * caller cannot sleep, under a Linux spinlock say, is freed a little
+ * later by this module's worker.
+ *
+ * Context: PASSIVE_LEVEL or DISPATCH_LEVEL.
  * Return: nothing (VOID).
  */
 VOID ExFreePoolWithTag(PVOID P, ULONG Tag)
 {
-	kvfree(P);
+	nt_kvfree(P);
 }
 EXPORT_SYMBOL_GPL(ExFreePoolWithTag);
 
@@ -273,7 +312,7 @@ EXPORT_SYMBOL_GPL(ExFreePoolWithTag);
  */
 VOID ExFreePool(PVOID P)
 {
-	kvfree(P);
+	nt_kvfree(P);
 }
 EXPORT_SYMBOL_GPL(ExFreePool);
 
@@ -631,8 +670,20 @@ EXPORT_SYMBOL_GPL(MdpFree);
  * Not an NT call: NT drivers free a chain MDL by MDL.  A Linux driver that
  * returns a whole received chain saves a section entry per MDL: the MDLs
  * go back through mdlpool_free_bulk(), NT_MDP_FREE_BATCH at a time, and
- * may come from several pools.  Each is checked as MdpFree() checks it; a
- * chain must hold pool MDLs only.
+ * may come from several pools.  A chain must hold pool MDLs only.
+ *
+ * An MDL's Next is read only once its magic says it is a live pool MDL:
+ * the link of any other is garbage, and following it oopses.  A freed
+ * MDL of a pool with checks is poison, one after an overrun of the buffer
+ * in front of it is whatever the overrun wrote.  So the walk stops at the
+ * first MDL refused here, with an error line: that MDL and every MDL after
+ * it are left as they are, and stay the caller's; those before it are
+ * freed.  When the pool refuses an MDL of a batch (its descriptor altered,
+ * or its block free already, a chain freed twice), the rest of that batch
+ * is freed and the walk stops after it: the refused MDL's Next was read
+ * from a block that was not the caller's, and may lead into a chain of
+ * whoever owns that block now.  This also ends a chain that loops back on
+ * itself, at the first batch that holds an MDL twice.
  *
  * Context: any CPU, at or below DISPATCH_LEVEL.
  * Return: nothing (VOID).
@@ -641,18 +692,25 @@ VOID MdpFreeChain(PMDL Mdl)
 {
 	struct scatterlist *sgs[NT_MDP_FREE_BATCH];
 	unsigned int n = 0;
-	PMDL Next;
 
-	for (; Mdl; Mdl = Next) {
-		/* The MDL lies in its buffer: read the link before it goes. */
-		Next = Mdl->Next;
-		if (WARN_ONCE(Mdl->nt_magic != NT_MDL_MAGIC_POOL,
-			      "nt_compat: %s(%p): not an MDL from an MDL pool\n",
-			      __func__, Mdl))
-			continue;
+	while (Mdl) {
+		/*
+		 * An error line for each refusal, naming the caller, rather
+		 * than a warning once: each one leaves the rest of a chain
+		 * allocated, and the porter needs to find them all.
+		 */
+		if (Mdl->nt_magic != NT_MDL_MAGIC_POOL) {
+			pr_err_ratelimited("%s(%p) from %pS: not a live MDL from an MDL pool (freed already, or spoiled by an overrun); it and the rest of the chain are not freed\n",
+					   __func__, Mdl,
+					   __builtin_return_address(0));
+			break;
+		}
 		sgs[n++] = Mdl->nt_sgl;
+		/* The MDL lies in its buffer: read the link before it goes. */
+		Mdl = Mdl->Next;
 		if (n == NT_MDP_FREE_BATCH) {
-			mdlpool_free_bulk(n, sgs);
+			if (mdlpool_free_bulk(n, sgs))
+				return;
 			n = 0;
 		}
 	}
@@ -713,7 +771,9 @@ static void nt_mdl_pin_release(struct nt_mdl_pin *pin)
  *   allocated here, the vmap() was made here, and the pages are held by
  *   FOLL_PIN references taken here, which need no client state to drop.
  *   The pages are unpinned, and dirtied for write locks, as soon as the
- *   worker runs, whether or not the client is still loaded.
+ *   worker runs, whether or not the client is still loaded.  The vmalloc()
+ *   blocks nt_kvfree() queues on the same worker are the same: allocated
+ *   here, and no one's but the worker's once queued.
  *
  * - The worker's code is this module's.  This module cannot unload while
  *   a client is loaded (the client uses its symbols), so once its exit
@@ -726,13 +786,14 @@ static LLIST_HEAD(nt_deferred_list);
 static void nt_deferred_fn(struct work_struct *work)
 {
 	struct llist_node *list = llist_del_all(&nt_deferred_list);
+	struct llist_node *block, *next_block;
 	struct nt_mdl_pin *pin, *tmp;
 
 	llist_for_each_entry_safe(pin, tmp, list, node)
 		nt_mdl_pin_release(pin);
+	llist_for_each_safe(block, next_block, llist_del_all(&nt_deferred_vfree))
+		vfree(block);
 }
-
-static DECLARE_WORK(nt_deferred_work, nt_deferred_fn);
 
 /**
  * IoAllocateMdl - allocate an MDL for a range of memory
@@ -859,13 +920,19 @@ EXPORT_SYMBOL_GPL(MmBuildMdlForNonPagedPool);
  * MmBuildMdlForNonPagedPool() does: kernel memory is never paged, so
  * nothing is pinned.
  *
- * Context: PASSIVE_LEVEL for a user address (a fault may sleep); up to
- * DISPATCH_LEVEL for a kernel address.
+ * A user address needs a user address space to look it up in: a kernel
+ * thread has none (NT's system threads run in the system process, where
+ * no user address is valid), so there it fails as a bad address does.
+ *
+ * Context: PASSIVE_LEVEL for a user address (a fault may sleep), in a
+ * thread with a user address space; up to DISPATCH_LEVEL for a kernel
+ * address.
  * Return: STATUS_SUCCESS; STATUS_ACCESS_VIOLATION if any page cannot be
- * had (nothing is left pinned); STATUS_INVALID_DEVICE_STATE for a user
- * address above PASSIVE_LEVEL; STATUS_INVALID_PARAMETER for an MDL already
- * built or locked, or a pool MDL; STATUS_INSUFFICIENT_RESOURCES without
- * memory.
+ * had (nothing is left pinned), and for any user address in a thread
+ * without a user address space (a kernel thread, a work item);
+ * STATUS_INVALID_DEVICE_STATE for a user address above PASSIVE_LEVEL;
+ * STATUS_INVALID_PARAMETER for an MDL already built or locked, or a pool
+ * MDL; STATUS_INSUFFICIENT_RESOURCES without memory.
  */
 NTSTATUS MmProbeAndLockPages(PMDL MemoryDescriptorList,
 			     KPROCESSOR_MODE AccessMode,
@@ -886,6 +953,9 @@ NTSTATUS MmProbeAndLockPages(PMDL MemoryDescriptorList,
 		mdl->nt_flags |= MDL_PAGES_LOCKED;
 		return STATUS_SUCCESS;
 	}
+	/* pin_user_pages_fast() looks the address up in current->mm. */
+	if (!current->mm)
+		return STATUS_ACCESS_VIOLATION;
 	if (KeGetCurrentIrql() != PASSIVE_LEVEL)
 		return STATUS_INVALID_DEVICE_STATE;
 
@@ -952,25 +1022,34 @@ VOID MmUnlockPages(PMDL MemoryDescriptorList)
 }
 EXPORT_SYMBOL_GPL(MmUnlockPages);
 
-/* The kernel address of an MDL's first byte, making a mapping if needed. */
+/*
+ * The kernel address of an MDL's first byte, making a mapping if needed.
+ *
+ * NT lets several threads map one MDL at once, and each must get the one
+ * mapping that MmUnmapLockedPages() or MmUnlockPages() later undoes.  A
+ * vmap() sleeps, so it is not made under a lock: each caller that finds no
+ * mapping makes one, the first to publish it in the pin wins, and the
+ * others undo their own and take the winner's.
+ */
 static PVOID nt_mdl_map(MDL *mdl)
 {
 	struct nt_mdl_pin *pin = mdl->nt_pin;
+	void *va, *mine;
+	CSHORT flags;
 
 	if (!nt_mdl_described(mdl))
 		return NULL;		/* NT would bugcheck: nothing to map */
 	if (!pin)
 		return mdl->nt_va;	/* kernel memory: its own address */
-	if (mdl->nt_system_va)
-		return mdl->nt_system_va;
-	if (pin->vaddr) {
-		/* Kept from before an unmap at DISPATCH_LEVEL: reuse it. */
-		mdl->nt_system_va = pin->vaddr + MmGetMdlByteOffset(mdl);
-	} else if (pin->dirty && pin->nr_pages == 1 &&
-		   !PageHighMem(pin->pages[0])) {
-		mdl->nt_system_va = page_address(pin->pages[0]) +
-				    MmGetMdlByteOffset(mdl);
-	} else {
+	va = READ_ONCE(mdl->nt_system_va);
+	if (va)
+		return va;
+	/* A vmap() kept from before an unmap at DISPATCH_LEVEL is reused. */
+	va = READ_ONCE(pin->vaddr);
+	if (!va && pin->dirty && pin->nr_pages == 1 &&
+	    !PageHighMem(pin->pages[0])) {
+		va = page_address(pin->pages[0]);
+	} else if (!va) {
 		/* vmap() sleeps: a new mapping needs PASSIVE_LEVEL. */
 		if (KeGetCurrentIrql() != PASSIVE_LEVEL)
 			return NULL;
@@ -980,14 +1059,23 @@ static PVOID nt_mdl_map(MDL *mdl)
 		 * with another process): the direct map would let the driver
 		 * write them, so they get a read-only mapping of their own.
 		 */
-		pin->vaddr = vmap(pin->pages, pin->nr_pages, VM_MAP,
-				  pin->dirty ? PAGE_KERNEL : PAGE_KERNEL_RO);
-		if (!pin->vaddr)
+		mine = vmap(pin->pages, pin->nr_pages, VM_MAP,
+			    pin->dirty ? PAGE_KERNEL : PAGE_KERNEL_RO);
+		if (!mine)
 			return NULL;
-		mdl->nt_system_va = pin->vaddr + MmGetMdlByteOffset(mdl);
+		va = cmpxchg(&pin->vaddr, NULL, mine);
+		if (va)
+			vunmap(mine);
+		else
+			va = mine;
 	}
-	mdl->nt_flags |= MDL_MAPPED_TO_SYSTEM_VA;
-	return mdl->nt_system_va;
+	va += MmGetMdlByteOffset(mdl);
+	/* Racing callers store the same values. */
+	WRITE_ONCE(mdl->nt_system_va, va);
+	flags = READ_ONCE(mdl->nt_flags);
+	if (!(flags & MDL_MAPPED_TO_SYSTEM_VA))
+		WRITE_ONCE(mdl->nt_flags, flags | MDL_MAPPED_TO_SYSTEM_VA);
+	return va;
 }
 
 /**
@@ -1000,6 +1088,7 @@ static PVOID nt_mdl_map(MDL *mdl)
  * level up to DISPATCH_LEVEL; pages locked for IoReadAccess (read-only)
  * and several pages through vmap(), which needs PASSIVE_LEVEL.  Map once
  * at PASSIVE_LEVEL and later calls at DISPATCH_LEVEL return that mapping.
+ * Threads that call this for one MDL at once all get the same mapping.
  *
  * Context: up to DISPATCH_LEVEL; a new vmap() mapping at PASSIVE_LEVEL only.
  * Return: the address of the MDL's first byte; NULL for an MDL not built
@@ -1088,7 +1177,10 @@ EXPORT_SYMBOL_GPL(MmUnmapLockedPages);
  * @Mdl: the MDL
  *
  * It does not follow Next, as in NT.  An MDL still locked is unlocked
- * first (NT would leave the pages locked for good), with a warning.
+ * first (NT would leave the pages locked for good), with a warning.  An
+ * MDL big enough to be vmalloc() memory (a range of about 400 MiB or more)
+ * freed where the caller cannot sleep, under a Linux spinlock say, is
+ * freed a little later by this module's worker.
  *
  * Context: PASSIVE_LEVEL or DISPATCH_LEVEL.
  * Return: nothing (VOID).
@@ -1101,7 +1193,7 @@ VOID IoFreeMdl(PMDL Mdl)
 		      "nt_compat: %s(%p): still locked\n", __func__, Mdl))
 		MmUnlockPages(Mdl);
 	Mdl->nt_magic = NT_MDL_MAGIC_DEAD;
-	kvfree(Mdl);
+	nt_kvfree(Mdl);
 }
 EXPORT_SYMBOL_GPL(IoFreeMdl);
 
@@ -1112,7 +1204,8 @@ EXPORT_SYMBOL_GPL(IoFreeMdl);
 static void __exit nt_compat_exit(void)
 {
 	flush_work(&nt_deferred_work);
-	WARN_ON(!llist_empty(&nt_deferred_list));
+	WARN_ON(!llist_empty(&nt_deferred_list) ||
+		!llist_empty(&nt_deferred_vfree));
 }
 module_exit(nt_compat_exit);
 

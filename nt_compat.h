@@ -213,12 +213,28 @@ static inline KIRQL KeGetCurrentIrql(void)
 }
 
 /*
- * Raise to DISPATCH_LEVEL.  The old level returned is what KeLowerIrql()
- * needs to undo this raise: DISPATCH_LEVEL when bottom halves were already
- * off (nothing was changed), PASSIVE_LEVEL when this call disabled them.
- * In a section that only disables preemption, KeGetCurrentIrql() says
- * DISPATCH_LEVEL but softirqs could still run there, so the raise still
- * disables them and returns PASSIVE_LEVEL.
+ * Raise to DISPATCH_LEVEL: every raise that is accepted disables bottom
+ * halves once more, and returns what KeGetCurrentIrql() said before it;
+ * KeLowerIrql() drops one such disable.  A raise and the KeLowerIrql() that
+ * undoes it are thus one local_bh_disable()/local_bh_enable() pair, and
+ * Linux's own count of those (preempt_count(), a per-task count on
+ * PREEMPT_RT) is the only record kept.  That is what lets the old level be
+ * the true one everywhere:
+ *
+ * - from PASSIVE_LEVEL the raise turns bottom halves off and returns
+ *   PASSIVE_LEVEL;
+ * - inside a Linux spinlock (preemption off, bottom halves on),
+ *   KeGetCurrentIrql() says DISPATCH_LEVEL, but softirqs could still run
+ *   there and MdpAllocateAtDpcLevel() needs them off, so the raise turns
+ *   them off and returns DISPATCH_LEVEL, and lowering to it turns them on
+ *   again;
+ * - inside a raise, or in a softirq (a DPC), bottom halves are off already:
+ *   the raise only counts one more disable and returns DISPATCH_LEVEL, and
+ *   lowering to DISPATCH_LEVEL counts it off, so they stay off.
+ *
+ * A flag that only said "this raise changed something" could not be
+ * returned in the old level (that must be DISPATCH_LEVEL in both of the
+ * last two cases) and would need a stack of its own per task.
  */
 static inline KIRQL nt_raise_irql(unsigned long new_irql)
 {
@@ -228,10 +244,8 @@ static inline KIRQL nt_raise_irql(unsigned long new_irql)
 		      "nt_compat: refused raise from IRQL %u to %lu: only DISPATCH_LEVEL, from at most DISPATCH_LEVEL\n",
 		      cur, new_irql))
 		return cur;
-	if (in_softirq())
-		return DISPATCH_LEVEL;
 	local_bh_disable();
-	return PASSIVE_LEVEL;
+	return cur;
 }
 
 #define KeRaiseIrqlToDpcLevel()	nt_raise_irql(DISPATCH_LEVEL)
@@ -252,10 +266,13 @@ static inline KIRQL nt_raise_irql(unsigned long new_irql)
 	} while (0)
 
 /*
- * Lowering to DISPATCH_LEVEL keeps bottom halves off; lowering below it
- * re-enables them, which undoes a raise that returned PASSIVE_LEVEL.
- * Lowering below DISPATCH_LEVEL with no raise to undo (in a softirq, say)
- * is refused: NT would bugcheck.
+ * Undo the most recent raise not undone yet, as NT requires of the level
+ * passed: its bottom-half disable is dropped, so they come on again only if
+ * that raise turned them off.  With no disable to drop (in a softirq or a
+ * spinlock section that raised nothing) lowering to DISPATCH_LEVEL is
+ * lowering to the level the caller is at and changes nothing, while
+ * lowering below it is refused: NT would bugcheck.  So is any lowering at
+ * HIGH_LEVEL, where no raise can have been made.
  */
 static inline VOID KeLowerIrql(KIRQL NewIrql)
 {
@@ -263,12 +280,16 @@ static inline VOID KeLowerIrql(KIRQL NewIrql)
 		      "nt_compat: %s(%u): levels above DISPATCH_LEVEL do not exist here\n",
 		      __func__, NewIrql))
 		return;
-	if (NewIrql == DISPATCH_LEVEL)
-		return;
-	if (WARN_ONCE(softirq_count() < SOFTIRQ_DISABLE_OFFSET,
-		      "nt_compat: %s(%u) without a raise to undo\n",
+	if (WARN_ONCE(KeGetCurrentIrql() > DISPATCH_LEVEL,
+		      "nt_compat: %s(%u) at HIGH_LEVEL: no raise to undo\n",
 		      __func__, NewIrql))
 		return;
+	if (softirq_count() < SOFTIRQ_DISABLE_OFFSET) {
+		WARN_ONCE(NewIrql < DISPATCH_LEVEL,
+			  "nt_compat: %s(%u) without a raise to undo\n",
+			  __func__, NewIrql);
+		return;
+	}
 	local_bh_enable();
 }
 
@@ -476,7 +497,10 @@ PMDL MdpAllocate(HANDLE PoolHandle, PVOID *Buffer);
 PMDL MdpAllocateAtDpcLevel(HANDLE PoolHandle, PVOID *Buffer);
 /* From any CPU at or below DISPATCH_LEVEL; a bad MDL is refused. */
 VOID MdpFree(PMDL Mdl);
-/* Not NT: MdpFree() for each MDL of a Next chain, in bulk. */
+/*
+ * Not NT: MdpFree() for each MDL of a Next chain, in bulk; the walk stops
+ * at an MDL refused, and what follows it stays the caller's.
+ */
 VOID MdpFreeChain(PMDL Mdl);
 
 /* ---------------------------------------------------------------------

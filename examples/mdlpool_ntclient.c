@@ -51,6 +51,15 @@ static BOOLEAN NtcWatchStart(const VOID *Address, ULONG Length);
 static BOOLEAN NtcWatching(VOID);
 static ULONG NtcWatchStop(ULONG *Samples);
 
+typedef VOID (*PNTC_ROUTINE)(PVOID Context);
+typedef VOID (*PNTC_RACER)(PVOID Context, ULONG Racer);
+
+static BOOLEAN NtcRunInThread(PNTC_ROUTINE Routine, PVOID Context);
+static VOID NtcCallUnderSpinLock(PNTC_ROUTINE Routine, PVOID Context);
+static ULONG NtcRaceRound(PNTC_RACER Racer, PVOID Context);
+static BOOLEAN NtcIsVmalloc(const VOID *Address);
+static ULONG NtcBottomHalfDepth(VOID);
+
 /* ======================================================================
  * NT part.
  */
@@ -665,6 +674,149 @@ static NTSTATUS NtcFreeChain(ULONG Count)
 	return i == Count ? STATUS_SUCCESS : STATUS_INSUFFICIENT_RESOURCES;
 }
 
+/*
+ * Chains handed back wrong.  The glue runs these routines in a system
+ * thread of their own (NtcRunInThread()), so that a library that follows
+ * a spoiled link oopses there and not in the writer of the control file.
+ */
+#define NTC_CHAIN_MAX		64
+#define NTC_OVERRUN		16	/* magic, flags and Next of the MDL behind */
+#define NTC_FREE_BATCH		16	/* MdpFreeChain()'s batch, as documented */
+
+typedef enum _NTC_DAMAGE {
+	NtcFreedTwice,		/* the whole chain, freed already */
+	NtcOverrun,		/* Mdl[Bad], by an overrun of its buffer */
+	NtcAltered,		/* Mdl[Bad]'s pool descriptor */
+} NTC_DAMAGE;
+
+typedef struct _NTC_CHAIN {
+	HANDLE Pool;
+	ULONG BufferSize;
+	ULONG Count;
+	ULONG Bad;
+	NTC_DAMAGE Damage;
+	BOOLEAN Spoiled;
+	ULONG Chained;
+	PUCHAR Tail;
+	UCHAR Saved[NTC_OVERRUN];
+	PMDL Mdl[NTC_CHAIN_MAX];
+} NTC_CHAIN;
+
+static NTC_CHAIN NtcChainState;
+
+static NTSTATUS NtcChainPrepare(ULONG Count, ULONG Bad, NTC_DAMAGE Damage)
+{
+	NTC_CHAIN *Chain = &NtcChainState;
+
+	if (!NtcContext.Pool || Chain->Spoiled)
+		return STATUS_INVALID_DEVICE_STATE;
+	if (!Count || Count > NTC_CHAIN_MAX || Bad >= Count)
+		return STATUS_INVALID_PARAMETER;
+	/* 16 bytes reach all of the MDL's Next only from an 8-byte end. */
+	if (Damage == NtcOverrun && NtcContext.BufferSize % 8)
+		return STATUS_INVALID_PARAMETER;
+	RtlZeroMemory(Chain, sizeof(*Chain));
+	Chain->Pool = NtcContext.Pool;
+	Chain->BufferSize = NtcContext.BufferSize;
+	Chain->Count = Count;
+	Chain->Bad = Bad;
+	Chain->Damage = Damage;
+	return STATUS_SUCCESS;
+}
+
+/* Count MDLs linked in order through Next; how many could be had. */
+static ULONG NtcBuildChain(NTC_CHAIN *Chain)
+{
+	PVOID Buffer;
+	ULONG i;
+
+	for (i = 0; i < Chain->Count; i++) {
+		Chain->Mdl[i] = MdpAllocate(Chain->Pool, &Buffer);
+		if (!Chain->Mdl[i])
+			break;
+		if (i)
+			Chain->Mdl[i - 1]->Next = Chain->Mdl[i];
+	}
+	Chain->Chained = i;
+	if (i < Chain->Count && i)
+		MdpFreeChain(Chain->Mdl[0]);
+	return i;
+}
+
+/*
+ * The chain given back twice: on a pool with checks the first return
+ * poisons every buffer and the MDL behind it, so the second finds no live
+ * MDL at its head and must not go further.
+ */
+static VOID NtcFreeChainTwice(PVOID Context)
+{
+	NTC_CHAIN *Chain = Context;
+
+	if (NtcBuildChain(Chain) != Chain->Count)
+		return;
+	MdpFreeChain(Chain->Mdl[0]);
+	MdpFreeChain(Chain->Mdl[0]);
+}
+
+/*
+ * Mdl[Bad] spoiled before the chain goes back: its buffer overrun by
+ * NTC_OVERRUN bytes, which reach the MDL behind it, or (NtcAltered) its pool
+ * descriptor changed, which the pool refuses.  What the walk leaves alone
+ * stays held until NtcRepairBadChain().
+ */
+static VOID NtcFreeBadChain(PVOID Context)
+{
+	NTC_CHAIN *Chain = Context;
+	PMDL Mdl;
+
+	if (NtcBuildChain(Chain) != Chain->Count)
+		return;
+	Mdl = Chain->Mdl[Chain->Bad];
+	if (Chain->Damage == NtcAltered) {
+		NtcSpoilDescriptor(Mdl, TRUE);
+	} else {
+		Chain->Tail = (PUCHAR)MmGetMdlVirtualAddress(Mdl) + Chain->BufferSize;
+		RtlCopyMemory(Chain->Saved, Chain->Tail, NTC_OVERRUN);
+		RtlFillMemory(Chain->Tail, NTC_OVERRUN, 0xA5);
+	}
+	Chain->Spoiled = TRUE;
+	MdpFreeChain(Chain->Mdl[0]);
+}
+
+/*
+ * Undo the damage and give back what the walk left, as documented: after
+ * an overrun, the spoiled MDL and the rest of the chain behind it; after a
+ * refusal by the pool, the refused MDL and the MDLs from the batch after
+ * its own on.
+ */
+static VOID NtcRepairBadChain(PVOID Context)
+{
+	NTC_CHAIN *Chain = Context;
+	PMDL Mdl = Chain->Mdl[Chain->Bad];
+	ULONG Next = (Chain->Bad / NTC_FREE_BATCH + 1) * NTC_FREE_BATCH;
+
+	Chain->Spoiled = FALSE;
+	if (Chain->Damage == NtcOverrun) {
+		RtlCopyMemory(Chain->Tail, Chain->Saved, NTC_OVERRUN);
+		MdpFreeChain(Mdl);
+		return;
+	}
+	NtcSpoilDescriptor(Mdl, FALSE);
+	MdpFree(Mdl);
+	if (Next < Chain->Count)
+		MdpFreeChain(Chain->Mdl[Next]);
+}
+
+static NTSTATUS NtcChainInThread(PNTC_ROUTINE Routine)
+{
+	BOOLEAN Finished = NtcRunInThread(Routine, &NtcChainState);
+
+	NtcReport("finished", Finished);
+	NtcReport("chained", NtcChainState.Chained);
+	NtcReport("spoiled", NtcChainState.Spoiled);
+	return Finished ? STATUS_SUCCESS : STATUS_UNSUCCESSFUL;
+}
+
 /* An MDL over three pages of the driver's own memory, at an offset. */
 static NTSTATUS NtcNonPaged(BOOLEAN UseStatic)
 {
@@ -1113,6 +1265,233 @@ static NTSTATUS NtcIoSpace(PVOID IoVa)
 	return STATUS_SUCCESS;
 }
 
+/* Big enough to be vmalloc() memory: over kmalloc()'s 4 MiB. */
+#define NTC_BIG_POOL_BYTES	(8UL * 1024 * 1024)
+/* 1 GiB: 40 bytes or more of MDL per page make over 10 MiB. */
+#define NTC_BIG_MDL_BYTES	(1024UL * 1024 * 1024)
+
+typedef struct _NTC_BIG_FREE {
+	PVOID Memory;
+	PMDL Mdl;
+	KIRQL Irql;
+} NTC_BIG_FREE;
+
+/* Called with a Linux spinlock held: NT code at DISPATCH_LEVEL. */
+static VOID NtcFreeAtDispatch(PVOID Context)
+{
+	NTC_BIG_FREE *Free = Context;
+
+	Free->Irql = KeGetCurrentIrql();
+	IoFreeMdl(Free->Mdl);
+	ExFreePoolWithTag(Free->Memory, NTC_POOL_TAG);
+}
+
+/*
+ * 8 MiB of pool and an MDL for 1 GiB from it on (never built: only the
+ * MDL's size matters), allocated at PASSIVE_LEVEL and freed at
+ * DISPATCH_LEVEL, where the glue holds a spinlock.
+ */
+static NTSTATUS NtcBigFrees(VOID)
+{
+	NTC_BIG_FREE Free;
+
+	Free.Memory = ExAllocatePoolWithTag(NonPagedPoolNx, NTC_BIG_POOL_BYTES,
+					    NTC_POOL_TAG);
+	if (!Free.Memory)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	Free.Mdl = IoAllocateMdl(Free.Memory, NTC_BIG_MDL_BYTES, FALSE, FALSE,
+				 NULL);
+	if (!Free.Mdl) {
+		ExFreePoolWithTag(Free.Memory, NTC_POOL_TAG);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	NtcReport("mdl_vmalloc", NtcIsVmalloc(Free.Mdl));
+	NtcReport("pool_vmalloc", NtcIsVmalloc(Free.Memory));
+	NtcCallUnderSpinLock(NtcFreeAtDispatch, &Free);
+	NtcReport("irql", Free.Irql);
+	return STATUS_SUCCESS;
+}
+
+#define NTC_RACERS_MAX		4
+
+typedef struct _NTC_MAP_RACE {
+	PMDL Mdl;
+	PVOID Address[NTC_RACERS_MAX];
+} NTC_MAP_RACE;
+
+/* Each racer thread runs this at the same moment as the others. */
+static VOID NtcMapRacer(PVOID Context, ULONG Racer)
+{
+	NTC_MAP_RACE *Race = Context;
+
+	Race->Address[Racer] = MmGetSystemAddressForMdlSafe(Race->Mdl,
+							    NormalPagePriority);
+}
+
+/*
+ * A user buffer of several pages, locked once and mapped by several
+ * threads at once, round after round, each round from no mapping: every
+ * thread must get the same address, and every mapping must be undone.
+ */
+static NTSTATUS NtcMapRace(PVOID UserVa, ULONG Length, ULONG Rounds)
+{
+	ULONG Round, Racers, i, Done = 0, Split = 0, Failed = 0;
+	NTC_MAP_RACE Race;
+	NTSTATUS Status;
+	BOOLEAN Same;
+	PVOID Va;
+
+	Race.Mdl = IoAllocateMdl(UserVa, Length, FALSE, FALSE, NULL);
+	if (!Race.Mdl)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	NtcReport("pages", ADDRESS_AND_SIZE_TO_SPAN_PAGES(UserVa, Length));
+	Status = MmProbeAndLockPages(Race.Mdl, UserMode, IoWriteAccess);
+	NtcReportStatus("lock_status", Status);
+	if (!NT_SUCCESS(Status)) {
+		IoFreeMdl(Race.Mdl);
+		return Status;
+	}
+	for (Round = 0; Round < Rounds; Round++) {
+		RtlZeroMemory(Race.Address, sizeof(Race.Address));
+		Racers = NtcRaceRound(NtcMapRacer, &Race);
+		if (!Racers)
+			break;
+		Done++;
+		Same = TRUE;
+		for (i = 0; i < Racers; i++) {
+			if (!Race.Address[i])
+				Failed++;
+			if (Race.Address[i] != Race.Address[0])
+				Same = FALSE;
+		}
+		if (!Same)
+			Split++;
+		/* Whatever mapping the MDL has now goes, for a fresh race. */
+		Va = MmGetSystemAddressForMdlSafe(Race.Mdl, NormalPagePriority);
+		if (Va)
+			MmUnmapLockedPages(Va, Race.Mdl);
+	}
+	MmUnlockPages(Race.Mdl);
+	IoFreeMdl(Race.Mdl);
+	NtcReport("rounds", Done);
+	NtcReport("split", Split);
+	NtcReport("failed", Failed);
+	return STATUS_SUCCESS;
+}
+
+typedef struct _NTC_THREAD_LOCK {
+	PVOID UserVa;
+	ULONG Length;
+	NTSTATUS Low;
+	NTSTATUS LowKernelMode;
+	NTSTATUS User;
+} NTC_THREAD_LOCK;
+
+/* Lock Length bytes and let go again: only the status matters. */
+static NTSTATUS NtcTryLock(PVOID Va, ULONG Length, KPROCESSOR_MODE Mode)
+{
+	NTSTATUS Status;
+	PMDL Mdl;
+
+	Mdl = IoAllocateMdl(Va, Length, FALSE, FALSE, NULL);
+	if (!Mdl)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	Status = MmProbeAndLockPages(Mdl, Mode, IoReadAccess);
+	if (NT_SUCCESS(Status))
+		MmUnlockPages(Mdl);
+	IoFreeMdl(Mdl);
+	return Status;
+}
+
+/*
+ * Runs in a system thread (a kernel thread, a work item), which has no
+ * user address space: no user address can be locked there, not even one
+ * the process that asked for the work has mapped.
+ */
+static VOID NtcSystemThreadLock(PVOID Context)
+{
+	NTC_THREAD_LOCK *Lock = Context;
+
+	Lock->Low = NtcTryLock((PVOID)0x1000, 16, UserMode);
+	Lock->LowKernelMode = NtcTryLock((PVOID)0x1000, 16, KernelMode);
+	Lock->User = NtcTryLock(Lock->UserVa, Lock->Length, UserMode);
+}
+
+typedef struct _NTC_LOCKED_IRQL {
+	HANDLE Pool;
+	KIRQL Before;
+	KIRQL RaiseOld;
+	KIRQL Raised;
+	KIRQL NestedOld;
+	KIRQL Lowered;
+	KIRQL RaiseIrqlOld;
+	ULONG DepthBefore;
+	ULONG DepthRaised;
+	ULONG DepthNested;
+	ULONG DepthLowered;
+	ULONG DepthAgain;
+	BOOLEAN Allocated;
+} NTC_LOCKED_IRQL;
+
+/*
+ * Called with a Linux spinlock held, where KeGetCurrentIrql() says
+ * DISPATCH_LEVEL: a raise there must return that level, and its lower
+ * must undo exactly what the raise did, bottom halves included.
+ */
+static VOID NtcIrqlUnderLock(PVOID Context)
+{
+	NTC_LOCKED_IRQL *Locked = Context;
+	PVOID Buffer;
+	KIRQL Old;
+	PMDL Mdl;
+
+	Locked->Before = KeGetCurrentIrql();
+	Locked->DepthBefore = NtcBottomHalfDepth();
+	Locked->RaiseOld = KeRaiseIrqlToDpcLevel();
+	Locked->Raised = KeGetCurrentIrql();
+	Locked->DepthRaised = NtcBottomHalfDepth();
+	KeRaiseIrql(DISPATCH_LEVEL, &Locked->NestedOld);
+	KeLowerIrql(Locked->NestedOld);
+	Locked->DepthNested = NtcBottomHalfDepth();
+	Mdl = MdpAllocateAtDpcLevel(Locked->Pool, &Buffer);
+	Locked->Allocated = Mdl && Buffer;
+	if (Mdl)
+		MdpFree(Mdl);
+	KeLowerIrql(Locked->RaiseOld);
+	Locked->Lowered = KeGetCurrentIrql();
+	Locked->DepthLowered = NtcBottomHalfDepth();
+	KeRaiseIrql(DISPATCH_LEVEL, &Old);
+	Locked->RaiseIrqlOld = Old;
+	KeLowerIrql(Old);
+	Locked->DepthAgain = NtcBottomHalfDepth();
+}
+
+static NTSTATUS NtcLockedIrql(VOID)
+{
+	NTC_LOCKED_IRQL Locked;
+
+	RtlZeroMemory(&Locked, sizeof(Locked));
+	Locked.Pool = MdpCreatePool(128, NTC_POOL_TAG);
+	if (!Locked.Pool)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	NtcCallUnderSpinLock(NtcIrqlUnderLock, &Locked);
+	NtcReport("before", Locked.Before);
+	NtcReport("raise_old", Locked.RaiseOld);
+	NtcReport("raised", Locked.Raised);
+	NtcReport("nested_old", Locked.NestedOld);
+	NtcReport("lowered", Locked.Lowered);
+	NtcReport("raiseirql_old", Locked.RaiseIrqlOld);
+	NtcReport("bh_on_before", Locked.DepthBefore == 0);
+	NtcReport("bh_off_raised", Locked.DepthRaised > Locked.DepthBefore);
+	NtcReport("bh_kept_nested", Locked.DepthNested == Locked.DepthRaised);
+	NtcReport("bh_restored", Locked.DepthLowered == Locked.DepthBefore &&
+		  Locked.DepthAgain == Locked.DepthBefore);
+	NtcReport("at_dpc_allocated", Locked.Allocated);
+	NtcReport("after", KeGetCurrentIrql());
+	MdpDestroyPool(Locked.Pool);
+	return STATUS_SUCCESS;
+}
+
 /* ======================================================================
  * Linux glue.
  */
@@ -1393,6 +1772,271 @@ static NTSTATUS ntc_mmio(void)
 	return status;
 }
 
+/* Linux code that calls NT code with one of its spinlocks held. */
+static DEFINE_SPINLOCK(ntc_spin);
+
+static VOID NtcCallUnderSpinLock(PNTC_ROUTINE Routine, PVOID Context)
+{
+	spin_lock(&ntc_spin);
+	Routine(Context);
+	spin_unlock(&ntc_spin);
+}
+
+static BOOLEAN NtcIsVmalloc(const VOID *Address)
+{
+	return is_vmalloc_addr(Address);
+}
+
+/* Linux's own count of bottom-half disables (and softirq) in effect. */
+static ULONG NtcBottomHalfDepth(VOID)
+{
+	return softirq_count();
+}
+
+#define NTC_THREAD_WAIT		msecs_to_jiffies(30000)
+
+struct ntc_thread {
+	PNTC_ROUTINE routine;
+	PVOID context;
+	struct completion done;
+};
+
+static int ntc_thread_fn(void *data)
+{
+	struct ntc_thread *t = data;
+
+	t->routine(t->context);
+	complete(&t->done);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+/*
+ * Runs an NT routine in a kernel thread of its own, a system thread with
+ * no user address space, and waits for it.  Should the library oops
+ * there, the thread dies holding nothing of ours: the control file's
+ * mutex stays free, and after NTC_THREAD_WAIT the command reports that the
+ * routine never finished, instead of every later command hanging.
+ * kthread_stop() returns for a thread that died too (its exit completes
+ * what kthread_stop() waits for), and the reference taken before the
+ * thread first runs keeps its task_struct until then.
+ */
+static BOOLEAN NtcRunInThread(PNTC_ROUTINE Routine, PVOID Context)
+{
+	struct ntc_thread t = { .routine = Routine, .context = Context };
+	struct task_struct *task;
+	bool finished;
+
+	init_completion(&t.done);
+	task = kthread_create(ntc_thread_fn, &t, "ntc_thread");
+	if (IS_ERR(task))
+		return FALSE;
+	get_task_struct(task);
+	wake_up_process(task);
+	finished = wait_for_completion_timeout(&t.done, NTC_THREAD_WAIT);
+	kthread_stop(task);
+	put_task_struct(task);
+	return finished;
+}
+
+/*
+ * Racer threads, one per CPU up to NTC_RACERS_MAX and at least two, that
+ * spin until a round starts and then all run the NT racer routine at
+ * once.  A round counts as overlapped when two racers were in the routine
+ * at the same time: only those test anything.
+ */
+static struct {
+	struct task_struct *task[NTC_RACERS_MAX];
+	unsigned int racers;
+	unsigned int round;
+	atomic_t left;
+	struct completion done;
+	PNTC_RACER routine;
+	PVOID context;
+	ktime_t start[NTC_RACERS_MAX];
+	ktime_t end[NTC_RACERS_MAX];
+	unsigned int overlapped;
+	unsigned long deadline;
+} ntc_race;
+
+static int ntc_racer_fn(void *data)
+{
+	unsigned int me = (unsigned long)data, seen = 0, round;
+
+	while (!kthread_should_stop()) {
+		/* Pairs with the release in NtcRaceRound(): routine, context. */
+		round = smp_load_acquire(&ntc_race.round);
+		if (round == seen) {
+			cpu_relax();
+			cond_resched();
+			continue;
+		}
+		seen = round;
+		ntc_race.start[me] = ktime_get();
+		ntc_race.routine(ntc_race.context, me);
+		ntc_race.end[me] = ktime_get();
+		if (atomic_dec_and_test(&ntc_race.left))
+			complete(&ntc_race.done);
+	}
+	return 0;
+}
+
+/* One round: the racers run Racer at once; 0 once time is up. */
+static ULONG NtcRaceRound(PNTC_RACER Racer, PVOID Context)
+{
+	unsigned int i, j;
+	bool overlap = false;
+
+	if (time_after(jiffies, ntc_race.deadline))
+		return 0;
+	ntc_race.routine = Racer;
+	ntc_race.context = Context;
+	atomic_set(&ntc_race.left, ntc_race.racers);
+	reinit_completion(&ntc_race.done);
+	/* The racers see the routine and the count before the new round. */
+	smp_store_release(&ntc_race.round, ntc_race.round + 1);
+	wait_for_completion(&ntc_race.done);
+	for (i = 0; i < ntc_race.racers; i++) {
+		for (j = i + 1; j < ntc_race.racers; j++) {
+			if (ktime_before(ntc_race.start[i], ntc_race.end[j]) &&
+			    ktime_before(ntc_race.start[j], ntc_race.end[i]))
+				overlap = true;
+		}
+	}
+	ntc_race.overlapped += overlap;
+	return ntc_race.racers;
+}
+
+static void ntc_race_stop(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ntc_race.racers; i++)
+		kthread_stop(ntc_race.task[i]);
+	ntc_race.racers = 0;
+}
+
+/*
+ * maprace ROUNDS: 4 pages of a new anonymous mapping of the writer, from
+ * byte 100 on (so a vmap() it is), mapped by the racers at once for
+ * ROUNDS rounds or 10 s.
+ */
+static NTSTATUS ntc_maprace(unsigned int rounds)
+{
+	unsigned int n = clamp(num_online_cpus(), 2U, (unsigned int)NTC_RACERS_MAX);
+	unsigned long va, len = 4 * PAGE_SIZE;
+	unsigned int i, cpu = cpumask_first(cpu_online_mask);
+	struct task_struct *task;
+	unsigned long start;
+	NTSTATUS status = STATUS_INSUFFICIENT_RESOURCES;
+
+	va = vm_mmap(NULL, 0, len, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	if (IS_ERR_VALUE(va))
+		return status;
+	/* Racers start from round 0; those of the last command are gone. */
+	ntc_race.round = 0;
+	ntc_race.overlapped = 0;
+	init_completion(&ntc_race.done);
+	for (i = 0; i < n; i++) {
+		task = kthread_create(ntc_racer_fn, (void *)(unsigned long)i,
+				      "ntc_racer/%u", i);
+		if (IS_ERR(task))
+			goto out;
+		kthread_bind(task, cpu);
+		ntc_race.task[ntc_race.racers++] = task;
+		wake_up_process(task);
+		cpu = cpumask_next(cpu, cpu_online_mask);
+		if (cpu >= nr_cpu_ids)
+			cpu = cpumask_first(cpu_online_mask);
+	}
+	start = jiffies;
+	ntc_race.deadline = start + msecs_to_jiffies(10000);
+	status = NtcMapRace((PVOID)(va + 100), len - 100, rounds);
+	ntc_result_add(" racers=%u overlapped=%u ms=%u", ntc_race.racers,
+		       ntc_race.overlapped, jiffies_to_msecs(jiffies - start));
+out:
+	ntc_race_stop();
+	vm_munmap(va, len);
+	return status;
+}
+
+struct ntc_work {
+	struct work_struct work;
+	NTC_THREAD_LOCK *lock;
+};
+
+static void ntc_lock_work_fn(struct work_struct *work)
+{
+	NtcSystemThreadLock(container_of(work, struct ntc_work, work)->lock);
+}
+
+/*
+ * systemlock: two pages mapped in the writer, which can lock them; a
+ * kernel thread, and then a work item, try to lock them and address 0x1000.
+ * The work item runs only once the thread came back: a worker that dies
+ * in it could not be flushed.
+ */
+static NTSTATUS ntc_systemlock(void)
+{
+	NTC_THREAD_LOCK lock = { .Length = 2 * PAGE_SIZE };
+	struct ntc_work w = { .lock = &lock };
+	unsigned long va;
+	bool finished;
+
+	va = vm_mmap(NULL, 0, lock.Length, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, 0);
+	if (IS_ERR_VALUE(va))
+		return STATUS_INSUFFICIENT_RESOURCES;
+	lock.UserVa = (PVOID)va;
+	finished = NtcRunInThread(NtcSystemThreadLock, &lock);
+	ntc_result_add(" thread_finished=%u", finished);
+	if (finished) {
+		NtcReportStatus("thread_low", lock.Low);
+		NtcReportStatus("thread_low_kernelmode", lock.LowKernelMode);
+		NtcReportStatus("thread_user", lock.User);
+		memset(&lock.Low, 0xff, sizeof(lock.Low));
+		lock.LowKernelMode = lock.Low;
+		lock.User = lock.Low;
+		INIT_WORK_ONSTACK(&w.work, ntc_lock_work_fn);
+		queue_work(system_wq, &w.work);
+		flush_work(&w.work);
+		destroy_work_on_stack(&w.work);
+		NtcReportStatus("work_low", lock.Low);
+		NtcReportStatus("work_low_kernelmode", lock.LowKernelMode);
+		NtcReportStatus("work_user", lock.User);
+	}
+	NtcReportStatus("caller_user", NtcTryLock(lock.UserVa, lock.Length,
+						  UserMode));
+	vm_munmap(va, lock.Length);
+	return finished ? STATUS_SUCCESS : STATUS_UNSUCCESSFUL;
+}
+
+/* badchain N K overrun|altered, or badchain repair */
+static NTSTATUS ntc_badchain(char *args)
+{
+	char *count = strsep(&args, " "), *bad = strsep(&args, " ");
+	char *how = strsep(&args, " ");
+	unsigned int n, k;
+	NTSTATUS status;
+
+	if (count && !strcmp(count, "repair") && !bad) {
+		if (!NtcChainState.Spoiled)
+			return STATUS_INVALID_DEVICE_STATE;
+		return NtcChainInThread(NtcRepairBadChain);
+	}
+	if (!count || !bad || !how || args || kstrtouint(count, 0, &n) ||
+	    kstrtouint(bad, 0, &k) ||
+	    (strcmp(how, "overrun") && strcmp(how, "altered")))
+		return STATUS_INVALID_PARAMETER;
+	status = NtcChainPrepare(n, k, strcmp(how, "altered") ? NtcOverrun :
+							       NtcAltered);
+	if (!NT_SUCCESS(status))
+		return status;
+	return NtcChainInThread(NtcFreeBadChain);
+}
+
 static void ntc_tasklet_fn(struct tasklet_struct *t)
 {
 	NtcDpcRoutine(&ntc_dpc_context);
@@ -1487,6 +2131,23 @@ static NTSTATUS ntc_run(char *cmd)
 	if (!strcmp(verb, "freechain") && cmd && !kstrtouint(cmd, 0, &a) &&
 	    a && a <= 4096)
 		return NtcFreeChain(a);
+	if (!strcmp(verb, "freechaintwice") && cmd && !kstrtouint(cmd, 0, &a)) {
+		NTSTATUS status = NtcChainPrepare(a, 0, NtcFreedTwice);
+
+		return NT_SUCCESS(status) ?
+		       NtcChainInThread(NtcFreeChainTwice) : status;
+	}
+	if (!strcmp(verb, "badchain") && cmd)
+		return ntc_badchain(cmd);
+	if (!strcmp(verb, "bigfree") && !cmd)
+		return NtcBigFrees();
+	if (!strcmp(verb, "maprace") && cmd && !kstrtouint(cmd, 0, &a) &&
+	    a && a <= 100000)
+		return ntc_maprace(a);
+	if (!strcmp(verb, "systemlock") && !cmd)
+		return ntc_systemlock();
+	if (!strcmp(verb, "lockedirql") && !cmd)
+		return NtcLockedIrql();
 	if (!strcmp(verb, "nonpaged") && cmd && !strcmp(cmd, "heap"))
 		return NtcNonPaged(FALSE);
 	if (!strcmp(verb, "nonpaged") && cmd && !strcmp(cmd, "static"))

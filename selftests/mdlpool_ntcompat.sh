@@ -39,6 +39,23 @@ pins() {
 }
 pins0=$(pins)
 
+# A spinlock_t keeps preemption on under PREEMPT_RT: KeGetCurrentIrql()
+# sees it only on the other kernels.
+if uname -v | grep -q PREEMPT_RT; then
+	spin_irql=0
+else
+	spin_irql=2
+fi
+
+# nt_vmaps: nt_compat.ko's vmap() areas; nt_big_areas: its allocations of
+# 4 MiB or more (kvmalloc() records the caller, nt_compat's function).
+nt_vmaps() {
+	grep '\[nt_compat\]' /proc/vmallocinfo | grep -c ' vmap'
+}
+nt_big_areas() {
+	awk '$2 >= 4194304 && /\[nt_compat\]/' /proc/vmallocinfo | wc -l
+}
+
 # nt COMMAND...: one write to the client's control file.  $nt_out is the
 # report it left ("CMD: key=value ... status=0x..."), $nt_err the error.
 nt() {
@@ -125,6 +142,16 @@ ktap_test_result "IRQL: at DISPATCH_LEVEL the CPU stays put over 2000 MdpAllocat
 ktap_test_result "IRQL: KeLowerIrql(old) returns to PASSIVE_LEVEL" is lowered 0
 ktap_test_result "IRQL: MdpCreatePool above PASSIVE_LEVEL is refused with NULL" \
 	is create_refused 1
+
+# NT code called by Linux code that holds a spinlock.
+nt lockedirql
+ktap_print_msg "$nt_out"
+ktap_test_result "IRQL under a Linux spinlock: KeGetCurrentIrql says $spin_irql, and KeRaiseIrqlToDpcLevel and KeRaiseIrql return that as the old level" \
+	is before $spin_irql raise_old $spin_irql raiseirql_old $spin_irql raised 2 \
+	   nested_old 2
+ktap_test_result "IRQL under a Linux spinlock: the raise turns bottom halves off (MdpAllocateAtDpcLevel works), a nested raise and lower keep them off, KeLowerIrql(old) turns them on again" \
+	is bh_on_before 1 bh_off_raised 1 bh_kept_nested 1 at_dpc_allocated 1 \
+	   bh_restored 1 lowered $spin_irql after 0
 
 nt dpc
 ktap_test_result "DPC (softirq): KeGetCurrentIrql is DISPATCH_LEVEL; a raise returns DISPATCH_LEVEL and lowering keeps it" \
@@ -271,6 +298,59 @@ ktap_test_result "MdpFreeChain gives a chain of 40 MDLs back to the pool in bulk
 	       [ $(pool_stat "$chainpool" in_use) -eq 0 ] && [ $(pool_stat "$chainpool" rejected_frees) -eq 0 ]"
 nt release
 
+# Chains given back wrong, on a pool with checks: a freed buffer, and the
+# MDL behind it, is poison (0x6b).  The client runs these in a kernel
+# thread, so that an oops there cannot block the control file.
+saved_checks=$(cat "$PARAMS/debug_checks")
+set_param debug_checks 1
+nt pool 256
+set_param debug_checks "$saved_checks"
+badpool=$(grep -l '^pool .* tag=NtCl ' "$DBG"/*/stats 2>/dev/null | head -n 1)
+badpool=$(basename "$(dirname "${badpool:-/x/none/stats}")")
+# chain_stats: the pool's allocs frees in_use rejected_frees overruns poison_errors
+chain_stats() {
+	for k in allocs frees in_use rejected_frees overruns poison_errors; do
+		printf '%s ' "$(pool_stat "$badpool" $k)"
+	done
+}
+# chain_errors: nt_compat's lines for MDLs MdpFreeChain refused
+chain_errors() {
+	dmesg | grep -c 'MdpFreeChain(.*not a live MDL from an MDL pool'
+}
+errs0=$(chain_errors)
+expect_warnings_begin
+nt freechaintwice 20
+expect_warnings_end
+errs1=$(chain_errors)
+ktap_print_msg "freechaintwice: $nt_out; pool $badpool: $(chain_stats); refusal lines $errs0 -> $errs1"
+ktap_test_result "MdpFreeChain of a chain freed already (a pool with checks: its MDLs are poison) refuses the first MDL with an error line and follows no link: 20 allocations, 20 frees, none refused by the pool" \
+	sh -c "[ $nt_rc -eq 0 ] && [ '$(v finished) $(v chained)' = '1 20' ] &&
+	       [ $(pool_stat "$badpool" checks pool) -eq 1 ] &&
+	       [ '$(chain_stats)' = '20 20 0 0 0 0 ' ] && [ $errs1 -eq $((errs0 + 1)) ]"
+
+expect_warnings_begin
+nt badchain 40 20 overrun
+errs2=$(chain_errors)
+ktap_print_msg "badchain overrun: $nt_out; pool: $(chain_stats); refusal lines $errs1 -> $errs2"
+ktap_test_result "MdpFreeChain of 40 MDLs, the 21st spoiled by a 16-byte overrun of its buffer: refused there with an error line, no link followed; the 20 before it freed, the 20 from it on still held" \
+	sh -c "[ $nt_rc -eq 0 ] && [ '$(v finished) $(v chained) $(v spoiled)' = '1 40 1' ] &&
+	       [ '$(chain_stats)' = '60 40 20 0 0 0 ' ] && [ $errs2 -eq $((errs1 + 1)) ]"
+nt badchain repair
+ktap_test_result "... with the overrun undone, MdpFreeChain from the spoiled MDL gives the other 20 back" \
+	sh -c "[ $nt_rc -eq 0 ] && [ '$(v finished) $(v spoiled)' = '1 0' ] &&
+	       [ '$(chain_stats)' = '60 60 0 0 0 0 ' ]"
+nt badchain 40 5 altered
+expect_warnings_end
+ktap_print_msg "badchain altered: $nt_out; pool: $(chain_stats)"
+ktap_test_result "MdpFreeChain of 40 MDLs, the 6th one's descriptor altered: the pool refuses it, the rest of its batch of 16 is freed, and the walk stops there: 25 held" \
+	sh -c "[ $nt_rc -eq 0 ] && [ '$(v finished) $(v chained) $(v spoiled)' = '1 40 1' ] &&
+	       [ '$(chain_stats)' = '100 75 25 1 0 0 ' ]"
+nt badchain repair
+ktap_test_result "... with the descriptor restored, MdpFree of it and MdpFreeChain from the 17th give the rest back; no buffer was written while free" \
+	sh -c "[ $nt_rc -eq 0 ] && [ '$(v finished) $(v spoiled)' = '1 0' ] &&
+	       [ '$(chain_stats)' = '100 100 0 1 0 0 ' ]"
+nt release
+
 # --- MDLs over the driver's own memory ----------------------------------
 # nonpaged_tests heap|static: six results
 nonpaged_tests() {
@@ -292,6 +372,20 @@ nonpaged_tests() {
 }
 nonpaged_tests heap
 nonpaged_tests static
+
+# Blocks of 4 MiB or more come from vmalloc(), and vfree() may sleep.
+big0=$(nt_big_areas)
+nt bigfree
+i=0
+while [ "$(nt_big_areas)" -gt "$big0" ] && [ $i -lt 20 ]; do
+	sleep 1
+	i=$((i + 1))
+done
+big1=$(nt_big_areas)
+ktap_print_msg "$nt_out; nt_compat areas of 4 MiB or more: $big0 before, $big1 after"
+ktap_test_result "IoFreeMdl of a 1 GiB MDL and ExFreePoolWithTag of 8 MiB, both vmalloc() memory, under a Linux spinlock (IRQL $spin_irql): both freed, and nothing slept there" \
+	sh -c "[ $nt_rc -eq 0 ] && [ '$(v irql) $(v mdl_vmalloc) $(v pool_vmalloc)' = '$spin_irql 1 1' ] &&
+	       [ $big1 -eq $big0 ]"
 
 nt mmio
 ktap_print_msg "$nt_out"
@@ -329,6 +423,16 @@ ktap_test_result "user buffer: a new multi-page mapping at DISPATCH_LEVEL is ref
 ktap_test_result "user buffer: MmUnmapLockedPages and MmUnlockPages clear the MDL's state" \
 	is unmapped 1 unlocked 1
 
+# Threads that map one MDL at once must share one mapping.
+vmaps0=$(nt_vmaps)
+nt maprace 300
+vmaps1=$(nt_vmaps)
+ktap_print_msg "maprace: $nt_out; nt_compat vmap areas: $vmaps0 before, $vmaps1 after"
+ktap_test_result "user buffer: $(v racers) threads call MmGetSystemAddressForMdlSafe on one locked 4-page MDL at once, $(v rounds) rounds: all get the same address, and no vmap() is left behind" \
+	sh -c "[ $nt_rc -eq 0 ] && [ '$(v lock_status) $(v pages)' = '0x00000000 4' ] &&
+	       [ '$(v rounds)' -gt 0 ] && [ '$(v split) $(v failed)' = '0 0' ] &&
+	       [ $vmaps1 -eq $vmaps0 ]"
+
 # The driver fills a read() buffer from 2900 bytes in.
 skip=2900
 nt skip $skip
@@ -361,6 +465,15 @@ ktap_test_result "... on a kernel address with UserMode: STATUS_ACCESS_VIOLATION
 nt lockaddr 0xfffffffffffff000 8192 read
 ktap_test_result "... on a range wrapping past the top of the address space: IoAllocateMdl refuses it (STATUS_INVALID_PARAMETER here)" \
 	fails_with "Invalid argument" 0xc000000d
+# A system thread has no user address space to look user addresses up in.
+nt systemlock
+ktap_print_msg "$nt_out"
+ktap_test_result "... in a kernel thread, of 0x1000 (UserMode and KernelMode) and of pages the writer has mapped: STATUS_ACCESS_VIOLATION; the writer itself locks those pages" \
+	sh -c "[ $nt_rc -eq 0 ] && [ '$(v thread_finished)' = 1 ] &&
+	       [ '$(v thread_low) $(v thread_low_kernelmode) $(v thread_user)' = '0xc0000005 0xc0000005 0xc0000005' ] &&
+	       [ '$(v caller_user)' = 0x00000000 ]"
+ktap_test_result "... in a work item (a kworker), the same: STATUS_ACCESS_VIOLATION" \
+	is work_low 0xc0000005 work_low_kernelmode 0xc0000005 work_user 0xc0000005
 
 # This shell's mappings; the writes come from its forks, which share them.
 rw="" ro="" edge=""
@@ -446,7 +559,9 @@ ktap_test_result "refusals: ExAllocatePoolWithTag(PagedPool) at DISPATCH_LEVEL r
 bad=0
 for cmd in bogus "pool" "pool 70000" "percpu x" "nonpaged wrong" "refusals 1" \
 	   "lockaddr 0x1000" "lockaddr 0x1000 16 sideways" "types extra" \
-	   "readonly anon" "readonly anon 0" "mmio x" "cpuids x"; do
+	   "readonly anon" "readonly anon 0" "mmio x" "cpuids x" \
+	   "badchain 40 5" "badchain 40 5 sideways" "maprace 0" "bigfree x" \
+	   "systemlock x" "lockedirql x"; do
 	nt "$cmd"
 	fails_with "Invalid argument" 0xc000000d > /dev/null || {
 		ktap_print_msg "'$cmd': $nt_err / $nt_out"
