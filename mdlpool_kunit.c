@@ -179,6 +179,19 @@ static void kt_bufs_alloc(struct kunit *test, struct kt_bufs *b,
 	}
 }
 
+/*
+ * Frees @b's buffers from the newest down to index @from and destroys the
+ * pool; ends the migrate_disable() the test began with.
+ */
+static void kt_bufs_release(struct kunit *test, struct kt_bufs *b,
+			    unsigned int from)
+{
+	while (b->n > from)
+		KUNIT_EXPECT_EQ(test, mdlpool_free(b->sg[--b->n]), 0);
+	migrate_enable();
+	KUNIT_EXPECT_EQ(test, mdlpool_destroy(b->pool), 0);
+}
+
 static void mdlpool_page_header_invariants(struct kunit *test)
 {
 	struct mdlpool_page *first, *pg;
@@ -304,10 +317,7 @@ static void mdlpool_overwritten_header_left_out(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, sg, b.sg[1]);
 	KUNIT_EXPECT_EQ(test, c->corrupt_free_blocks, 1UL);
 	KUNIT_EXPECT_EQ(test, mdlpool_free(sg), 0);
-	for (b.n--; b.n >= 2; b.n--)
-		KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[b.n]), 0);
-	migrate_enable();
-	KUNIT_EXPECT_EQ(test, mdlpool_destroy(b.pool), 0);
+	kt_bufs_release(test, &b, 2);
 }
 
 /*
@@ -338,10 +348,7 @@ static void mdlpool_overwritten_link_not_followed(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c->corrupt_free_blocks, 1UL);
 	if (sg)
 		KUNIT_EXPECT_EQ(test, mdlpool_free(sg), 0);
-	for (b.n--; b.n >= 1; b.n--)
-		KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[b.n]), 0);
-	migrate_enable();
-	KUNIT_EXPECT_EQ(test, mdlpool_destroy(b.pool), 0);
+	kt_bufs_release(test, &b, 1);
 }
 
 /*
