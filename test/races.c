@@ -159,7 +159,8 @@ int mdlt_cmd_racefree(char **argv, int argc)
 		kfree(r);
 		return -ENODEV;
 	}
-	queue_work_on(peer, system_unbound_wq, &r->peer);
+	/* A bound queue: the peer must run on CPU @peer, apart from the owner. */
+	queue_work_on(peer, system_highpri_wq, &r->peer);
 	err = work_on_cpu(owner, mdlt_race_owner, r);
 	flush_work(&r->peer);
 	cpus_read_unlock();
