@@ -67,15 +67,28 @@ static inline void mdlpool_shrinker_free(struct shrinker *s)
 #endif
 
 /*
- * 6.6: <net/page_pool.h> split into types and helpers.  Only the benchmark
- * uses page_pool; it defines MDLPOOL_COMPAT_PAGE_POOL to get it.
+ * 6.6: <net/page_pool.h> split into types and helpers.  The benchmark and
+ * mdlnic's page_pool back end define MDLPOOL_COMPAT_PAGE_POOL to get it.
  */
 #ifdef MDLPOOL_COMPAT_PAGE_POOL
+#include <linux/netdevice.h>
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
 #include <net/page_pool/helpers.h>
 #else
 #include <net/page_pool.h>
 #endif
+
+/*
+ * 6.5: a page_pool may name the NAPI context that allocates from it, so
+ * that pages freed in that context's poll go straight back to its cache.
+ */
+static inline void mdlpool_page_pool_set_napi(struct page_pool_params *pp,
+					      struct napi_struct *napi)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	pp->napi = napi;
+#endif
+}
 #endif
 
 /* 6.7: page_pool fragments need no flag of their own. */
