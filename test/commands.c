@@ -14,6 +14,7 @@
 #include <linux/ctype.h>
 #include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
+#include <linux/iommu.h>
 #include <linux/irq_work.h>
 #include <linux/list.h>
 #include <linux/mm.h>
@@ -938,12 +939,26 @@ int mdlt_cmd_corrupt(char **argv, int argc)
 }
 
 /*
- * What the device sees of a buffer: the memory at its bus address.  Without
- * an IOMMU that is the buffer itself, or with swiotlb=force a bounce slot.
+ * The memory a bus address reaches.  Behind a translating IOMMU the bus
+ * address is an I/O virtual address, which the IOMMU's page tables map.
+ */
+static phys_addr_t mdlt_bus_to_phys(struct device *dev, dma_addr_t dma)
+{
+	struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
+
+	if (domain && domain->type & __IOMMU_DOMAIN_PAGING)
+		return iommu_iova_to_phys(domain, dma);
+	return dma_to_phys(dev, dma);
+}
+
+/*
+ * What the device sees of a buffer: the memory at its bus address.  That is
+ * the buffer itself, directly or through the IOMMU, or with swiotlb=force
+ * a bounce slot.
  */
 static void *mdlt_device_view(struct device *dev, struct scatterlist *sg)
 {
-	return phys_to_virt(dma_to_phys(dev, sg_dma_address(sg)));
+	return phys_to_virt(mdlt_bus_to_phys(dev, sg_dma_address(sg)));
 }
 
 /*
@@ -957,7 +972,7 @@ static int mdlt_dma_round_trip(struct mdlt_pool *mp, struct scatterlist *sg,
 {
 	unsigned int len = mdlpool_buffer_size(mp->pool);
 	void *dev_view = mdlt_device_view(mp->dma_dev, sg);
-	phys_addr_t bus_phys = dma_to_phys(mp->dma_dev, sg_dma_address(sg));
+	phys_addr_t bus_phys = mdlt_bus_to_phys(mp->dma_dev, sg_dma_address(sg));
 	bool to = mp->dma_dir != DMA_FROM_DEVICE;
 	bool from = mp->dma_dir != DMA_TO_DEVICE;
 
