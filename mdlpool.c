@@ -517,6 +517,11 @@ static bool mdlpool_slab_map(struct mdlpool_cpu *c, struct page *page,
 		c->dma_map_failures++;
 		return false;
 	}
+	/*
+	 * A coherent device whose mapping is not bounced needs no sync: the
+	 * sync helpers then return at once, as page_pool skips its syncs.
+	 */
+	pg->dma_sync = dma_need_sync(pool->dma_dev, pg->dma);
 	c->dma_mapped_pages++;
 	return true;
 }
@@ -2165,7 +2170,7 @@ void mdlpool_dma_sync_for_device(const struct scatterlist *sg)
 	struct mdlpool_page *pg = mdlpool_dma_page_of(sg);
 	struct mdlpool *pool;
 
-	if (!pg)
+	if (!pg || !pg->dma_sync)
 		return;
 	pool = pg->owner->pool;
 	dma_sync_single_range_for_device(pool->dma_dev, pg->dma,
@@ -2191,7 +2196,7 @@ void mdlpool_dma_sync_for_cpu(const struct scatterlist *sg)
 	struct mdlpool_page *pg = mdlpool_dma_page_of(sg);
 	struct mdlpool *pool;
 
-	if (!pg)
+	if (!pg || !pg->dma_sync)
 		return;
 	pool = pg->owner->pool;
 	dma_sync_single_range_for_cpu(pool->dma_dev, pg->dma,

@@ -260,6 +260,8 @@ struct mdlpool_block {
  * @orphan_node: link on @owner's orphans
  * @last_free: jiffies of the last free into the page (any CPU writes it,
  *	the owner reads it to age the page)
+ * @dma_sync: in a device-bound pool, whether the DMA API wants the slab's
+ *	mapping synced (set with @dma, then constant)
  * @dma: in a device-bound pool, the slab's bus address
  * @blocks: the block headers, one per buffer, in buffer order
  *
@@ -279,6 +281,7 @@ struct mdlpool_page {
 	u16 built;
 	bool on_used;
 	u8 layout;
+	bool dma_sync;
 	struct llist_node orphan_node;
 	unsigned long last_free;
 	dma_addr_t dma;
