@@ -7,6 +7,7 @@
 #   make run             the main job: boot a guest, stress a pool, print stats
 #   make test            the whole test suite in QEMU guests
 #   make bench           the benchmark against SLUB, mempool and page_pool
+#   make bench-nic       the NIC benchmark: mdlnic's back ends under pktgen traffic
 #   make checkpatch      checkpatch.pl --strict on the project's C files
 #   make nt-compat-check nt_compat.h's compile-time refusals and its documented names
 #   make install         build the library (mdlpool.ko, nt_compat.ko) for KDIR, install
@@ -43,6 +44,9 @@ run:
 bench:
 	scripts/run-bench
 
+bench-nic:
+	scripts/run-bench --nic
+
 test:
 	scripts/run-tests
 
@@ -74,5 +78,5 @@ uninstall:
 	rm -rf $(SRCDIR)/$(KREL)
 	[ -n "$(DESTDIR)" ] || depmod -a $(KREL)
 
-.PHONY: all modules clean run bench test checkpatch nt-compat-check install install-src \
+.PHONY: all modules clean run bench bench-nic test checkpatch nt-compat-check install install-src \
 	uninstall

@@ -65,6 +65,29 @@ static void mdlnic_pool_remove(struct mdlnic *nic)
 	nic->rx_pool = NULL;
 }
 
+/*
+ * Buffers whose frames are copied go back in batches, for the price of one
+ * section per batch: at the next refill, which then finds them on the
+ * CPU's free lists, or when a batch is full.
+ */
+static void mdlnic_pool_rx_flush(struct mdlnic *nic)
+{
+	struct mdlnic_rx *rx = &nic->rx;
+
+	if (rx->nr_done)
+		WARN_ON_ONCE(mdlpool_free_bulk(rx->nr_done, rx->done));
+	rx->nr_done = 0;
+}
+
+static void mdlnic_pool_rx_done(struct mdlnic *nic, struct scatterlist *sg)
+{
+	struct mdlnic_rx *rx = &nic->rx;
+
+	rx->done[rx->nr_done++] = sg;
+	if (rx->nr_done == MDLNIC_RX_BATCH)
+		mdlnic_pool_rx_flush(nic);
+}
+
 static unsigned int mdlnic_pool_rx_fill(struct mdlnic *nic,
 					unsigned int first, unsigned int nr)
 {
@@ -72,6 +95,7 @@ static unsigned int mdlnic_pool_rx_fill(struct mdlnic *nic,
 	void *bufs[MDLNIC_RX_BATCH];
 	unsigned int filled = 0;
 
+	mdlnic_pool_rx_flush(nic);
 	while (filled < nr) {
 		unsigned int want = min_t(unsigned int, nr - filled,
 					  MDLNIC_RX_BATCH);
@@ -95,24 +119,15 @@ static unsigned int mdlnic_pool_rx_fill(struct mdlnic *nic,
 	return filled;
 }
 
-/* Give @pieces slots' buffers back to the pool in one call. */
-static void mdlnic_pool_rx_release(struct mdlnic *nic, unsigned int first,
-				   unsigned int pieces)
+static void mdlnic_pool_rx_drop(struct mdlnic *nic, unsigned int first,
+				unsigned int pieces)
 {
-	struct scatterlist *sgs[MDLNIC_RX_BATCH];
-	unsigned int n = 0;
-
 	while (pieces--) {
-		struct mdlnic_rx_slot *slot = &nic->rx.slot[first];
-
-		sgs[n++] = slot->sg;
-		slot->sg = NULL;
-		if (n == MDLNIC_RX_BATCH || !pieces) {
-			WARN_ON_ONCE(mdlpool_free_bulk(n, sgs));
-			n = 0;
-		}
+		mdlnic_pool_rx_done(nic, nic->rx.slot[first].sg);
+		nic->rx.slot[first].sg = NULL;
 		first = mdlnic_rx_next(first);
 	}
+	mdlnic_pool_rx_flush(nic);
 }
 
 static struct sk_buff *mdlnic_pool_rx_frame(struct mdlnic *nic,
@@ -123,14 +138,17 @@ static struct sk_buff *mdlnic_pool_rx_frame(struct mdlnic *nic,
 	struct sk_buff *skb = napi_alloc_skb(&nic->napi, len);
 	unsigned int i, n = first;
 
-	for (i = 0; skb && i < pieces; i++, n = mdlnic_rx_next(n)) {
+	for (i = 0; i < pieces; i++, n = mdlnic_rx_next(n)) {
 		struct mdlnic_rx_slot *slot = &nic->rx.slot[n];
 
-		slot->sg->length = slot->len;
-		mdlpool_dma_sync_for_cpu(slot->sg);
-		skb_put_data(skb, slot->buf, slot->len);
+		if (skb) {
+			slot->sg->length = slot->len;
+			mdlpool_dma_sync_for_cpu(slot->sg);
+			skb_put_data(skb, slot->buf, slot->len);
+		}
+		mdlnic_pool_rx_done(nic, slot->sg);
+		slot->sg = NULL;
 	}
-	mdlnic_pool_rx_release(nic, first, pieces);
 	return skb;
 }
 
@@ -187,7 +205,7 @@ const struct mdlnic_backend_ops mdlnic_mdlpool_ops = {
 	.remove = mdlnic_pool_remove,
 	.rx_fill = mdlnic_pool_rx_fill,
 	.rx_frame = mdlnic_pool_rx_frame,
-	.rx_drop = mdlnic_pool_rx_release,
+	.rx_drop = mdlnic_pool_rx_drop,
 	.tx_pieces = mdlnic_pool_tx_pieces,
 	.tx_frame = mdlnic_pool_tx_frame,
 	.tx_done = mdlnic_pool_tx_done,

@@ -166,6 +166,7 @@ static irqreturn_t mdlnic_interrupt(int irq, void *data)
 static int mdlnic_poll(struct napi_struct *napi, int budget)
 {
 	struct mdlnic *nic = container_of(napi, struct mdlnic, napi);
+	u64 t = mdlnic_time_start(), t_ims;
 	bool tx_clean;
 	int done;
 
@@ -177,11 +178,15 @@ static int mdlnic_poll(struct napi_struct *napi, int budget)
 		return 0;
 	tx_clean = mdlnic_tx_clean(nic, budget);
 	done = mdlnic_rx_poll(nic, budget);
-	if (!tx_clean)
-		return budget;
-	/* Unmasking with a cause latched raises the interrupt again. */
-	if (done < budget && napi_complete_done(napi, done))
+	if (!tx_clean) {
+		done = budget;
+	} else if (done < budget && napi_complete_done(napi, done)) {
+		t_ims = mdlnic_time_start();
+		/* Unmasking with a cause latched raises the interrupt again. */
 		mdlnic_wr(nic, MDLNIC_IMS, MDLNIC_INT_NAPI);
+		mdlnic_time_add(&nic->timing.mmio_ns, t_ims);
+	}
+	mdlnic_time_add(&nic->timing.poll_ns, t);
 	return done;
 }
 
@@ -342,11 +347,13 @@ static int mdlnic_timing_show(struct seq_file *m, void *unused)
 	struct rtnl_link_stats64 st;
 
 	dev_get_stats(nic->netdev, &st);
-	seq_printf(m, "backend=%s rx_packets=%llu rx_ns=%llu tx_packets=%llu tx_xmit_ns=%llu tx_clean_ns=%llu\n",
+	seq_printf(m, "backend=%s rx_packets=%llu rx_ns=%llu tx_packets=%llu tx_xmit_ns=%llu tx_clean_ns=%llu poll_ns=%llu mmio_ns=%llu\n",
 		   nic->ops->name, st.rx_packets,
 		   READ_ONCE(nic->timing.rx_ns), st.tx_packets,
 		   READ_ONCE(nic->timing.tx_xmit_ns),
-		   READ_ONCE(nic->timing.tx_clean_ns));
+		   READ_ONCE(nic->timing.tx_clean_ns),
+		   READ_ONCE(nic->timing.poll_ns),
+		   READ_ONCE(nic->timing.mmio_ns));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(mdlnic_timing);

@@ -167,6 +167,9 @@ struct mdlnic_rx {
 	/* Re-polls a ring the back end could not fill (see mdlnic_rx_fill()). */
 	struct timer_list refill_timer;
 	struct page_pool *page_pool;
+	/* mdlpool: buffers read and not yet given back, freed in bulk. */
+	struct scatterlist *done[MDLNIC_RX_BATCH];
+	unsigned int nr_done;
 	struct mdlnic_ring_stats stats;
 };
 
@@ -182,16 +185,22 @@ struct mdlnic_tx {
 };
 
 /*
- * The driver's own CPU time, for the benchmark (timing=1): what the back
- * end and the ring code spend per frame, without the stack's share (GRO
- * and up) and without the register writes QEMU answers by emulating the
- * device on the spot.  Each field has one writer: rx_ns and tx_clean_ns
- * the NAPI poll, tx_xmit_ns the xmit path under the queue's lock.
+ * CPU time, for the benchmark (timing=1).  @rx_ns, @tx_xmit_ns and
+ * @tx_clean_ns: what the back end and the ring code spend, without the
+ * stack.  @poll_ns: whole NAPI polls, the stack's share of each frame
+ * included, which is where page_pool's recycling and mdlpool's skb frees
+ * land.  @mmio_ns: the part of @poll_ns spent in tail and mask register
+ * writes, which QEMU answers by emulating the device on the spot (it
+ * delivers queued frames when the receive tail moves): the benchmark
+ * subtracts it.  Each field has one writer: the xmit path, under the
+ * queue's lock, for @tx_xmit_ns, the NAPI poll for the others.
  */
 struct mdlnic_timing {
 	u64 rx_ns;
 	u64 tx_xmit_ns;
 	u64 tx_clean_ns;
+	u64 poll_ns;
+	u64 mmio_ns;
 };
 
 struct mdlnic {

@@ -46,8 +46,10 @@ static void mdlnic_rx_fill(struct mdlnic *nic)
 	mdlnic_time_add(&nic->timing.rx_ns, t);
 	if (filled) {
 		rx->next_to_fill = (first + filled) & (MDLNIC_RX_RING - 1);
+		t = mdlnic_time_start();
 		/* writel() orders the descriptor writes before the tail. */
 		mdlnic_wr(nic, MDLNIC_RDT, rx->next_to_fill);
+		mdlnic_time_add(&nic->timing.mmio_ns, t);
 	}
 	if (filled < room && mdlnic_rx_posted(rx) < MDLNIC_RX_RING / 4)
 		mod_timer(&rx->refill_timer, jiffies + 1);
@@ -216,11 +218,10 @@ void mdlnic_rx_close(struct mdlnic *nic)
 	unsigned int posted = mdlnic_rx_posted(rx);
 
 	del_timer_sync(&rx->refill_timer);
-	if (posted) {
-		local_bh_disable();
-		nic->ops->rx_drop(nic, rx->next_to_clean, posted);
-		local_bh_enable();
-	}
+	/* Even with none posted: a back end may hold buffers to give back. */
+	local_bh_disable();
+	nic->ops->rx_drop(nic, rx->next_to_clean, posted);
+	local_bh_enable();
 	rx->next_to_clean = rx->next_to_fill;
 	if (nic->ops->rx_close)
 		nic->ops->rx_close(nic);

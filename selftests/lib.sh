@@ -238,3 +238,30 @@ kernel_at_least() {
 	minor=${minor%%[!0-9]*}
 	[ "$major" -gt "$1" ] || { [ "$major" -eq "$1" ] && [ "$minor" -ge "$2" ]; }
 }
+
+# pktgen_send DEV DST_IP DST_MAC SIZE COUNT [FLAG]: COUNT frames of SIZE
+# bytes from DEV, in the caller's network namespace, on pktgen's thread of
+# CPU 0, with pktgen's FLAG if given (UDPCSUM, say); prints "USEC SENT":
+# how long pktgen's run took and how many frames it sent.  pktgen's
+# "start" returns early when its thread has not picked the run up within
+# 125 ms, which a TCG guest can take: the run is over when the device's
+# result is no longer the idle one.
+pktgen_send() {
+	pg=/proc/net/pktgen
+	echo rem_device_all > $pg/kpktgend_0
+	echo "add_device $1" > $pg/kpktgend_0
+	for c in "count $5" "pkt_size $4" "clone_skb 0" "delay 0" "dst $2" \
+		 "dst_mac $3" "udp_dst_min 9" "udp_dst_max 9" ${6:+"flag $6"}; do
+		echo "$c" > "$pg/$1"
+	done
+	echo start > $pg/pgctrl
+	i=0
+	while ! grep -q '^Result: OK:' "$pg/$1"; do
+		i=$((i + 1))
+		[ $i -le 600 ] || break
+		sleep 0.1
+	done
+	sed -n 's/^Result: OK: \([0-9]*\)(.*/\1/p' "$pg/$1" | tr '\n' ' '
+	sed -n 's/.*pkts-sofar: \([0-9]*\).*/\1/p' "$pg/$1"
+	echo rem_device_all > $pg/kpktgend_0
+}

@@ -137,25 +137,13 @@ set_mtu() {
 		there /sbin/ip link set "$vif" mtu "$1" && wire_up
 }
 
-# pktgen_run WHERE DEV DST_IP DST_MAC SIZE COUNT: COUNT frames of SIZE
-# bytes from DEV (in namespace WHERE) with UDP checksums; prints pktgen's
-# count of frames sent.
+# pktgen_run WHERE DEV DST_IP DST_MAC SIZE: $PKTS frames from DEV (in
+# namespace WHERE) with UDP checksums; prints how many pktgen sent.
 pktgen_run() {
-	run=""
-	[ "$1" = there ] && run=there
-	$run sh -c '
-		pg=/proc/net/pktgen
-		echo rem_device_all > $pg/kpktgend_0
-		echo "add_device $1" > $pg/kpktgend_0
-		for c in "count $5" "pkt_size $4" "clone_skb 0" "delay 0" \
-			 "dst $2" "dst_mac $3" "udp_dst_min 9" "udp_dst_max 9" \
-			 "flag UDPCSUM"; do
-			echo "$c" > $pg/$1
-		done
-		echo start > $pg/pgctrl
-		sed -n "s/.*pkts-sofar: \([0-9]*\).*/\1/p" $pg/$1
-		echo rem_device_all > $pg/kpktgend_0' \
-		pktgen "$2" "$3" "$4" "$5" "$6"
+	in_ns=""
+	[ "$1" = there ] && in_ns=there
+	$in_ns sh -c '. "$0/lib.sh"; pktgen_send "$@"' "$(dirname "$0")" \
+		"$2" "$3" "$4" "$5" "$PKTS" UDPCSUM | cut -d' ' -f2
 }
 
 # The checker has its socket bound: nothing pktgen sends is missed.
@@ -175,7 +163,7 @@ pktgen_into() {
 	"$PKTCHECK" "$eif" "$PKTS" 5 > /tmp/mdlnic-check &
 	check=$!
 	checker_ready
-	sent=$(pktgen_run there "$vif" "$HERE" "$E1000_MAC" "$1" "$PKTS")
+	sent=$(pktgen_run there "$vif" "$HERE" "$E1000_MAC" "$1")
 	wait $check
 	check_rc=$?
 	lost=$(($(stat rx_missed_errors) + $(stat rx_dropped) - lost0))
@@ -188,7 +176,7 @@ pktgen_out() {
 	there "$PKTCHECK" "$vif" "$PKTS" 5 > /tmp/mdlnic-check &
 	check=$!
 	checker_ready
-	sent=$(pktgen_run here "$eif" "$THERE" "$VIRTIO_MAC" "$1" "$PKTS")
+	sent=$(pktgen_run here "$eif" "$THERE" "$VIRTIO_MAC" "$1")
 	wait $check
 	check_rc=$?
 	lost=$(($(there_stat rx_missed_errors) + $(there_stat rx_dropped) + $(stat tx_dropped) - lost0))
@@ -253,28 +241,44 @@ link_cycle() {
 RXPOOL=mdlnic-$E1000_PCI-rx
 TXPOOL=mdlnic-$E1000_PCI-tx
 
-# Every page the mdlpool back end's pools get fails for 2 s, and NAPI moves
-# to a CPU that holds none of the receive pool's slabs, so its refills
-# find no buffer: frames are dropped and counted, and the ring fills again
-# once pages can be had.
+# wait_cpu_idle CPU: the receive pool's share on CPU has given back all
+# its slabs (idle return, at twice min_page_lifetime_ms)
+wait_cpu_idle() {
+	i=0
+	until [ "$(pool_stat "$RXPOOL" pages_in_use cpu=$1)" = 0 ]; do
+		i=$((i + 1))
+		[ $i -le 100 ] || return 1
+		sleep 0.1
+	done
+}
+
+# NAPI leaves the last CPU until that CPU has given all its receive slabs
+# back, then returns to it while every page the pools ask for fails, and a
+# pktgen burst empties the ring: the refills find no buffer, what the
+# device cannot place it counts, and the ring fills again once pages can be
+# had.
 starve_refills() {
 	irq=$(cat "/sys/bus/pci/devices/$E1000_PCI/irq")
-	cpu=""
-	for c in $(seq 0 $(($(online_cpus) - 1))); do
-		if [ "$(pool_stat "$RXPOOL" pages_in_use cpu=$c)" = 0 ]; then
-			cpu=$c
-			break
-		fi
-	done
-	[ -n "$cpu" ] || { ktap_print_msg "every CPU holds receive slabs"; return 1; }
+	last=$(($(online_cpus) - 1))
+	set_param min_page_lifetime_ms 100
+	echo 0 > "/proc/irq/$irq/smp_affinity_list"
+	wait_cpu_idle "$last" || {
+		ktap_print_msg "CPU $last kept receive slabs with NAPI on CPU 0"
+		return 1
+	}
 	fail0=$(pool_stat "$RXPOOL" alloc_failures)
+	missed0=$(stat rx_missed_errors)
 	echo 1000000 > "$DBG/fail_next_pages"
-	echo "$cpu" > "/proc/irq/$irq/smp_affinity_list"
-	sleep 1.5
-	echo 0 > "$DBG/fail_next_pages"
+	echo "$last" > "/proc/irq/$irq/smp_affinity_list"
+	# Pages come back after 1 s whatever pktgen does: with the ring empty,
+	# QEMU holds frames back and pktgen waits on the virtio-net's queue.
+	{ sleep 1; echo 0 > "$DBG/fail_next_pages"; } &
+	sent=$(pktgen_run there "$vif" "$HERE" "$E1000_MAC" 64)
+	wait $!
 	fails=$(($(pool_stat "$RXPOOL" alloc_failures) - fail0))
-	ktap_print_msg "NAPI on CPU $cpu: $fails refills failed"
-	echo "0-$(($(online_cpus) - 1))" > "/proc/irq/$irq/smp_affinity_list"
+	ktap_print_msg "NAPI on CPU $last, a burst of $sent frames: $fails refills failed, the device missed $(($(stat rx_missed_errors) - missed0)) frames"
+	echo "0-$last" > "/proc/irq/$irq/smp_affinity_list"
+	restore_params
 	[ "$fails" -gt 0 ]
 }
 

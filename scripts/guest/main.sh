@@ -15,26 +15,7 @@ echo "== stress: 2 threads per CPU, $ops operations each, 50% remote frees"
 echo "stress demo threads=2 ops=$ops remote=50 hold=32" > "$CTL"
 grep '^stress demo ' "$CTL"
 echo "== statistics (/sys/kernel/debug/mdlpool/demo/stats)"
-# One row per CPU and a total; one column per counter.
-awk 'NR > 1 {
-	row[NR] = $1
-	for (i = 2; i <= NF; i++) {
-		split($i, kv, "=")
-		if (NR == 2) key[i] = kv[1]
-		val[NR, i] = kv[2]
-	}
-	n = NF; last = NR
-}
-END {
-	printf "%-20s", "counter"
-	for (r = 2; r <= last; r++) printf " %10s", row[r]
-	printf "\n"
-	for (i = 2; i <= n; i++) {
-		printf "%-20s", key[i]
-		for (r = 2; r <= last; r++) printf " %10s", val[r, i]
-		printf "\n"
-	}
-}' "$DBG/demo/stats"
+awk -f "$(dirname "$0")/stats-table.awk" "$DBG/demo/stats"
 mismatches=$(sed -n 's/^stress demo .* mismatches=\([0-9]*\) .*/\1/p' "$CTL")
 echo "destroy demo" > "$CTL"
 echo "== after destroy: $(cat "$DBG/summary")"

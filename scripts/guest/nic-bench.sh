@@ -11,8 +11,8 @@
 # pktgen's run.  ns_per_frame: the driver's own CPU time per frame
 # (mdlnic's timing=1: back end and ring code, without the stack and without
 # QEMU's device emulation), "-" for the in-tree driver.
-# Arguments: frames per run (default 20000), rounds (default 3).
-PKTS=${1:-20000}
+# Arguments: frames per run (default 10000), rounds (default 3).
+PKTS=${1:-10000}
 ROUNDS=${2:-3}
 KO=${MDLPOOL_MODDIR:-/lib/modules/mdlpool}/mdlnic.ko
 E1000_MAC=52:54:00:12:34:56
@@ -28,12 +28,12 @@ ifname_by_mac() {
 modprobe virtio_net && modprobe pktgen || exit 1
 sleep 1
 unshare -n sleep 100000 &
-ns=$!
+ns_pid=$!
 sleep 1
 vif=$(ifname_by_mac "$VIRTIO_MAC")
-/sbin/ip link set "$vif" netns "$ns" || exit 1
+/sbin/ip link set "$vif" netns "$ns_pid" || exit 1
 there() {
-	nsenter -t "$ns" -n "$@"
+	nsenter -t "$ns_pid" -n "$@"
 }
 there /sbin/ip addr add 10.77.0.2/24 dev "$vif"
 there /sbin/ip link set "$vif" mtu 9000 up
@@ -56,18 +56,8 @@ up() {
 pktgen_usec() {
 	in_ns=""
 	[ "$1" = there ] && in_ns=there
-	$in_ns sh -c '
-		pg=/proc/net/pktgen
-		echo rem_device_all > $pg/kpktgend_0
-		echo "add_device $1" > $pg/kpktgend_0
-		for c in "count $4" "pkt_size $3" "clone_skb 0" "delay 0" \
-			 "dst '"$NOBODY"'" "dst_mac $2" "udp_dst_min 9" "udp_dst_max 9"; do
-			echo "$c" > $pg/$1
-		done
-		echo start > $pg/pgctrl
-		sed -n "s/^Result: OK: \([0-9]*\)(.*/\1/p" $pg/$1
-		echo rem_device_all > $pg/kpktgend_0' \
-		pktgen "$2" "$3" "$4" "$PKTS"
+	$in_ns sh -c '. /selftests/lib.sh; pktgen_send "$@"' pktgen \
+		"$2" "$NOBODY" "$3" "$4" "$PKTS" | cut -d' ' -f1
 }
 
 # field FILE KEY: KEY=value out of a one-line file
@@ -77,6 +67,16 @@ field() {
 
 timing() {
 	cat "/sys/kernel/debug/mdlnic/0000:00:03.0/timing" 2>/dev/null
+}
+
+# d KEY: how much a timing counter moved over the run
+d() {
+	echo $(($(field /tmp/t1 "$1") - $(field /tmp/t0 "$1")))
+}
+
+# per NS: NS over the run's frames
+per() {
+	awk -v ns="$1" -v n="$frames" 'BEGIN { printf "%.1f", n ? ns / n : 0 }'
 }
 
 # run BACKEND DIR SIZE: one run, one nicraw line
@@ -95,18 +95,18 @@ run() {
 	rx=$(($(cat "$st/rx_packets") - rx0)) tx=$(($(cat "$st/tx_packets") - tx0))
 	frames=$rx
 	[ "$2" = out ] && frames=$tx
-	ns=-
+	drv=- cpu=-
 	if [ -s /tmp/t1 ]; then
 		if [ "$2" = in ]; then
-			ns=$(($(field /tmp/t1 rx_ns) - $(field /tmp/t0 rx_ns)))
+			drv=$(per "$(d rx_ns)")
+			cpu=$(per $(($(d poll_ns) - $(d mmio_ns))))
 		else
-			ns=$(($(field /tmp/t1 tx_xmit_ns) + $(field /tmp/t1 tx_clean_ns) -
-			      $(field /tmp/t0 tx_xmit_ns) - $(field /tmp/t0 tx_clean_ns)))
+			drv=$(per $(($(d tx_xmit_ns) + $(d tx_clean_ns))))
+			cpu=$(per $(($(d tx_xmit_ns) + $(d poll_ns) - $(d mmio_ns))))
 		fi
-		ns=$(awk -v ns="$ns" -v n="$frames" 'BEGIN { printf "%.1f", n ? ns / n : 0 }')
 	fi
 	pps=$(awk -v n="$frames" -v us="${usec:-0}" 'BEGIN { printf "%d", us ? n * 1e6 / us : 0 }')
-	echo "nicraw backend=$1 dir=$2 size=$3 frames=$frames pps=$pps ns_per_frame=$ns"
+	echo "nicraw backend=$1 dir=$2 size=$3 frames=$frames pps=$pps driver_ns=$drv cpu_ns=$cpu"
 }
 
 # backend_runs BACKEND: mdlnic with it, every direction and size
@@ -146,4 +146,4 @@ if modprobe e1000 2>/dev/null; then
 else
 	echo "no in-tree e1000 module in this kernel: no reference"
 fi
-kill "$ns"
+kill "$ns_pid"
