@@ -242,9 +242,13 @@ static int mdlnic_stop(struct net_device *netdev)
 
 	netif_carrier_off(netdev);
 	netif_tx_disable(netdev);	/* waits for a running xmit */
+	/*
+	 * NAPI first: a poll that completes unmasks the interrupt, and
+	 * once NAPI is off the handler only reads and clears the cause.
+	 */
+	napi_disable(&nic->napi);
 	mdlnic_wr(nic, MDLNIC_IMC, ~0u);
 	free_irq(nic->pdev->irq, nic);	/* waits for a running handler */
-	napi_disable(&nic->napi);
 	/* No DMA after the reset: the buffers can go. */
 	mdlnic_hw_reset(nic);
 	mdlnic_rx_close(nic);
@@ -265,7 +269,7 @@ static int mdlnic_change_mtu(struct net_device *netdev, int mtu)
 {
 	struct mdlnic *nic = netdev_priv(netdev);
 
-	netdev->mtu = mtu;
+	WRITE_ONCE(netdev->mtu, mtu);
 	if (netif_running(netdev))
 		mdlnic_wr(nic, MDLNIC_RCTL, mdlnic_rctl(netdev));
 	return 0;

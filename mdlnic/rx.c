@@ -32,6 +32,8 @@ static void mdlnic_rx_fill(struct mdlnic *nic)
 	unsigned int first = rx->next_to_fill, filled, i;
 	u64 t;
 
+	/* The back ends allocate as in NAPI: with bottom halves off. */
+	WARN_ON_ONCE(!in_softirq());
 	if (room < MDLNIC_RX_BATCH && mdlnic_rx_posted(rx))
 		return;
 	t = mdlnic_time_start();
@@ -119,7 +121,7 @@ static bool mdlnic_rx_frame_done(struct mdlnic_rx *rx, unsigned int *pieces,
 int mdlnic_rx_poll(struct mdlnic *nic, int budget)
 {
 	struct mdlnic_rx *rx = &nic->rx;
-	unsigned int longest = nic->netdev->mtu + VLAN_ETH_HLEN;
+	unsigned int longest = READ_ONCE(nic->netdev->mtu) + VLAN_ETH_HLEN;
 	unsigned int packets = 0, bytes = 0, dropped = 0, length_errors = 0;
 	unsigned int frame_errors = 0, pieces, len;
 	int done = 0;

@@ -69,6 +69,8 @@ netdev_tx_t mdlnic_xmit(struct sk_buff *skb, struct net_device *netdev)
 	u64 t = mdlnic_time_start();
 	int pieces;
 
+	/* The only writer of next_to_use: the queue's lock says so. */
+	lockdep_assert_held(&netdev_get_tx_queue(netdev, 0)->_xmit_lock);
 	if (WARN_ON_ONCE(mdlnic_tx_room(tx) < nic->ops->tx_pieces(skb->len))) {
 		netif_stop_queue(netdev);
 		return NETDEV_TX_BUSY;
