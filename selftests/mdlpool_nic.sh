@@ -299,11 +299,11 @@ pools_idle() {
 }
 
 # rmmod_midway BACKEND: rmmod in the middle of transfers must succeed and
-# leave no pool.  Both ways, except for page_pool: a page it lent the stack
-# stays mapped for the device until the stack frees it (page_pool unmaps
-# such pages at destroy only from 6.15), so a frame waiting in a socket's
-# queue when the driver goes is a DMA mapping left behind, which DMA-API
-# debugging reports.  page_pool's transfer only goes out of mdlnic (what
+# leave no pool.  Both ways, except for page_pool: in the kernels tested
+# here a page it lent the stack stays mapped for the device until the
+# stack frees it, even once the pool is destroyed, so a frame waiting in a
+# socket's queue when the driver goes is a DMA mapping left behind, which
+# DMA-API debugging reports.  page_pool's transfer only goes out of mdlnic (what
 # comes in is ACKs, which TCP frees as it reads them).
 rmmod_midway() {
 	bg_in=""
