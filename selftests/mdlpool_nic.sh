@@ -332,14 +332,6 @@ rmmod_midway() {
 # meanwhile, and when mdlnic goes, no softirq may come: DMA-API debugging
 # reported 2 such pages at unbind, and page_pool waited for them for minutes
 # ("stalled pool shutdown").  page_pool's run frees them at once.
-# 6.12's PREEMPT_RT scheduler warned in affine_move_task() (sched/core.c)
-# for the virtio-net's interrupt thread when a CPU came back online during
-# traffic: the kernel's, not ours, and not yet understood (issue 21).
-hotplug_skip=""
-if uname -v | grep -q PREEMPT_RT && kernel_at_least 6 12; then
-	hotplug_skip="6.12 PREEMPT_RT warns in affine_move_task() for virtio's IRQ thread on CPU hotplug (issue 21)"
-fi
-
 DEFER=/proc/sys/net/core/skb_defer_max
 saved_defer=$(cat "$DEFER" 2>/dev/null)
 defer_max() {
@@ -374,13 +366,8 @@ backend_tests() {
 		pktgen_out 64
 	ktap_test_result "$b: pktgen, $PKTS frames of 1500 bytes out of mdlnic: intact, unique, losses counted" \
 		pktgen_out 1500
-	if [ -z "$hotplug_skip" ]; then
-		ktap_test_result "$b: CPUs offline and online during transfers both ways: intact" \
-			during_traffic cpus_cycle
-	else
-		# ktap: alternative
-		ktap_test_skip "$b: CPUs offline and online during transfers both ways" "$hotplug_skip"
-	fi
+	ktap_test_result "$b: CPUs offline and online during transfers both ways: intact" \
+		during_traffic cpus_cycle
 	ktap_test_result "$b: link down and up during transfers both ways: intact" \
 		during_traffic link_cycle
 	if [ "$b" = mdlpool ]; then
