@@ -239,16 +239,39 @@ kernel_at_least() {
 	[ "$major" -gt "$1" ] || { [ "$major" -eq "$1" ] && [ "$minor" -ge "$2" ]; }
 }
 
+# pktgen_idle: no device left on pktgen's thread of CPU 0.  pktgen acts
+# on "rem_device_all" in its own thread, whenever that thread next looks
+# (every 100 ms when idle), and handles a pending "start" before it: a
+# removal still pending when the next run starts stops that run and
+# removes its device ("WARNING: trying to remove a running interface"), as
+# seen on the debug tiers.  So the removal is asked for only when there is
+# a device to remove, and waited for: the thread's list empty, and 0.1 s
+# for the thread to clear its request right after emptying it.  30 s at
+# most.
+pktgen_idle() {
+	t=/proc/net/pktgen/kpktgend_0
+	grep -Eq '^(Running|Stopped): [^ ]' $t || return 0
+	echo rem_device_all > $t
+	i=0
+	while grep -Eq '^(Running|Stopped): [^ ]' $t; do
+		i=$((i + 1))
+		[ $i -le 300 ] || return 1
+		sleep 0.1
+	done
+	sleep 0.1
+}
+
 # pktgen_send DEV DST_IP DST_MAC SIZE COUNT [FLAG]: COUNT frames of SIZE
 # bytes from DEV, in the caller's network namespace, on pktgen's thread of
 # CPU 0, with pktgen's FLAG if given (UDPCSUM, say); prints "USEC SENT":
 # how long pktgen's run took and how many frames it sent.  pktgen's
 # "start" returns early when its thread has not picked the run up within
 # 125 ms, which a TCG guest can take: the run is over when the device's
-# result is no longer the idle one.
+# result is no longer the idle one.  A run not over in 60 s is stopped
+# (and prints no time) before its device is removed.
 pktgen_send() {
 	pg=/proc/net/pktgen
-	echo rem_device_all > $pg/kpktgend_0
+	pktgen_idle || return 1
 	echo "add_device $1" > $pg/kpktgend_0
 	for c in "count $5" "pkt_size $4" "clone_skb 0" "delay 0" "dst $2" \
 		 "dst_mac $3" "udp_dst_min 9" "udp_dst_max 9" ${6:+"flag $6"}; do
@@ -258,10 +281,13 @@ pktgen_send() {
 	i=0
 	while ! grep -q '^Result: OK:' "$pg/$1"; do
 		i=$((i + 1))
-		[ $i -le 600 ] || break
+		if [ $i -gt 600 ]; then
+			echo stop > $pg/pgctrl
+			break
+		fi
 		sleep 0.1
 	done
 	sed -n 's/^Result: OK: \([0-9]*\)(.*/\1/p' "$pg/$1" | tr '\n' ' '
 	sed -n 's/.*pkts-sofar: \([0-9]*\).*/\1/p' "$pg/$1"
-	echo rem_device_all > $pg/kpktgend_0
+	pktgen_idle
 }
