@@ -16,7 +16,7 @@
  * buffers:
  *
  *   [ mdlpool_page | hdr 0 | ... | hdr n-1 | pad | buf 0 | ... | buf n-1 ]
- *   hdr = struct mdlpool_block (scatterlist, llist node, state)
+ *   hdr = struct mdlpool_block (scatterlist, llist node, state, offset)
  *
  * Each buffer starts on a cache line (and ARCH_DMA_MINALIGN) and fills whole
  * cache lines, so the headers the CPU writes at every allocation and free
@@ -75,7 +75,8 @@
  *    its local_lock, a real per-CPU lock there, and bottom halves stay as
  *    the caller has them; the softirq share stays empty.  See
  *    mdlpool_enter().
- *    mdlpool_assert_owner() asserts this on every such path.
+ *    mdlpool_assert_owner() asserts this on every such path, in kernels
+ *    built to debug preemption or locking.
  *
  * 4. Any CPU, and either share of the owner's CPU, may push a block onto a
  *    page's free llist (llist_add()).  Only the owner takes blocks off it,
@@ -323,9 +324,18 @@ static unsigned long mdlpool_page_mark(const struct mdlpool_page *pg)
  */
 static struct task_struct *mdlpool_offline_owner;
 
-/* Rules 3 and 7: the caller may act as the owner of @c. */
+/*
+ * Rules 3 and 7: the caller may act as the owner of @c.  This runs on every
+ * allocation and free, so, like the kernel's own checks of this_cpu
+ * operations, only kernels built to debug preemption or locking make it
+ * (the debug test tiers do): elsewhere it cost a twentieth of an
+ * allocation and free pair (BENCHMARKS.md).
+ */
 static __always_inline void mdlpool_assert_owner(struct mdlpool_cpu *c)
 {
+	if (!IS_ENABLED(CONFIG_DEBUG_PREEMPT) &&
+	    !IS_ENABLED(CONFIG_PROVE_LOCKING))
+		return;
 	if (!cpu_online(c->cpu)) {
 		WARN_ON_ONCE(READ_ONCE(mdlpool_offline_owner) != current);
 		return;
@@ -1036,6 +1046,7 @@ static struct mdlpool_block *mdlpool_block_build(const struct mdlpool *pool,
 
 	/* One segment, even where the buffer crosses into the next page. */
 	sg_init_one(&blk->sg, buf, pool->buffer_size);
+	blk->buf_offset = buf - (void *)pg;
 	if (pool->dma_dev) {
 		sg_dma_address(&blk->sg) = pg->dma +
 					   mdlpool_block_offset(pool, pg, blk);
@@ -1132,14 +1143,13 @@ mdlpool_block_take(const struct mdlpool *pool, struct mdlpool_page *pg)
 	return NULL;
 }
 
+/* The block leaves the pool: its descriptor as a new buffer's should be. */
 static __always_inline struct scatterlist *
-mdlpool_block_hand_out(const struct mdlpool *pool, struct mdlpool_page *pg,
-		       struct mdlpool_block *blk, void **buf)
+mdlpool_block_give(const struct mdlpool *pool, struct mdlpool_page *pg,
+		   struct mdlpool_block *blk, void **buf)
 {
 	struct scatterlist *sg = &blk->sg;
 
-	if (pool->checked)
-		mdlpool_check_poison(pool, pg, blk);
 	blk->state = MDLPOOL_BLOCK_OUT;
 	/* Callers shorten the length while they use a buffer; NT resets it. */
 	sg->length = pool->buffer_size;
@@ -1147,8 +1157,17 @@ mdlpool_block_hand_out(const struct mdlpool *pool, struct mdlpool_page *pg,
 		sg_dma_len(sg) = pool->buffer_size;
 	/* NT clears the MDL's link: a new buffer is never part of a chain. */
 	sg_mark_end(sg);
-	*buf = mdlpool_block_buf(pool, pg, blk);
+	*buf = (void *)pg + blk->buf_offset;
 	return sg;
+}
+
+static __always_inline struct scatterlist *
+mdlpool_block_hand_out(const struct mdlpool *pool, struct mdlpool_page *pg,
+		       struct mdlpool_block *blk, void **buf)
+{
+	if (pool->checked)
+		mdlpool_check_poison(pool, pg, blk);
+	return mdlpool_block_give(pool, pg, blk, buf);
 }
 
 /* After one allocation or a bulk of them: the high-water mark. */
@@ -1278,12 +1297,52 @@ mdlpool_alloc_short(struct mdlpool_cpu *c, unsigned int nr, unsigned int got,
 	return got;
 }
 
-/* mdlpool_alloc_short() for one buffer. */
+/*
+ * The allocation most calls make, inline in mdlpool_alloc() and
+ * mdlpool_alloc_bh(): a block the owner freed into the first page of its
+ * list, with nothing to scavenge and no checks to run.  NULL, with nothing
+ * changed, sends the caller to mdlpool_alloc_slow() for every other case.
+ * It calls nothing and keeps few values, so that the compiler saves no
+ * register for it: the saves and restores of a path that did everything
+ * cost a tenth of an allocation and free pair (BENCHMARKS.md).
+ */
+static __always_inline struct scatterlist *
+mdlpool_alloc_fast(struct mdlpool_cpu *c, void **buf)
+{
+	const struct mdlpool *pool = c->pool;
+	struct mdlpool_block *blk;
+	struct mdlpool_page *pg;
+	struct llist_node *node;
+
+	mdlpool_assert_owner(c);
+	if (unlikely(pool->checked ||
+		     mdlpool_scavenge_due(c, jiffies,
+					  READ_ONCE(used_pages_threshold))))
+		return NULL;
+	pg = list_first_entry_or_null(&c->pages, struct mdlpool_page, link);
+	if (unlikely(!pg || !pg->owner_free))
+		return NULL;
+	node = pg->owner_free;
+	blk = container_of(node, struct mdlpool_block, free_node);
+	if (unlikely(blk->state != MDLPOOL_BLOCK_FREE))
+		return NULL;
+	pg->owner_free = node->next;
+	pg->nr_out++;
+	c->allocs++;
+	mdlpool_note_peak(c);
+	return mdlpool_block_give(pool, pg, blk, buf);
+}
+
+/* One buffer, when mdlpool_alloc_fast() has none; leaves the section. */
 static noinline struct scatterlist *
-mdlpool_alloc_one_short(struct mdlpool_cpu *c, void **buf)
+mdlpool_alloc_slow(struct mdlpool_cpu *c, void **buf)
 {
 	struct scatterlist *sg;
 
+	if (likely(mdlpool_alloc_many(c, 1, &sg, buf))) {
+		mdlpool_leave(c);
+		return sg;
+	}
 	return mdlpool_alloc_short(c, 1, 0, &sg, buf) ? sg : NULL;
 }
 
@@ -1306,12 +1365,14 @@ struct scatterlist *mdlpool_alloc_bh(struct mdlpool *pool, void **buf)
 	struct scatterlist *sg;
 	struct mdlpool_cpu *c;
 
-	*buf = NULL;
-	if (!mdlpool_context_ok() || WARN_ON_ONCE(!in_softirq()))
+	if (unlikely(!mdlpool_context_ok() || WARN_ON_ONCE(!in_softirq()))) {
+		*buf = NULL;
 		return NULL;
+	}
 	c = mdlpool_enter(pool);
-	if (unlikely(!mdlpool_alloc_many(c, 1, &sg, buf)))
-		return mdlpool_alloc_one_short(c, buf);
+	sg = mdlpool_alloc_fast(c, buf);
+	if (unlikely(!sg))
+		return mdlpool_alloc_slow(c, buf);
 	mdlpool_leave(c);
 	return sg;
 }
@@ -1341,12 +1402,14 @@ struct scatterlist *mdlpool_alloc(struct mdlpool *pool, void **buf)
 	struct scatterlist *sg;
 	struct mdlpool_cpu *c;
 
-	*buf = NULL;
-	if (!mdlpool_context_ok())
+	if (unlikely(!mdlpool_context_ok())) {
+		*buf = NULL;
 		return NULL;
+	}
 	c = mdlpool_enter(pool);
-	if (unlikely(!mdlpool_alloc_many(c, 1, &sg, buf)))
-		return mdlpool_alloc_one_short(c, buf);
+	sg = mdlpool_alloc_fast(c, buf);
+	if (unlikely(!sg))
+		return mdlpool_alloc_slow(c, buf);
 	mdlpool_leave(c);
 	return sg;
 }
@@ -1356,38 +1419,45 @@ EXPORT_SYMBOL_GPL(mdlpool_alloc);
  * The slab an address lies in, judged from its struct pages alone, so that
  * a descriptor pointing anywhere in the direct map can be checked without
  * reading memory the pool does not own.  The head page of a slab carries
- * the mark; a tail page leads to it.
+ * the mark; a tail page leads to it.  mdlpool_page_of_mapped() is for an
+ * address virt_addr_valid() has accepted.
  */
-static __always_inline struct mdlpool_page *mdlpool_page_of(const void *addr)
+static __always_inline struct mdlpool_page *
+mdlpool_page_of_mapped(const void *addr, struct page **headp)
 {
-	struct mdlpool_page *pg;
-	struct page *head;
+	struct page *head = virt_to_head_page(addr);
+	struct mdlpool_page *pg = page_address(head);
 
-	if (!virt_addr_valid(addr))
-		return NULL;
-	head = virt_to_head_page(addr);
-	pg = page_address(head);
 	/*
 	 * Another page's owner may write its private word meanwhile: any
 	 * value but our mark, torn or not, says "not a pool page".
 	 */
 	if (data_race(page_private(head)) != mdlpool_page_mark(pg))
 		return NULL;
+	*headp = head;
 	return pg;
+}
+
+static __always_inline struct mdlpool_page *mdlpool_page_of(const void *addr)
+{
+	struct page *head;
+
+	return virt_addr_valid(addr) ? mdlpool_page_of_mapped(addr, &head) :
+				       NULL;
 }
 
 /* NT's check that the caller did not repoint the MDL at memory of its own. */
 static __always_inline bool
 mdlpool_block_intact(const struct mdlpool *pool, struct mdlpool_page *pg,
-		     struct mdlpool_block *blk)
+		     struct page *head, struct mdlpool_block *blk)
 {
-	void *buf = mdlpool_block_buf(pool, pg, blk);
+	unsigned int off = mdlpool_block_offset(pool, pg, blk);
 	struct scatterlist *sg = &blk->sg;
 
-	return sg_page(sg) == virt_to_page(buf) &&
-	       sg->offset == offset_in_page(buf) &&
-	       (!pool->dma_dev ||
-		sg_dma_address(sg) == pg->dma + mdlpool_block_offset(pool, pg, blk));
+	/* The slab's struct pages follow its head's, as for any folio. */
+	return sg_page(sg) == nth_page(head, off >> PAGE_SHIFT) &&
+	       sg->offset == offset_in_page(off) &&
+	       (!pool->dma_dev || sg_dma_address(sg) == pg->dma + off);
 }
 
 static const char * const mdlpool_refusal_text[] = {
@@ -1396,11 +1466,20 @@ static const char * const mdlpool_refusal_text[] = {
 	[MDLPOOL_REFUSED_TWICE] = "already free",
 };
 
-static int mdlpool_reject(struct mdlpool *pool, const struct scatterlist *sg,
-			  enum mdlpool_refusal why)
+/*
+ * Counts and reports a refused free; @c is the share whose slab holds the
+ * descriptor, or NULL if no pool's does.  Out of line, as refusals are.
+ */
+static noinline int mdlpool_reject(struct mdlpool_cpu *c,
+				   const struct scatterlist *sg,
+				   enum mdlpool_refusal why)
 {
-	const char *name = pool ? pool->name : "(no pool)";
+	const char *name = c ? c->pool->name : "(no pool)";
 
+	if (c)
+		atomic_long_inc(&c->rejected_frees);
+	else
+		atomic_long_inc(&mdlpool_foreign_frees);
 	trace_mdlpool_free_refused(name, sg, why);
 	WARN_ONCE(1, "%s: refused free of %p: %s\n",
 		  name, sg, mdlpool_refusal_text[why]);
@@ -1409,9 +1488,10 @@ static int mdlpool_reject(struct mdlpool *pool, const struct scatterlist *sg,
 	return -EINVAL;
 }
 
+/* The owner's free of a block marked free, into its page's own list. */
 static __always_inline void
-mdlpool_free_local(struct mdlpool_cpu *c, struct mdlpool_page *pg,
-		   struct mdlpool_block *blk)
+mdlpool_free_to_page(struct mdlpool_cpu *c, struct mdlpool_page *pg,
+		     struct mdlpool_block *blk)
 {
 	mdlpool_assert_owner(c);
 	WRITE_ONCE(pg->last_free, jiffies);
@@ -1419,6 +1499,13 @@ mdlpool_free_local(struct mdlpool_cpu *c, struct mdlpool_page *pg,
 	pg->owner_free = &blk->free_node;
 	pg->nr_out--;
 	c->local_frees++;
+}
+
+static __always_inline void
+mdlpool_free_local(struct mdlpool_cpu *c, struct mdlpool_page *pg,
+		   struct mdlpool_block *blk)
+{
+	mdlpool_free_to_page(c, pg, blk);
 	if (pg->on_used)
 		mdlpool_page_restore(c, pg);
 }
@@ -1457,32 +1544,58 @@ static void mdlpool_free_remote(struct mdlpool_cpu *owner,
 
 /*
  * The checks of a free: the descriptor is one a pool handed out and
- * unaltered.  Returns the block's share and sets @pgp and @blkp, or an
- * ERR_PTR() if the free is refused.
+ * unaltered.  Each returns the block's share and sets @blkp (and the slab
+ * and its head page, @pgp and @headp), or NULL if the free is refused
+ * (-EINVAL).  mdlpool_free_check_in() is for a descriptor known to lie in
+ * slab @pg; mdlpool_free_check_mapped() for one virt_addr_valid() has
+ * accepted.
  */
 static __always_inline struct mdlpool_cpu *
-mdlpool_free_check(struct scatterlist *sg, struct mdlpool_page **pgp,
-		   struct mdlpool_block **blkp)
+mdlpool_free_check_in(struct mdlpool_page *pg, struct page *head,
+		      struct scatterlist *sg, struct mdlpool_block **blkp)
 {
-	struct mdlpool_block *blk;
-	struct mdlpool_page *pg;
-	struct mdlpool_cpu *c;
+	struct mdlpool_cpu *c = pg->owner;
+	struct mdlpool_block *blk = mdlpool_block_of(c->pool, pg, sg);
 
-	pg = mdlpool_page_of(sg);
-	if (!pg) {
-		atomic_long_inc(&mdlpool_foreign_frees);
-		return ERR_PTR(mdlpool_reject(NULL, sg, MDLPOOL_REFUSED_FOREIGN));
+	if (unlikely(!blk || !mdlpool_block_intact(c->pool, pg, head, blk))) {
+		mdlpool_reject(c, sg, MDLPOOL_REFUSED_ALTERED);
+		return NULL;
 	}
-	c = pg->owner;
-	blk = mdlpool_block_of(c->pool, pg, sg);
-	if (!blk || !mdlpool_block_intact(c->pool, pg, blk)) {
-		atomic_long_inc(&c->rejected_frees);
-		return ERR_PTR(mdlpool_reject(c->pool, sg,
-					      MDLPOOL_REFUSED_ALTERED));
-	}
-	*pgp = pg;
 	*blkp = blk;
 	return c;
+}
+
+static __always_inline struct mdlpool_cpu *
+mdlpool_free_check_mapped(struct scatterlist *sg, struct mdlpool_page **pgp,
+			  struct page **headp, struct mdlpool_block **blkp)
+{
+	struct mdlpool_page *pg = mdlpool_page_of_mapped(sg, headp);
+
+	if (unlikely(!pg)) {
+		mdlpool_reject(NULL, sg, MDLPOOL_REFUSED_FOREIGN);
+		return NULL;
+	}
+	*pgp = pg;
+	return mdlpool_free_check_in(pg, *headp, sg, blkp);
+}
+
+static __always_inline struct mdlpool_cpu *
+mdlpool_free_check(struct scatterlist *sg, struct mdlpool_page **pgp,
+		   struct page **headp, struct mdlpool_block **blkp)
+{
+	if (unlikely(!virt_addr_valid(sg))) {
+		mdlpool_reject(NULL, sg, MDLPOOL_REFUSED_FOREIGN);
+		return NULL;
+	}
+	return mdlpool_free_check_mapped(sg, pgp, headp, blkp);
+}
+
+/* Whether @sg lies among the built block headers of slab @pg. */
+static __always_inline bool mdlpool_in_headers(struct mdlpool_page *pg,
+					       const struct scatterlist *sg)
+{
+	return (unsigned long)sg - (unsigned long)pg->blocks <
+	       (unsigned long)pg->built * sizeof(struct mdlpool_block);
 }
 
 /*
@@ -1501,10 +1614,8 @@ mdlpool_free_mark(struct mdlpool_cpu *c, struct mdlpool_page *pg,
 	struct mdlpool *pool = c->pool;
 	u32 out = MDLPOOL_BLOCK_OUT;
 
-	if (unlikely(!try_cmpxchg(&blk->state, &out, MDLPOOL_BLOCK_FREE))) {
-		atomic_long_inc(&c->rejected_frees);
-		return mdlpool_reject(pool, &blk->sg, MDLPOOL_REFUSED_TWICE);
-	}
+	if (unlikely(!try_cmpxchg(&blk->state, &out, MDLPOOL_BLOCK_FREE)))
+		return mdlpool_reject(c, &blk->sg, MDLPOOL_REFUSED_TWICE);
 	if (pool->checked)
 		mdlpool_check_redzone(pool, pg, blk);
 	return 0;
@@ -1523,6 +1634,86 @@ mdlpool_free_in(struct mdlpool_cpu *here, struct mdlpool_cpu *c,
 		mdlpool_free_local(c, pg, blk);
 	else
 		mdlpool_free_remote(c, pg, blk);
+	return 0;
+}
+
+/*
+ * The free most calls make, in the section of the block's own share: no
+ * checks to run, the page on the page list, no scavenge due.  False, with
+ * nothing changed, sends the caller to mdlpool_free_slow().  Small for the
+ * reason mdlpool_alloc_fast() is.
+ */
+static __always_inline bool
+mdlpool_free_fast(struct mdlpool_cpu *c, struct mdlpool_page *pg,
+		  struct mdlpool_block *blk)
+{
+	u32 out = MDLPOOL_BLOCK_OUT;
+
+	if (unlikely(c->pool->checked || pg->on_used ||
+		     time_after(jiffies, c->next_scavenge)))
+		return false;
+	/*
+	 * A block that is not out stays as it is until mdlpool_free_slow()
+	 * refuses it: only an allocation in this section could change it.
+	 */
+	if (unlikely(!try_cmpxchg(&blk->state, &out, MDLPOOL_BLOCK_FREE)))
+		return false;
+	mdlpool_free_to_page(c, pg, blk);
+	return true;
+}
+
+/* Every free mdlpool_free_fast() leaves, in the section of @here. */
+static noinline int mdlpool_free_slow(struct mdlpool_cpu *here,
+				      struct mdlpool_cpu *c,
+				      struct mdlpool_page *pg,
+				      struct mdlpool_block *blk)
+{
+	int err = mdlpool_free_in(here, c, pg, blk);
+
+	mdlpool_scavenge_if_period_over(here);
+	mdlpool_leave(here);
+	return err;
+}
+
+/* Rule 5: a free on another CPU than the block's, in no section. */
+static noinline int mdlpool_free_elsewhere(struct mdlpool_cpu *c,
+					   struct mdlpool_page *pg,
+					   struct mdlpool_block *blk)
+{
+	int err = mdlpool_free_mark(c, pg, blk);
+
+	if (!err)
+		mdlpool_free_remote(c, pg, blk);
+	return err;
+}
+
+/*
+ * mdlpool_free() once virt_addr_valid() has accepted the descriptor.  That
+ * call is the only one on the way, so it is made before anything else is
+ * worked out and this is a jump: neither function saves more than a
+ * register (see mdlpool_alloc_fast()).
+ */
+static noinline int mdlpool_free_mapped(struct scatterlist *sg)
+{
+	struct mdlpool_cpu *c, *here;
+	struct mdlpool_block *blk;
+	struct mdlpool_page *pg;
+	struct page *head;
+
+	c = mdlpool_free_check_mapped(sg, &pg, &head, &blk);
+	if (unlikely(!c))
+		return -EINVAL;
+	/*
+	 * A free on another CPU needs no section (rule 5), so a racy look at
+	 * the CPU is enough to send it there; a free that looks local is
+	 * checked again inside the section, where the CPU cannot change.
+	 */
+	if (c->cpu != raw_smp_processor_id())
+		return mdlpool_free_elsewhere(c, pg, blk);
+	here = mdlpool_enter(c->pool);
+	if (unlikely(here != c || !mdlpool_free_fast(c, pg, blk)))
+		return mdlpool_free_slow(here, c, pg, blk);
+	mdlpool_leave(here);
 	return 0;
 }
 
@@ -1547,32 +1738,11 @@ mdlpool_free_in(struct mdlpool_cpu *here, struct mdlpool_cpu *c,
  */
 int mdlpool_free(struct scatterlist *sg)
 {
-	struct mdlpool_cpu *c, *here;
-	struct mdlpool_block *blk;
-	struct mdlpool_page *pg;
-	int err;
-
-	if (!mdlpool_context_ok())
+	if (unlikely(!mdlpool_context_ok()))
 		return -EPERM;
-	c = mdlpool_free_check(sg, &pg, &blk);
-	if (IS_ERR(c))
-		return PTR_ERR(c);
-	/*
-	 * A free on another CPU needs no section (rule 5), so a racy look at
-	 * the CPU is enough to send it there; a free that looks local is
-	 * checked again inside the section, where the CPU cannot change.
-	 */
-	if (c->cpu != raw_smp_processor_id()) {
-		err = mdlpool_free_mark(c, pg, blk);
-		if (!err)
-			mdlpool_free_remote(c, pg, blk);
-		return err;
-	}
-	here = mdlpool_enter(c->pool);
-	err = mdlpool_free_in(here, c, pg, blk);
-	mdlpool_scavenge_if_period_over(here);
-	mdlpool_leave(here);
-	return err;
+	if (unlikely(!virt_addr_valid(sg)))
+		return mdlpool_reject(NULL, sg, MDLPOOL_REFUSED_FOREIGN);
+	return mdlpool_free_mapped(sg);
 }
 EXPORT_SYMBOL_GPL(mdlpool_free);
 
@@ -1628,23 +1798,41 @@ EXPORT_SYMBOL_GPL(mdlpool_alloc_bulk);
  */
 int mdlpool_free_bulk(unsigned int nr, struct scatterlist **sgs)
 {
+	struct mdlpool_page *pg, *near = NULL;
 	struct mdlpool_cpu *c, *here = NULL;
+	struct page *head, *near_head = NULL;
 	struct mdlpool_block *blk;
-	struct mdlpool_page *pg;
 	unsigned int i;
 	int ret = 0;
 
 	if (!mdlpool_context_ok())
 		return -EPERM;
 	for (i = 0; i < nr; i++) {
-		c = mdlpool_free_check(sgs[i], &pg, &blk);
-		if (IS_ERR(c)) {
-			ret = PTR_ERR(c);
+		/*
+		 * Buffers allocated together are freed together: one in the
+		 * slab of the last local free needs no virt_addr_valid() and
+		 * no page lookup.  That slab is the share's whose section we
+		 * hold, and only its owner gives it back, in that section
+		 * (rules 3 and 8), so it stays while we look at it.
+		 */
+		if (near && mdlpool_in_headers(near, sgs[i])) {
+			pg = near;
+			head = near_head;
+			c = mdlpool_free_check_in(pg, head, sgs[i], &blk);
+		} else {
+			c = mdlpool_free_check(sgs[i], &pg, &head, &blk);
+		}
+		if (!c) {
+			ret = -EINVAL;
 			continue;
 		}
 		if (!here)
 			here = mdlpool_enter(c->pool);
 		ret = mdlpool_free_in(here, c, pg, blk) ?: ret;
+		if (c == here) {
+			near = pg;
+			near_head = head;
+		}
 	}
 	if (here) {
 		mdlpool_scavenge_if_period_over(here);

@@ -225,6 +225,8 @@ struct mdlpool {
  *	its block's address
  * @free_node: link on one of the slab's free lists
  * @state: MDLPOOL_BLOCK_FREE or MDLPOOL_BLOCK_OUT
+ * @buf_offset: where the buffer lies in the slab, kept for allocations
+ *	(mdlpool_block_offset() works it out; this fills the padding)
  *
  * Apart from the buffers: an overrun or underrun of a buffer reaches the
  * neighbouring buffer's slot, never a header.
@@ -233,6 +235,7 @@ struct mdlpool_block {
 	struct scatterlist sg;
 	struct llist_node free_node;
 	u32 state;
+	u32 buf_offset;
 };
 
 /**

@@ -12,6 +12,7 @@
  *   mempool    mempool_alloc() over that cache + sg_init_one()
  *   page_pool  page_pool_alloc_frag() + sg_set_page(), BH off around each
  *              call as a process-context caller needs
+ *   s:...      one step of mdlpool's pair each, same-CPU pairs only (below)
  *
  * Scenarios: same-CPU alloc/free pairs; bursts of N allocations then N
  * frees; cross-CPU (one CPU allocates, another frees); and every CPU of a
@@ -27,7 +28,9 @@
 #include <linux/debugfs.h>
 #include <linux/kthread.h>
 #include <linux/ktime.h>
+#include <linux/local_lock.h>
 #include <linux/mempool.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/string.h>
@@ -63,6 +66,8 @@ struct mdlb_ctx {
 	struct kmem_cache *cache;
 	mempool_t *mempool;
 	struct page_pool **pp;	/* one per CPU, as drivers keep one per queue */
+	struct mdlb_buf held;	/* steps: the one buffer they work on */
+	u32 state;		/* steps: stands in for a block's state */
 };
 
 struct mdlb_contender {
@@ -79,6 +84,8 @@ struct mdlb_contender {
 				 void **bufs, unsigned int n);
 	void (*put_bulk)(struct mdlb_ctx *x, struct scatterlist **sgs,
 			 unsigned int n);
+	/* Runs the same-CPU pairs scenario only, and holds no memory. */
+	bool pairs_only;
 };
 
 /* ---- mdlpool ---- */
@@ -337,6 +344,130 @@ static void mdlb_pp_put(struct mdlb_ctx *x, struct mdlb_buf *b, bool here)
 
 #endif /* CONFIG_PAGE_POOL */
 
+/* ---- mdlpool's pair, step by step ---- */
+
+/*
+ * Each step contender repeats one step of an mdlpool_alloc() and
+ * mdlpool_free() pair with the kernel primitives the library uses for it,
+ * on a buffer of a real pool, in the same-CPU pairs scenario only.  Timed
+ * beside the whole pair in the same boot, they show where its time goes,
+ * and which step costs more on one kernel than on another (BENCHMARKS.md).
+ * "s:call" is the benchmark's own loop and calls, which every pair pays.
+ */
+struct mdlb_step_lock {
+	local_lock_t lock;
+};
+
+static DEFINE_PER_CPU(struct mdlb_step_lock, mdlb_step_lock) = {
+	.lock = INIT_LOCAL_LOCK(lock),
+};
+
+static int mdlb_step_init(struct mdlb_ctx *x)
+{
+	/* Pool names are unique: each step has a pool of its own. */
+	x->pool = mdlpool_create(x->name, x->size,
+				 MDLPOOL_TAG('B', 'n', 'c', 'h'));
+	if (IS_ERR(x->pool))
+		return PTR_ERR(x->pool);
+	x->held.sg = mdlpool_alloc(x->pool, &x->held.buf);
+	if (x->held.sg)
+		return 0;
+	mdlb_pool_exit(x);
+	return -ENOMEM;
+}
+
+static void mdlb_step_exit(struct mdlb_ctx *x)
+{
+	mdlpool_free(x->held.sg);
+	mdlb_pool_exit(x);
+}
+
+static bool mdlb_step_call(struct mdlb_ctx *x, struct mdlb_buf *b)
+{
+	*b = x->held;
+	return true;
+}
+
+static void mdlb_step_none(struct mdlb_ctx *x, struct mdlb_buf *b, bool here)
+{
+}
+
+/* mdlpool_enter() and mdlpool_leave() for a task: once per call. */
+static void mdlb_step_enter_leave(void)
+{
+	struct mdlb_step_lock *l;
+
+	if (WARN_ON_ONCE(softirq_count()))
+		return;
+	local_lock(&mdlb_step_lock.lock);
+	l = this_cpu_ptr(&mdlb_step_lock);
+	OPTIMIZER_HIDE_VAR(l);
+	local_unlock(&mdlb_step_lock.lock);
+}
+
+static bool mdlb_step_section(struct mdlb_ctx *x, struct mdlb_buf *b)
+{
+	mdlb_step_enter_leave();
+	*b = x->held;
+	return true;
+}
+
+static void mdlb_step_section_put(struct mdlb_ctx *x, struct mdlb_buf *b,
+				  bool here)
+{
+	mdlb_step_enter_leave();
+}
+
+/*
+ * mdlpool_free()'s look at a descriptor before it trusts it: a direct-map
+ * address whose head page carries a mark, and a scatterlist still naming
+ * the buffer's page.
+ */
+static void mdlb_step_check(struct mdlb_ctx *x, struct mdlb_buf *b, bool here)
+{
+	struct page *head;
+
+	if (WARN_ON_ONCE(!virt_addr_valid(b->sg)))
+		return;
+	head = virt_to_head_page(b->sg);
+	WARN_ON_ONCE(!page_private(head) ||
+		     sg_page(b->sg) != virt_to_page(b->buf));
+}
+
+/* The block's state: a plain store at allocation, a swap at free. */
+static bool mdlb_step_mark(struct mdlb_ctx *x, struct mdlb_buf *b)
+{
+	WRITE_ONCE(x->state, 1);
+	*b = x->held;
+	return true;
+}
+
+static void mdlb_step_mark_put(struct mdlb_ctx *x, struct mdlb_buf *b,
+			       bool here)
+{
+	u32 out = 1;
+
+	WARN_ON_ONCE(!try_cmpxchg(&x->state, &out, 0));
+}
+
+/* What the page_pool contender wraps each of its calls in. */
+static bool mdlb_step_bh(struct mdlb_ctx *x, struct mdlb_buf *b)
+{
+	local_bh_disable();
+	local_bh_enable();
+	*b = x->held;
+	return true;
+}
+
+static void mdlb_step_bh_put(struct mdlb_ctx *x, struct mdlb_buf *b, bool here)
+{
+	local_bh_disable();
+	local_bh_enable();
+}
+
+#define MDLB_STEP(name, get, put) \
+	{ name, mdlb_step_init, mdlb_step_exit, get, put, .pairs_only = true }
+
 static const struct mdlb_contender mdlb_contenders[] = {
 	{ "mdlpool", mdlb_pool_init, mdlb_pool_exit, mdlb_pool_get,
 	  mdlb_pool_put, mdlb_live_bytes, mdlb_pool_get_bulk,
@@ -350,6 +481,11 @@ static const struct mdlb_contender mdlb_contenders[] = {
 	{ "page_pool", mdlb_pp_init, mdlb_pp_exit, mdlb_pp_get, mdlb_pp_put,
 	  mdlb_live_bytes },
 #endif
+	MDLB_STEP("s:call", mdlb_step_call, mdlb_step_none),
+	MDLB_STEP("s:section", mdlb_step_section, mdlb_step_section_put),
+	MDLB_STEP("s:check", mdlb_step_call, mdlb_step_check),
+	MDLB_STEP("s:mark", mdlb_step_mark, mdlb_step_mark_put),
+	MDLB_STEP("s:bh", mdlb_step_bh, mdlb_step_bh_put),
 };
 
 #define MDLB_SLUB	1	/* index of the reference contender */
@@ -708,7 +844,9 @@ static void mdlb_measure(struct mdlb_ctx *x, const bool *ran,
 	for (ci = 0; ci < MDLB_NC; ci++) {
 		r[ci] = (struct mdlb_run){ &mdlb_contenders[ci], &x[ci], ops };
 		/* Warm-up, and can it run here at all. */
-		ok[ci] = ran[ci] && mdlb_once(&r[ci], sc);
+		ok[ci] = ran[ci] &&
+			 (!mdlb_contenders[ci].pairs_only || sc->kind == MDLB_PAIRS) &&
+			 mdlb_once(&r[ci], sc);
 	}
 	for (i = 0; i < reps; i++) {
 		for (ci = 0; ci < MDLB_NC; ci++)
@@ -786,7 +924,8 @@ static void mdlb_run_size(unsigned int size, unsigned int ops,
 	for (ci = 0; ci < MDLB_NC; ci++) {
 		if (!res->ran[ci])
 			continue;
-		res->bytes[ci] = mdlb_memory(&mdlb_contenders[ci], &x[ci]);
+		if (!mdlb_contenders[ci].pairs_only)
+			res->bytes[ci] = mdlb_memory(&mdlb_contenders[ci], &x[ci]);
 		mdlb_contenders[ci].exit(&x[ci]);
 	}
 }
@@ -832,6 +971,8 @@ static void mdlb_print_scaling(struct seq_buf *s, unsigned int size,
 	for (ci = 0; ci < MDLB_NC; ci++) {
 		u64 t1 = res->t[one][ci].median, t2 = res->t[two][ci].median;
 
+		if (mdlb_contenders[ci].pairs_only)
+			continue;
 		seq_buf_printf(s, "  %-10s", mdlb_contenders[ci].name);
 		if (t1 && t2)
 			seq_buf_printf(s, " %7llu.%02llux\n",
@@ -856,6 +997,8 @@ static void mdlb_print_size(struct seq_buf *s, unsigned int size,
 		for (ci = 0; ci < MDLB_NC; ci++) {
 			struct mdlb_stat *st = &res->t[si][ci];
 
+			if (mdlb_contenders[ci].pairs_only && !st->ok)
+				continue;
 			seq_buf_printf(s, "  %-10s", mdlb_contenders[ci].name);
 			if (!res->ran[ci] || !st->ok) {
 				seq_buf_printf(s, " %10s\n", "n/a");
@@ -871,6 +1014,8 @@ static void mdlb_print_size(struct seq_buf *s, unsigned int size,
 	seq_buf_printf(s, "\nmemory, %u bytes: bytes held per live buffer with %u out\n",
 		       size, MDLB_HELD);
 	for (ci = 0; ci < MDLB_NC; ci++) {
+		if (mdlb_contenders[ci].pairs_only)
+			continue;
 		seq_buf_printf(s, "  %-10s", mdlb_contenders[ci].name);
 		if (res->ran[ci] && res->bytes[ci] > 0)
 			seq_buf_printf(s, " %10ld\n", res->bytes[ci]);
