@@ -122,6 +122,17 @@
  *    warning, as hardirq callers are everywhere.  Elsewhere such callers
  *    are fine: they take the task share with preemption off once more, or
  *    with bottom halves off the softirq share.
+ *
+ * 10. Each CPU remembers, per context, the slab it last allocated from
+ *    (mdlpool_hot, not on PREEMPT_RT), so that a free of a buffer from it
+ *    needs neither virt_addr_valid() nor the page lookup.  It is written
+ *    and read on its own CPU only, inside the section of that context's
+ *    share (a free reads it after entering what would be that section);
+ *    it is cleared when its slab goes back (mdlpool_page_release()), by
+ *    the owner in the same section, or by another CPU only while the
+ *    owner is offline (rule 7) or after the pool's destroy has waited for
+ *    an RCU grace period (every section is a reader), so no reader sees a
+ *    slab that is gone.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -267,6 +278,8 @@ static const char * const mdlpool_stat_names[MDLPOOL_NR_STATS] = {
 
 /* Guards mdlpool_list.  Taken before the CPU hotplug lock, never after. */
 static DEFINE_MUTEX(mdlpool_mutex);
+/* Rule 10: the slab each CPU last allocated from, per context. */
+static DEFINE_PER_CPU(struct mdlpool_page *, mdlpool_hot[MDLPOOL_NR_CTX]);
 static LIST_HEAD(mdlpool_list);
 static struct dentry *mdlpool_debugfs;
 static enum cpuhp_state mdlpool_cpuhp_state;
@@ -825,6 +838,17 @@ static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
 }
 
 /* Returns true if the slab went back to the page allocator, not the reserve. */
+/*
+ * Rule 10: @pg goes back, so its CPU must not take it for its hot slab any
+ * more.  A cmpxchg(), because the destroy of a pool may clear the hot
+ * slabs of CPUs that allocate from other pools meanwhile.
+ */
+static void mdlpool_hot_forget(struct mdlpool_cpu *c, struct mdlpool_page *pg)
+{
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
+		cmpxchg(per_cpu_ptr(&mdlpool_hot[c->ctx], c->cpu), pg, NULL);
+}
+
 static bool mdlpool_page_release(struct mdlpool_cpu *c, struct mdlpool_page *pg,
 				 enum mdlpool_reclaim why)
 {
@@ -841,6 +865,7 @@ static bool mdlpool_page_release(struct mdlpool_cpu *c, struct mdlpool_page *pg,
 	mdlpool_slab_unmap(c, pg);
 	/* Later frees of stale descriptors must not recognise the page. */
 	set_page_private(page, 0);
+	mdlpool_hot_forget(c, pg);
 	kept = mdlpool_reserve_put(c->pool, pg);
 	if (!kept)
 		__free_pages(page, order);
@@ -1330,6 +1355,10 @@ mdlpool_alloc_fast(struct mdlpool_cpu *c, void **buf)
 	pg->nr_out++;
 	c->allocs++;
 	mdlpool_note_peak(c);
+	/* Rule 10: a free of this buffer will find its slab here. */
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT) &&
+	    unlikely(this_cpu_read(mdlpool_hot[c->ctx]) != pg))
+		this_cpu_write(mdlpool_hot[c->ctx], pg);
 	return mdlpool_block_give(pool, pg, blk, buf);
 }
 
@@ -1717,6 +1746,53 @@ static noinline int mdlpool_free_mapped(struct scatterlist *sg)
 	return 0;
 }
 
+#define MDLPOOL_NOT_HOT		1
+
+/*
+ * Rule 10: a free of a buffer of the slab this CPU last allocated from in
+ * the caller's context, the common case, in that share's section without
+ * virt_addr_valid() or the page lookup.  mdlpool_enter() would take that
+ * section as this does, preemption off for a task (what local_lock() is
+ * without PREEMPT_RT), nothing more in softirq context: so when the slab
+ * turns out to be the hot one, the section is held already.  Returns what
+ * mdlpool_free() returns, or MDLPOOL_NOT_HOT, with the section left,
+ * for any other descriptor.
+ */
+#ifdef CONFIG_PREEMPT_RT
+static __always_inline int mdlpool_free_hot(struct scatterlist *sg)
+{
+	return MDLPOOL_NOT_HOT;
+}
+#else
+static __always_inline int mdlpool_free_hot(struct scatterlist *sg)
+{
+	unsigned int ctx = softirq_count() ? MDLPOOL_CTX_BH : MDLPOOL_CTX_TASK;
+	struct mdlpool_block *blk;
+	struct mdlpool_page *pg;
+	struct mdlpool_cpu *c;
+
+	if (ctx == MDLPOOL_CTX_TASK)
+		preempt_disable();
+	pg = this_cpu_read(mdlpool_hot[ctx]);
+	if (unlikely(!pg || !mdlpool_in_headers(pg, sg))) {
+		if (ctx == MDLPOOL_CTX_TASK)
+			preempt_enable();
+		return MDLPOOL_NOT_HOT;
+	}
+	c = pg->owner;
+	local_lock_acquire(&c->lock);
+	c = mdlpool_free_check_in(pg, virt_to_page(pg), sg, &blk);
+	if (unlikely(!c)) {
+		mdlpool_leave(pg->owner);
+		return -EINVAL;
+	}
+	if (unlikely(!mdlpool_free_fast(c, pg, blk)))
+		return mdlpool_free_slow(c, c, pg, blk);
+	mdlpool_leave(c);
+	return 0;
+}
+#endif
+
 /**
  * mdlpool_free - give a buffer back to its pool
  * @sg: a descriptor returned by mdlpool_alloc() or mdlpool_alloc_bh()
@@ -1738,8 +1814,13 @@ static noinline int mdlpool_free_mapped(struct scatterlist *sg)
  */
 int mdlpool_free(struct scatterlist *sg)
 {
+	int ret;
+
 	if (unlikely(!mdlpool_context_ok()))
 		return -EPERM;
+	ret = mdlpool_free_hot(sg);
+	if (ret != MDLPOOL_NOT_HOT)
+		return ret;
 	if (unlikely(!virt_addr_valid(sg)))
 		return mdlpool_reject(NULL, sg, MDLPOOL_REFUSED_FOREIGN);
 	return mdlpool_free_mapped(sg);
@@ -2403,6 +2484,17 @@ static long mdlpool_in_use(struct mdlpool *pool)
 	return out;
 }
 
+/* Rule 10: before a destroy gives back the slabs of @c. */
+static void mdlpool_cpu_forget_hot(struct mdlpool_cpu *c)
+{
+	struct mdlpool_page *pg;
+
+	list_for_each_entry(pg, &c->pages, link)
+		mdlpool_hot_forget(c, pg);
+	list_for_each_entry(pg, &c->used_pages, link)
+		mdlpool_hot_forget(c, pg);
+}
+
 static void mdlpool_cpu_drain(struct mdlpool_cpu *c)
 {
 	struct mdlpool_page *pg, *tmp;
@@ -2461,8 +2553,13 @@ int mdlpool_destroy(struct mdlpool *pool)
 	for_each_mdlpool_share(c, pool) {
 		/* Off the list, so no new reclaim work; wait out the last. */
 		cancel_work_sync(&c->reclaim_work);
-		mdlpool_cpu_drain(c);
+		mdlpool_cpu_forget_hot(c);
 	}
+	/* Rule 10: frees of other pools' buffers may still look at them. */
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
+		synchronize_rcu();
+	for_each_mdlpool_share(c, pool)
+		mdlpool_cpu_drain(c);
 	mdlpool_reserve_free(pool);
 	put_device(pool->dma_dev);
 	free_percpu(pool->pcpu);
