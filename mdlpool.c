@@ -837,7 +837,6 @@ static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
 	return page_address(page);
 }
 
-/* Returns true if the slab went back to the page allocator, not the reserve. */
 /*
  * Rule 10: @pg goes back, so its CPU must not take it for its hot slab any
  * more.  A cmpxchg(), because the destroy of a pool may clear the hot
@@ -849,6 +848,7 @@ static void mdlpool_hot_forget(struct mdlpool_cpu *c, struct mdlpool_page *pg)
 		cmpxchg(per_cpu_ptr(&mdlpool_hot[c->ctx], c->cpu), pg, NULL);
 }
 
+/* Returns true if the slab went back to the page allocator, not the reserve. */
 static bool mdlpool_page_release(struct mdlpool_cpu *c, struct mdlpool_page *pg,
 				 enum mdlpool_reclaim why)
 {
