@@ -261,14 +261,22 @@ pktgen_idle() {
 	sleep 0.1
 }
 
+# pktgen_run_over DEV: DEV's last run has ended.  Every setting written
+# to a device leaves "OK: <setting>" as its result too, so only the
+# result of a finished run, "OK: <usec>(c<usec>+d<usec>) usec, ...", says
+# the run is over.
+pktgen_run_over() {
+	grep -Eq '^Result: OK: [0-9]+\(c[0-9]+\+d[0-9]+\) usec' "/proc/net/pktgen/$1"
+}
+
 # pktgen_send DEV DST_IP DST_MAC SIZE COUNT [FLAG]: COUNT frames of SIZE
 # bytes from DEV, in the caller's network namespace, on pktgen's thread of
 # CPU 0, with pktgen's FLAG if given (UDPCSUM, say); prints "USEC SENT":
 # how long pktgen's run took and how many frames it sent.  pktgen's
 # "start" returns early when its thread has not picked the run up within
-# 125 ms, which a TCG guest can take: the run is over when the device's
-# result is no longer the idle one.  A run not over in 60 s is stopped
-# (and prints no time) before its device is removed.
+# 125 ms, which a TCG guest can take: so the run is waited for until
+# pktgen_run_over.  A run not over in 60 s is stopped (and prints no time)
+# before its device is removed.
 pktgen_send() {
 	pg=/proc/net/pktgen
 	pktgen_idle || return 1
@@ -279,7 +287,7 @@ pktgen_send() {
 	done
 	echo start > $pg/pgctrl
 	i=0
-	while ! grep -q '^Result: OK:' "$pg/$1"; do
+	while ! pktgen_run_over "$1"; do
 		i=$((i + 1))
 		if [ $i -gt 600 ]; then
 			echo stop > $pg/pgctrl

@@ -386,6 +386,21 @@ backend_tests() {
 		rmmod_midway "$b"
 }
 
+# pktgen_waits_for_its_run: a device whose settings are written and whose
+# run has not started is not taken for one whose run is over (pktgen_send
+# would otherwise remove it as its run starts).
+pktgen_waits_for_its_run() {
+	there sh -c '. "$0/lib.sh"
+		pktgen_idle || exit 1
+		echo "add_device $1" > /proc/net/pktgen/kpktgend_0
+		echo "count 1" > "/proc/net/pktgen/$1"
+		if pktgen_run_over "$1"; then rc=1; else rc=0; fi
+		pktgen_idle && exit $rc' "$(dirname "$0")" "$vif"
+}
+
+ktap_test_result "pktgen: a device set up but not started is not a finished run" \
+	pktgen_waits_for_its_run
+
 backend_tests mdlpool
 backend_tests page_pool
 backend_tests map_single
