@@ -24,8 +24,10 @@ PWD := $(CURDIR)
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' $(TOP)/dkms.conf)
 SRCDIR := $(DESTDIR)/usr/src/mdlpool-$(VERSION)
 # What a dependent module needs, and what DKMS builds from.
-LIB_SRC := dkms.conf Kbuild Makefile mdlpool.c mdlpool.h mdlpool_compat.h mdlpool_trace.h \
-	mdlpool_internal.h nt_compat.c nt_compat.h
+LIB_SRC := dkms.conf Kbuild Makefile mdlpool.c mdlpool_checks.c mdlpool_create.c \
+	mdlpool_dma.c mdlpool_fault.c mdlpool_reclaim.c mdlpool_reserve.c mdlpool_stats.c \
+	mdlpool.h mdlpool_stats.h mdlpool_compat.h mdlpool_trace.h mdlpool_internal.h \
+	nt_compat.c nt_compat.h
 # The release modules_install installs for (Debian's headers say 6.1.192 in
 # kernel.release, and 6.1.0-N-amd64 here).
 KREL = $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h)
@@ -33,6 +35,7 @@ KREL = $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/
 all: modules
 
 modules:
+	scripts/check-stats-doc
 	$(MAKE) -C $(KDIR) M=$(PWD) modules
 
 clean:

@@ -30,6 +30,17 @@ struct scatterlist;
 #define MDLPOOL_F_NO_CHECKS	BIT(1)
 
 /**
+ * struct mdlpool_stats - a pool's statistics, see mdlpool_get_stats()
+ *
+ * One unsigned long per line of mdlpool_stats.h, named for its debugfs key.
+ */
+struct mdlpool_stats {
+#define MDLPOOL_STAT(key, how)	unsigned long key
+#include "mdlpool_stats.h"
+#undef MDLPOOL_STAT
+};
+
+/**
  * struct mdlpool_params - what mdlpool_create_params() makes
  * @name: unique name, at most MDLPOOL_NAME_MAX characters and no '/'
  * @buffer_size: bytes per buffer, 1 to mdlpool_max_buffer_size()
@@ -82,5 +93,6 @@ unsigned int mdlpool_buffer_size(const struct mdlpool *pool);
 unsigned int mdlpool_max_buffer_size(void);
 bool mdlpool_debug_checks(const struct mdlpool *pool);
 unsigned long mdlpool_pages_held(const struct mdlpool *pool);
+bool mdlpool_get_stats(const struct mdlpool *pool, struct mdlpool_stats *stats);
 
 #endif /* _MDLPOOL_H */

@@ -9,13 +9,20 @@
 #define _MDLPOOL_INTERNAL_H
 
 #include <linux/atomic.h>
+#include <linux/bottom_half.h>
+#include <linux/cpuhotplug.h>
 #include <linux/cache.h>
 #include <linux/dma-direction.h>
 #include <linux/jiffies.h>
 #include <linux/list.h>
 #include <linux/llist.h>
 #include <linux/local_lock.h>
+#include <linux/lockdep.h>
 #include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
 #include <linux/scatterlist.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
@@ -118,7 +125,7 @@ struct mdlpool_cpu {
 	unsigned int ctx;
 	struct list_head pages;
 	struct list_head used_pages;
-	unsigned int nr_used_pages;
+	unsigned long nr_used_pages;
 	unsigned long next_scavenge;
 	unsigned long allocs;
 	unsigned long local_frees;
@@ -545,5 +552,270 @@ static inline enum mdlpool_scavenge mdlpool_scavenge_due(struct mdlpool_cpu *c,
 		return MDLPOOL_SCAVENGE_ORPHANS;
 	return MDLPOOL_SCAVENGE_NONE;
 }
+
+/* ---- shared by the library's files, see mdlpool.c ---- */
+
+/* mdlpool_create.c: every pool, and the secret of the slab marks. */
+extern struct mutex mdlpool_mutex;
+extern struct list_head mdlpool_list;
+extern unsigned long mdlpool_cookie;
+
+/* The tunables (mdlpool_reclaim.c), read with READ_ONCE() once a decision. */
+extern unsigned int mdlpool_scavenge_period_ms;
+extern unsigned int mdlpool_min_page_lifetime_ms;
+extern unsigned int mdlpool_used_pages_threshold;
+
+/* Module-wide counts for the debugfs summary. */
+extern atomic_long_t mdlpool_pages_total;
+extern atomic_long_t mdlpool_reserve_total;
+extern atomic_long_t mdlpool_foreign_frees;
+extern atomic_long_t mdlpool_injected_failures;
+extern atomic_long_t mdlpool_shrinker_freed;
+
+/* Rule 7's owner of offline CPUs' shares, for mdlpool_assert_owner(). */
+extern struct task_struct *mdlpool_offline_owner;
+/* Rule 10: the slab each CPU last allocated from, per context. */
+DECLARE_PER_CPU(struct mdlpool_page *, mdlpool_hot[MDLPOOL_NR_CTX]);
+
+/*
+ * The owner updates its counters without atomics; a reader on another CPU
+ * takes what it sees, a snapshot as context rule 6 allows.
+ */
+#define mdlpool_peek(field)	data_race(field)
+
+static inline unsigned long mdlpool_page_mark(const struct mdlpool_page *pg)
+{
+	return (unsigned long)pg ^ mdlpool_cookie;
+}
+
+/*
+ * Rules 3 and 7: the caller may act as the owner of @c.  This runs on every
+ * allocation and free, so, like the kernel's own checks of this_cpu
+ * operations, only kernels built to debug preemption or locking make it
+ * (the debug test tiers do): elsewhere it cost a twentieth of an
+ * allocation and free pair (BENCHMARKS.md).
+ */
+static __always_inline void mdlpool_assert_owner(struct mdlpool_cpu *c)
+{
+	if (!IS_ENABLED(CONFIG_DEBUG_PREEMPT) &&
+	    !IS_ENABLED(CONFIG_PROVE_LOCKING))
+		return;
+	if (!cpu_online(c->cpu)) {
+		WARN_ON_ONCE(READ_ONCE(mdlpool_offline_owner) != current);
+		return;
+	}
+	lockdep_assert_held(&c->lock);
+	WARN_ON_ONCE(c->cpu != raw_smp_processor_id());
+	/* A softirq may have interrupted the task share's section. */
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
+		WARN_ON_ONCE((c->ctx == MDLPOOL_CTX_BH) != !!softirq_count());
+}
+
+/*
+ * Rules 2 and 9: the contexts in which the pool may be entered at all.  A
+ * call from a hardirq or NMI could land inside the section it interrupted,
+ * so it is refused on every kernel, at the cost of one read of
+ * preempt_count; on PREEMPT_RT so is any caller that cannot sleep.
+ * A caller with interrupts off is asserted against only, as
+ * local_bh_enable() itself does: lockdep kernels catch it.
+ */
+static __always_inline bool mdlpool_context_ok(void)
+{
+	lockdep_assert_irqs_enabled();
+	if (WARN_ON_ONCE(in_hardirq() || in_nmi()))
+		return false;
+	/* Rule 9: on PREEMPT_RT the section's locks sleep. */
+	return !(IS_ENABLED(CONFIG_PREEMPT_RT) && WARN_ON_ONCE(!preemptible()));
+}
+
+/*
+ * Enter this CPU's section for the calling context and return the share it
+ * owns (rule 3).
+ *
+ * Without PREEMPT_RT nothing can preempt or interrupt a softirq, or a task
+ * with bottom halves off, but a hardirq (which the pool refuses), so their
+ * share needs no more than what they already have: the lock is lockdep's
+ * record only, as local_lock_nested_bh() does in later kernels.  A task with
+ * bottom halves on takes the task share with preemption off, a plain
+ * local_lock(); a softirq that interrupts it runs on the other share.  So
+ * neither path toggles bottom halves, which cost about a fifth of an
+ * allocation and free (BENCHMARKS.md).
+ *
+ * On PREEMPT_RT softirqs run in preemptible tasks, and so does a section
+ * with bottom halves off: every caller takes the task share under its local
+ * lock, which is a real per-CPU lock there, and nothing more.  Disabling
+ * bottom halves as well would take the CPU's softirq lock inside whatever
+ * the caller holds: a caller under spin_lock(X) would then order X before
+ * it, against every task that takes spin_lock_bh(X), an AB-BA between two
+ * tasks of one CPU.  The local lock alone is enough, because on PREEMPT_RT
+ * no softirq runs inside a task's section unless the task enables bottom
+ * halves there, which the pool never does; nothing in the section takes
+ * the softirq lock either (see mdlpool_reserve_lock()).
+ */
+#ifdef CONFIG_PREEMPT_RT
+static inline struct mdlpool_cpu *mdlpool_enter(struct mdlpool *pool)
+{
+	local_lock(&pool->pcpu->ctx[MDLPOOL_CTX_TASK].lock);
+	return this_cpu_ptr(&pool->pcpu->ctx[MDLPOOL_CTX_TASK]);
+}
+
+static inline void mdlpool_leave(struct mdlpool_cpu *c)
+{
+	local_unlock(&c->pool->pcpu->ctx[MDLPOOL_CTX_TASK].lock);
+}
+#else
+static inline struct mdlpool_cpu *mdlpool_enter(struct mdlpool *pool)
+{
+	struct mdlpool_pcpu __percpu *p = pool->pcpu;
+
+	if (softirq_count()) {
+		local_lock_acquire(this_cpu_ptr(&p->ctx[MDLPOOL_CTX_BH].lock));
+		return this_cpu_ptr(&p->ctx[MDLPOOL_CTX_BH]);
+	}
+	local_lock(&p->ctx[MDLPOOL_CTX_TASK].lock);
+	return this_cpu_ptr(&p->ctx[MDLPOOL_CTX_TASK]);
+}
+
+static inline void mdlpool_leave(struct mdlpool_cpu *c)
+{
+	if (c->ctx == MDLPOOL_CTX_BH)
+		local_lock_release(&c->lock);
+	else
+		local_unlock(&c->pool->pcpu->ctx[MDLPOOL_CTX_TASK].lock);
+}
+#endif
+
+/*
+ * From process context, enter the section of this CPU's share for @ctx, as
+ * a caller of that context would; returns the share entered, which is not
+ * of @ctx on PREEMPT_RT for MDLPOOL_CTX_BH (that share stays empty there).
+ * For reclaim and scavenges that look after both shares.
+ */
+static inline struct mdlpool_cpu *mdlpool_enter_ctx(struct mdlpool *pool,
+						    unsigned int ctx)
+{
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT) && ctx == MDLPOOL_CTX_BH)
+		local_bh_disable();
+	return mdlpool_enter(pool);
+}
+
+static inline void mdlpool_leave_ctx(struct mdlpool_cpu *c, unsigned int ctx)
+{
+	mdlpool_leave(c);
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT) && ctx == MDLPOOL_CTX_BH)
+		local_bh_enable();
+}
+
+/* Exact for the owner; a snapshot for anyone else (rule 6). */
+static inline unsigned long mdlpool_cpu_in_use(struct mdlpool_cpu *c)
+{
+	return mdlpool_peek(c->allocs) - mdlpool_peek(c->local_frees) -
+	       atomic_long_read(&c->remote_frees);
+}
+
+/*
+ * The built block a descriptor address names, or NULL: from the address
+ * alone, so nothing is read before the address is known to be a header.
+ */
+static __always_inline struct mdlpool_block *
+mdlpool_block_of(const struct mdlpool *pool, struct mdlpool_page *pg,
+		 const struct scatterlist *sg)
+{
+	unsigned long off = (unsigned long)sg - (unsigned long)pg->blocks;
+	unsigned long idx = off / sizeof(struct mdlpool_block);
+
+	/* A free on any CPU may race with the owner building blocks. */
+	if ((unsigned long)sg < (unsigned long)pg->blocks ||
+	    off % sizeof(struct mdlpool_block) ||
+	    idx >= READ_ONCE(pg->built))
+		return NULL;
+	return mdlpool_block_at(pool, pg, idx);
+}
+
+/*
+ * The slab an address lies in, judged from its struct pages alone, so that
+ * a descriptor pointing anywhere in the direct map can be checked without
+ * reading memory the pool does not own.  The head page of a slab carries
+ * the mark; a tail page leads to it.  mdlpool_page_of_mapped() is for an
+ * address virt_addr_valid() has accepted.
+ */
+static __always_inline struct mdlpool_page *
+mdlpool_page_of_mapped(const void *addr, struct page **headp)
+{
+	struct page *head = virt_to_head_page(addr);
+	struct mdlpool_page *pg = page_address(head);
+
+	/*
+	 * Another page's owner may write its private word meanwhile: any
+	 * value but our mark, torn or not, says "not a pool page".
+	 */
+	if (data_race(page_private(head)) != mdlpool_page_mark(pg))
+		return NULL;
+	*headp = head;
+	return pg;
+}
+
+static __always_inline struct mdlpool_page *mdlpool_page_of(const void *addr)
+{
+	struct page *head;
+
+	return virt_addr_valid(addr) ? mdlpool_page_of_mapped(addr, &head) :
+				       NULL;
+}
+
+/* mdlpool.c */
+void mdlpool_hot_forget(struct mdlpool_cpu *c, struct mdlpool_page *pg);
+bool mdlpool_page_release(struct mdlpool_cpu *c, struct mdlpool_page *pg,
+			  enum mdlpool_reclaim why);
+void mdlpool_page_restore(struct mdlpool_cpu *c, struct mdlpool_page *pg);
+void mdlpool_page_release_dead(struct mdlpool_cpu *c, struct mdlpool_page *pg);
+
+/* mdlpool_checks.c */
+void mdlpool_check_poison(const struct mdlpool *pool, struct mdlpool_page *pg,
+			  struct mdlpool_block *blk);
+void mdlpool_check_redzone(const struct mdlpool *pool, struct mdlpool_page *pg,
+			   struct mdlpool_block *blk);
+struct llist_node *mdlpool_drop_overwritten(const struct mdlpool *pool,
+					    struct mdlpool_page *pg,
+					    struct mdlpool_block *blk);
+int mdlpool_reject(struct mdlpool_cpu *c, const struct scatterlist *sg,
+		   enum mdlpool_refusal why);
+
+/* mdlpool_reserve.c */
+void mdlpool_reserve_lock(struct mdlpool *pool);
+void mdlpool_reserve_unlock(struct mdlpool *pool);
+void mdlpool_reserve_add(struct mdlpool *pool, struct mdlpool_page *pg);
+bool mdlpool_reserve_put(struct mdlpool *pool, struct mdlpool_page *pg);
+struct page *mdlpool_reserve_take(struct mdlpool *pool, u8 *layout);
+int mdlpool_reserve_fill(struct mdlpool *pool, unsigned int buffers);
+void mdlpool_reserve_free(struct mdlpool *pool);
+void mdlpool_slab_discard(struct mdlpool *pool, struct page *page,
+			  bool from_reserve);
+
+/* mdlpool_dma.c */
+bool mdlpool_slab_map(struct mdlpool_cpu *c, struct page *page,
+		      struct mdlpool_page *pg);
+void mdlpool_slab_unmap(struct mdlpool_cpu *c, struct mdlpool_page *pg);
+
+/* mdlpool_fault.c */
+bool mdlpool_inject_page_failure(unsigned int order);
+void mdlpool_fault_init(struct dentry *dir);
+void mdlpool_fault_exit(void);
+
+/* mdlpool_reclaim.c */
+unsigned long mdlpool_adopt_orphans(struct mdlpool_cpu *c);
+void mdlpool_cpu_scavenge(struct mdlpool_cpu *c, enum mdlpool_reclaim why);
+void mdlpool_cpu_threshold_scavenge(struct mdlpool_cpu *c);
+void mdlpool_reclaim_work(struct work_struct *work);
+void mdlpool_idle_start(void);
+int mdlpool_reclaim_init(void);
+void mdlpool_reclaim_exit(void);
+extern enum cpuhp_state mdlpool_cpuhp_state;
+
+/* mdlpool_stats.c */
+void mdlpool_debugfs_add(struct mdlpool *pool);
+void mdlpool_debugfs_remove(struct mdlpool *pool);
+struct dentry *mdlpool_debugfs_init(void);
+void mdlpool_debugfs_exit(void);
 
 #endif /* _MDLPOOL_INTERNAL_H */

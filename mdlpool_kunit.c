@@ -232,7 +232,7 @@ static void mdlpool_page_header_invariants(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, first->on_used);
 	KUNIT_EXPECT_FALSE(test, pg->on_used);
 	KUNIT_EXPECT_EQ(test, mdlpool_page_in_use(first), bpp);
-	KUNIT_EXPECT_EQ(test, c->nr_used_pages, 1U);
+	KUNIT_EXPECT_EQ(test, c->nr_used_pages, 1UL);
 	KUNIT_EXPECT_PTR_EQ(test, list_first_entry(&c->pages,
 						   struct mdlpool_page, link),
 			    pg);
@@ -241,7 +241,7 @@ static void mdlpool_page_header_invariants(struct kunit *test)
 	/* One free on the owner brings the first page back to the page list. */
 	KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[0]), 0);
 	KUNIT_EXPECT_FALSE(test, first->on_used);
-	KUNIT_EXPECT_EQ(test, c->nr_used_pages, 0U);
+	KUNIT_EXPECT_EQ(test, c->nr_used_pages, 0UL);
 	KUNIT_EXPECT_PTR_EQ(test, list_last_entry(&c->pages,
 						  struct mdlpool_page, link),
 			    first);
@@ -378,7 +378,7 @@ static void mdlpool_dead_slab_released(struct kunit *test)
 	sg2 = mdlpool_alloc(pool, &buf);
 	KUNIT_EXPECT_NOT_NULL(test, sg2);
 	KUNIT_EXPECT_EQ(test, c->corrupt_free_blocks, 1UL);
-	KUNIT_EXPECT_EQ(test, c->nr_used_pages, 0U);
+	KUNIT_EXPECT_EQ(test, c->nr_used_pages, 0UL);
 	KUNIT_EXPECT_EQ(test, c->pages_alloc - c->pages_freed, 1UL);
 	if (sg2)
 		KUNIT_EXPECT_EQ(test, mdlpool_free(sg2), 0);
