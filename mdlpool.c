@@ -8,14 +8,14 @@
  *
  * A port of the Windows NT MDL buffer pool.  A pool hands out buffers of
  * one size, each described by a struct scatterlist (the stand-in for NT's
- * MDL).  Every CPU has its own set of pages.  A "page" is a slab: one
+ * MDL).  Every CPU has its own set of slabs.  A slab is one
  * allocation of 2^order pages (order 0 to 5, chosen per buffer size within
  * a waste bound, see mdlpool_slab_order(); a pool whose order is costly
  * falls back to one of at most PAGE_ALLOC_COSTLY_ORDER when the page
  * allocator has none), laid out with the block headers apart from the
  * buffers:
  *
- *   [ mdlpool_page | hdr 0 | ... | hdr n-1 | pad | buf 0 | ... | buf n-1 ]
+ *   [ mdlpool_slab | hdr 0 | ... | hdr n-1 | pad | buf 0 | ... | buf n-1 ]
  *   hdr = struct mdlpool_block (scatterlist, llist node, state, offset)
  *
  * Each buffer starts on a cache line (and ARCH_DMA_MINALIGN) and fills whole
@@ -23,21 +23,21 @@
  * never share a line with a buffer.  Unlike NT's, a buffer may cross a page
  * boundary inside its slab: the slab is contiguous, the buffer one segment.
  *
- * Blocks are built lazily, one per allocation, until the page is cut up.
- * Blocks freed by other CPUs go on the page's llist, blocks freed by the
- * owner on a plain list beside it.  A page whose blocks are all handed out
+ * Blocks are built lazily, one per allocation, until the slab is cut up.
+ * Blocks freed by other CPUs go on the slab's llist, blocks freed by the
+ * owner on a plain list beside it.  A slab whose blocks are all handed out
  * moves to the CPU's used list, when an allocation finds it full, so that
  * allocation never walks it; the owner moves it back when it frees into
  * it.  A free on another CPU cannot touch the owner's lists, so it only
- * marks the move as missed; the owner picks such pages up when it
+ * marks the move as missed; the owner picks such slabs up when it
  * scavenges, either because the used list grew past
  * used_pages_threshold after a missed move or because the scavenge period
- * passed.  NT finds those pages by walking the whole used list; here the
- * remote free that finds its page there queues it for the owner, so a
+ * passed.  NT finds those slabs by walking the whole used list; here the
+ * remote free that finds its slab there queues it for the owner, so a
  * scavenge costs what it recovers, not what is in use.  A timed scavenge
- * also returns pages that have been completely free for at least
+ * also returns slabs that have been completely free for at least
  * min_page_lifetime_ms; one forced by the threshold only takes the queued
- * pages back (see mdlpool_scavenge_due()).
+ * slabs back (see mdlpool_scavenge_due()).
  */
 
 /**
@@ -61,9 +61,9 @@
  *    might_sleep() says so; other callers of such a pool get what can be
  *    had without waiting.
  *
- * 3. Each CPU has two shares of a pool (struct mdlpool_cpu): one for task
+ * 3. Each CPU has two shares of a pool (struct mdlpool_share): one for task
  *    context, one for softirq context and sections with bottom halves off.
- *    A share and the lists, block counts and used flags of its pages are
+ *    A share and the lists, block counts and used flags of its slabs are
  *    written only by its CPU, in its context, inside its section: for the
  *    task share, preemption off (a plain local_lock()); for the softirq
  *    share, nothing more than the caller already has, since without
@@ -79,21 +79,21 @@
  *    built to debug preemption or locking.
  *
  * 4. Any CPU, and either share of the owner's CPU, may push a block onto a
- *    page's free llist (llist_add()).  Only the owner takes blocks off it,
+ *    slab's free llist (llist_add()).  Only the owner takes blocks off it,
  *    all at once (llist_del_all()), inside its section, so the list has one
- *    consumer.  The owner's own frees go on a plain list in the page that
+ *    consumer.  The owner's own frees go on a plain list in the slab that
  *    no other CPU touches, so the owner's allocations take no atomic
  *    operation and its frees only the one that marks the block free
  *    (mdlpool_free_mark()), which any free must take against a racing one.
  *
  * 5. A free on another CPU, or in the other context of the owner's CPU,
- *    is remote: it runs outside the owner's section.  It touches the page
+ *    is remote: it runs outside the owner's section.  It touches the slab
  *    only until it has counted itself in page->remote_frees: until then the
  *    block it returns is still counted as out, so the owner cannot release
- *    the page under it.  In that window, if the page is on the used list,
- *    it also queues the page on the owner's orphans llist (once: the page's
+ *    the slab under it.  In that window, if the slab is on the used list,
+ *    it also queues the slab on the owner's orphans llist (once: the slab's
  *    orphaned flag says it is queued), and the owner never releases a
- *    queued page.  Afterwards it touches only the owner's cross-CPU fields
+ *    queued slab.  Afterwards it touches only the owner's cross-CPU fields
  *    (missed_move, orphans and the atomic counters), which live as long as
  *    the pool.
  *
@@ -102,16 +102,16 @@
  *
  * 7. An offline CPU has no section.  While it is offline, whoever holds the
  *    CPU hotplug lock may act as its owner: the hotplug "dead" callback and
- *    the work that later reclaims its pages do.  Frees into its pages from
+ *    the work that later reclaims its slabs do.  Frees into its slabs from
  *    other CPUs go on as under rule 5.
  *
- * 8. NT returns pages only while their owner allocates or frees, so an idle
+ * 8. NT returns slabs only while their owner allocates or frees, so an idle
  *    pool would keep them for ever.  A timer-driven work queues each share's
  *    reclaim_work on its CPU every half min_page_lifetime_ms; it runs in
  *    process context there and enters the share's section as a caller of
  *    its context would (bottom halves off for the softirq share), so an
- *    idle page goes back within 1.5 times the lifetime.  Under memory pressure
- *    the shrinker queues the same works to give back every free page and
+ *    idle slab goes back within 1.5 times the lifetime.  Under memory pressure
+ *    the shrinker queues the same works to give back every free slab and
  *    waits for them.  Reclaim may be entered with the CPU hotplug lock held
  *    (bring-up allocates), so nothing the shrinker reaches takes that lock
  *    or waits for a lock held around an allocation: mdlpool_mutex is only
@@ -128,7 +128,7 @@
  *    needs neither virt_addr_valid() nor the page lookup.  It is written
  *    and read on its own CPU only, inside the section of that context's
  *    share (a free reads it after entering what would be that section);
- *    it is cleared when its slab goes back (mdlpool_page_release()), by
+ *    it is cleared when its slab goes back (mdlpool_slab_release()), by
  *    the owner in the same section, or by another CPU only while the
  *    owner is offline (rule 7) or after the pool's destroy has waited for
  *    an RCU grace period (every section is a reader), so no reader sees a
@@ -170,10 +170,10 @@
 #include "mdlpool_trace.h"
 
 /* Rule 10: the slab each CPU last allocated from, per context. */
-DEFINE_PER_CPU(struct mdlpool_page *, mdlpool_hot[MDLPOOL_NR_CTX]);
+DEFINE_PER_CPU(struct mdlpool_slab *, mdlpool_hot[MDLPOOL_NR_CTX]);
 
-/* Pages held by every pool together. */
-atomic_long_t mdlpool_pages_total = ATOMIC_LONG_INIT(0);
+/* Slabs held by every pool together. */
+atomic_long_t mdlpool_slabs_total = ATOMIC_LONG_INIT(0);
 
 /* ---- slabs: from the page allocator to a share and back ---- */
 
@@ -234,19 +234,19 @@ static bool mdlpool_caller_may_sleep(void)
 }
 
 /*
- * Makes a new slab one of @c's pages; false if it could not be mapped (the
+ * Makes a new slab one of @c's slabs; false if it could not be mapped (the
  * caller then discards it).
  */
-static bool mdlpool_page_attach(struct mdlpool_cpu *c, struct page *page,
+static bool mdlpool_slab_attach(struct mdlpool_share *c, struct page *page,
 				u8 layout, bool from_reserve)
 {
-	struct mdlpool_page *pg = page_address(page);
+	struct mdlpool_slab *slab = page_address(page);
 	enum mdlpool_slab_source source;
 	unsigned long held;
 
 	mdlpool_assert_owner(c);
-	pg->layout = layout;
-	if (!mdlpool_slab_map(c, page, pg))
+	slab->layout = layout;
+	if (!mdlpool_slab_map(c, page, slab))
 		return false;
 	if (from_reserve) {
 		source = MDLPOOL_SLAB_RESERVE;
@@ -257,30 +257,30 @@ static bool mdlpool_page_attach(struct mdlpool_cpu *c, struct page *page,
 	} else {
 		source = MDLPOOL_SLAB_PREFERRED;
 	}
-	pg->owner = c;
-	init_llist_head(&pg->free);
-	pg->owner_free = NULL;
-	pg->built = 0;
-	pg->nr_out = 0;
-	atomic_set(&pg->remote_frees, 0);
-	pg->on_used = false;
-	pg->orphaned = 0;
-	pg->last_free = jiffies;
-	set_page_private(page, mdlpool_page_mark(pg));
+	slab->owner = c;
+	init_llist_head(&slab->free);
+	slab->owner_free = NULL;
+	slab->built = 0;
+	slab->nr_out = 0;
+	atomic_set(&slab->remote_frees, 0);
+	slab->on_used = false;
+	slab->orphaned = 0;
+	slab->last_free = jiffies;
+	set_page_private(page, mdlpool_slab_mark(slab));
 
-	list_add(&pg->link, &c->pages);
-	trace_mdlpool_slab_alloc(c, mdlpool_layout_of(c->pool, pg)->order,
-				 mdlpool_layout_of(c->pool, pg)->blocks, source);
+	list_add(&slab->link, &c->slabs);
+	trace_mdlpool_slab_alloc(c, mdlpool_layout_of(c->pool, slab)->order,
+				 mdlpool_layout_of(c->pool, slab)->blocks, source);
 	c->pages_alloc++;
 	held = c->pages_alloc - c->pages_freed;
 	if (held > c->peak_pages)
 		c->peak_pages = held;
-	atomic_long_inc(&mdlpool_pages_total);
+	atomic_long_inc(&mdlpool_slabs_total);
 	return true;
 }
 
 /* A slab taken without waiting, inside @c's section: else the reserve's. */
-static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
+static struct mdlpool_slab *mdlpool_slab_add(struct mdlpool_share *c)
 {
 	struct mdlpool *pool = c->pool;
 	bool from_reserve = false;
@@ -294,7 +294,7 @@ static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
 	}
 	if (!page)
 		return NULL;
-	if (!mdlpool_page_attach(c, page, layout, from_reserve)) {
+	if (!mdlpool_slab_attach(c, page, layout, from_reserve)) {
 		mdlpool_slab_discard(pool, page, from_reserve);
 		return NULL;
 	}
@@ -302,139 +302,139 @@ static struct mdlpool_page *mdlpool_page_add(struct mdlpool_cpu *c)
 }
 
 /*
- * Rule 10: @pg goes back, so its CPU must not take it for its hot slab any
+ * Rule 10: @slab goes back, so its CPU must not take it for its hot slab any
  * more.  A cmpxchg(), because the destroy of a pool may clear the hot
  * slabs of CPUs that allocate from other pools meanwhile.
  */
-void mdlpool_hot_forget(struct mdlpool_cpu *c, struct mdlpool_page *pg)
+void mdlpool_hot_forget(struct mdlpool_share *c, struct mdlpool_slab *slab)
 {
 	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
-		cmpxchg(per_cpu_ptr(&mdlpool_hot[c->ctx], c->cpu), pg, NULL);
+		cmpxchg(per_cpu_ptr(&mdlpool_hot[c->ctx], c->cpu), slab, NULL);
 }
 
 /* Returns true if the slab went back to the page allocator, not the reserve. */
-bool mdlpool_page_release(struct mdlpool_cpu *c, struct mdlpool_page *pg,
+bool mdlpool_slab_release(struct mdlpool_share *c, struct mdlpool_slab *slab,
 			  enum mdlpool_reclaim why)
 {
-	struct page *page = virt_to_page(pg);
-	unsigned int order = mdlpool_layout_of(c->pool, pg)->order;
+	struct page *page = virt_to_page(slab);
+	unsigned int order = mdlpool_layout_of(c->pool, slab)->order;
 	bool kept;
 
 	trace_mdlpool_slab_release(c, order, why);
 
-	list_del(&pg->link);
-	if (pg->on_used)
-		c->nr_used_pages--;
-	c->blocks_built -= pg->built;
-	mdlpool_slab_unmap(c, pg);
-	/* Later frees of stale descriptors must not recognise the page. */
+	list_del(&slab->link);
+	if (slab->on_used)
+		c->nr_used_slabs--;
+	c->blocks_built -= slab->built;
+	mdlpool_slab_unmap(c, slab);
+	/* Later frees of stale descriptors must not recognise the slab. */
 	set_page_private(page, 0);
-	mdlpool_hot_forget(c, pg);
-	kept = mdlpool_reserve_put(c->pool, pg);
+	mdlpool_hot_forget(c, slab);
+	kept = mdlpool_reserve_put(c->pool, slab);
 	if (!kept)
 		__free_pages(page, order);
 	c->pages_freed++;
-	atomic_long_dec(&mdlpool_pages_total);
+	atomic_long_dec(&mdlpool_slabs_total);
 	return !kept;
 }
 
-void mdlpool_page_restore(struct mdlpool_cpu *c, struct mdlpool_page *pg)
+void mdlpool_slab_restore(struct mdlpool_share *c, struct mdlpool_slab *slab)
 {
-	list_move_tail(&pg->link, &c->pages);
-	WRITE_ONCE(pg->on_used, false);
-	c->nr_used_pages--;
+	list_move_tail(&slab->link, &c->slabs);
+	WRITE_ONCE(slab->on_used, false);
+	c->nr_used_slabs--;
 }
 
 /*
  * A slab on the used list with no block out and none free: every block it
  * had left was found overwritten and left out (mdlpool_drop_overwritten()).
- * No free will ever move it back to the page list, where scavenges look,
+ * No free will ever move it back to the slab list, where scavenges look,
  * so it goes back now; unless it still waits on the orphan queue, whose
  * scavenge (mdlpool_adopt_orphans()) comes here again.
  */
-noinline void mdlpool_page_release_dead(struct mdlpool_cpu *c,
-					struct mdlpool_page *pg)
+noinline void mdlpool_slab_release_dead(struct mdlpool_share *c,
+					struct mdlpool_slab *slab)
 {
-	if (mdlpool_page_idle(pg, jiffies, 0))
-		mdlpool_page_release(c, pg, MDLPOOL_RECLAIM_CORRUPT);
+	if (mdlpool_slab_idle(slab, jiffies, 0))
+		mdlpool_slab_release(c, slab, MDLPOOL_RECLAIM_CORRUPT);
 }
 
-static void mdlpool_page_retire(struct mdlpool_cpu *c, struct mdlpool_page *pg)
+static void mdlpool_slab_retire(struct mdlpool_share *c, struct mdlpool_slab *slab)
 {
-	list_move_tail(&pg->link, &c->used_pages);
-	WRITE_ONCE(pg->on_used, true);
-	c->nr_used_pages++;
+	list_move_tail(&slab->link, &c->used_slabs);
+	WRITE_ONCE(slab->on_used, true);
+	c->nr_used_slabs++;
 	/*
 	 * A remote free pushes its block (a full barrier) and then reads
 	 * on_used.  With this barrier between our store of on_used and our
-	 * look at the list, either we see its block and keep the page where
+	 * look at the list, either we see its block and keep the slab where
 	 * allocation finds it, or it sees on_used, records a missed move and
-	 * queues the page as an orphan.
+	 * queues the slab as an orphan.
 	 */
 	smp_mb();
-	if (!llist_empty(&pg->free))
-		mdlpool_page_restore(c, pg);
-	else if (unlikely(!mdlpool_page_in_use(pg)))
-		mdlpool_page_release_dead(c, pg);
+	if (!llist_empty(&slab->free))
+		mdlpool_slab_restore(c, slab);
+	else if (unlikely(!mdlpool_slab_in_use(slab)))
+		mdlpool_slab_release_dead(c, slab);
 }
 
 /* ---- allocation ---- */
 
 static struct mdlpool_block *mdlpool_block_build(const struct mdlpool *pool,
-						 struct mdlpool_page *pg)
+						 struct mdlpool_slab *slab)
 {
-	struct mdlpool_block *blk = mdlpool_block_at(pool, pg, pg->built);
-	void *buf = mdlpool_block_buf(pool, pg, blk);
+	struct mdlpool_block *blk = mdlpool_block_at(pool, slab, slab->built);
+	void *buf = mdlpool_block_buf(pool, slab, blk);
 
 	/* One segment, even where the buffer crosses into the next page. */
 	sg_init_one(&blk->sg, buf, pool->buffer_size);
-	blk->buf_offset = buf - (void *)pg;
+	blk->buf_offset = buf - (void *)slab;
 	if (pool->dma_dev) {
-		sg_dma_address(&blk->sg) = pg->dma +
-					   mdlpool_block_offset(pool, pg, blk);
+		sg_dma_address(&blk->sg) = slab->dma +
+					   mdlpool_block_offset(pool, slab, blk);
 		sg_dma_len(&blk->sg) = pool->buffer_size;
 	}
 	blk->state = MDLPOOL_BLOCK_FREE;
 	if (pool->checked)
 		memset(buf, MDLPOOL_POISON_BYTE, pool->buffer_size);
-	pg->built++;
-	pg->owner->blocks_built++;
+	slab->built++;
+	slab->owner->blocks_built++;
 	return blk;
 }
 
 /*
- * The next block of @pg to hand out: one freed before, else a new one.
- * NULL only if overwritten free blocks were all the page had left; the page
+ * The next block of @slab to hand out: one freed before, else a new one.
+ * NULL only if overwritten free blocks were all the slab had left; the slab
  * is exhausted then and the caller moves on.
  */
 static __always_inline struct mdlpool_block *
-mdlpool_block_take(const struct mdlpool *pool, struct mdlpool_page *pg)
+mdlpool_block_take(const struct mdlpool *pool, struct mdlpool_slab *slab)
 {
-	struct llist_node *node = pg->owner_free;
+	struct llist_node *node = slab->owner_free;
 	struct mdlpool_block *blk;
 
 	/* One exchange takes every block other CPUs have freed so far. */
 	if (!node)
-		node = llist_del_all(&pg->free);
+		node = llist_del_all(&slab->free);
 	while (node) {
 		blk = container_of(node, struct mdlpool_block, free_node);
 		if (likely(blk->state == MDLPOOL_BLOCK_FREE)) {
-			pg->owner_free = node->next;
+			slab->owner_free = node->next;
 			return blk;
 		}
-		node = mdlpool_drop_overwritten(pool, pg, blk);
+		node = mdlpool_drop_overwritten(pool, slab, blk);
 		if (!node)
-			node = llist_del_all(&pg->free);
+			node = llist_del_all(&slab->free);
 	}
-	pg->owner_free = NULL;
-	if (pg->built < mdlpool_layout_of(pool, pg)->blocks)
-		return mdlpool_block_build(pool, pg);
+	slab->owner_free = NULL;
+	if (slab->built < mdlpool_layout_of(pool, slab)->blocks)
+		return mdlpool_block_build(pool, slab);
 	return NULL;
 }
 
 /* The block leaves the pool: its descriptor as a new buffer's should be. */
 static __always_inline struct scatterlist *
-mdlpool_block_give(const struct mdlpool *pool, struct mdlpool_page *pg,
+mdlpool_block_give(const struct mdlpool *pool, struct mdlpool_slab *slab,
 		   struct mdlpool_block *blk, void **buf)
 {
 	struct scatterlist *sg = &blk->sg;
@@ -446,77 +446,77 @@ mdlpool_block_give(const struct mdlpool *pool, struct mdlpool_page *pg,
 		sg_dma_len(sg) = pool->buffer_size;
 	/* NT clears the MDL's link: a new buffer is never part of a chain. */
 	sg_mark_end(sg);
-	*buf = (void *)pg + blk->buf_offset;
+	*buf = (void *)slab + blk->buf_offset;
 	return sg;
 }
 
 static __always_inline struct scatterlist *
-mdlpool_block_hand_out(const struct mdlpool *pool, struct mdlpool_page *pg,
+mdlpool_block_hand_out(const struct mdlpool *pool, struct mdlpool_slab *slab,
 		       struct mdlpool_block *blk, void **buf)
 {
 	if (pool->checked)
-		mdlpool_check_poison(pool, pg, blk);
-	return mdlpool_block_give(pool, pg, blk, buf);
+		mdlpool_check_poison(pool, slab, blk);
+	return mdlpool_block_give(pool, slab, blk, buf);
 }
 
 /* After one allocation or a bulk of them: the high-water mark. */
-static __always_inline void mdlpool_note_peak(struct mdlpool_cpu *c)
+static __always_inline void mdlpool_note_peak(struct mdlpool_share *c)
 {
-	unsigned long in_use = mdlpool_cpu_in_use(c);
+	unsigned long in_use = mdlpool_share_in_use(c);
 
 	if ((long)in_use > (long)c->peak_in_use)
 		c->peak_in_use = in_use;
 }
 
 /*
- * The first page with a block to give, after moving the full pages in
- * front of it to the used list.  NT moves a page when it hands out its last
+ * The first slab with a block to give, after moving the full slabs in
+ * front of it to the used list.  NT moves a slab when it hands out its last
  * block; moving it when an allocation finds it full instead spares the
  * moves (and their barrier) when the block comes straight back, as it does
  * when a caller allocates and frees in turn.
  */
-static __always_inline struct mdlpool_page *
-mdlpool_first_usable_page(struct mdlpool *pool, struct mdlpool_cpu *c)
+static __always_inline struct mdlpool_slab *
+mdlpool_first_usable_slab(struct mdlpool *pool, struct mdlpool_share *c)
 {
-	struct mdlpool_page *pg;
+	struct mdlpool_slab *slab;
 
-	while ((pg = list_first_entry_or_null(&c->pages, struct mdlpool_page,
-					      link))) {
-		if (!mdlpool_page_exhausted(pool, pg))
-			return pg;
-		mdlpool_page_retire(c, pg);
+	while ((slab = list_first_entry_or_null(&c->slabs, struct mdlpool_slab,
+						link))) {
+		if (!mdlpool_slab_exhausted(pool, slab))
+			return slab;
+		mdlpool_slab_retire(c, slab);
 	}
 	return NULL;
 }
 
-/* A page to allocate from: a usable one, an orphan, else a new one. */
-static __always_inline struct mdlpool_page *
-mdlpool_page_to_use(struct mdlpool *pool, struct mdlpool_cpu *c)
+/* A slab to allocate from: a usable one, an orphan, else a new one. */
+static __always_inline struct mdlpool_slab *
+mdlpool_slab_to_use(struct mdlpool *pool, struct mdlpool_share *c)
 {
-	struct mdlpool_page *pg;
+	struct mdlpool_slab *slab;
 
-	pg = mdlpool_first_usable_page(pool, c);
-	if (!pg && !llist_empty(&c->orphans)) {
+	slab = mdlpool_first_usable_slab(pool, c);
+	if (!slab && !llist_empty(&c->orphans)) {
 		/*
 		 * NT grows the pool here and leaves orphans to the next
-		 * scavenge; pages other CPUs have freed into are cheaper.
+		 * scavenge; slabs other CPUs have freed into are cheaper.
 		 */
 		mdlpool_adopt_orphans(c);
-		pg = mdlpool_first_usable_page(pool, c);
+		slab = mdlpool_first_usable_slab(pool, c);
 	}
-	if (!pg)
-		pg = mdlpool_page_add(c);
-	return pg;
+	if (!slab)
+		slab = mdlpool_slab_add(c);
+	return slab;
 }
 
-static __always_inline void mdlpool_cpu_scavenge_if_due(struct mdlpool_cpu *c)
+static __always_inline void mdlpool_scavenge_if_due(struct mdlpool_share *c)
 {
 	switch (mdlpool_scavenge_due(c, jiffies, READ_ONCE(mdlpool_used_pages_threshold))) {
 	case MDLPOOL_SCAVENGE_FULL:
-		mdlpool_cpu_scavenge(c, MDLPOOL_RECLAIM_PERIOD);
+		mdlpool_scavenge_timed(c, MDLPOOL_RECLAIM_PERIOD);
 		break;
 	case MDLPOOL_SCAVENGE_ORPHANS:
-		mdlpool_cpu_threshold_scavenge(c);
+		mdlpool_scavenge_orphans(c);
 		break;
 	case MDLPOOL_SCAVENGE_NONE:
 		break;
@@ -525,28 +525,28 @@ static __always_inline void mdlpool_cpu_scavenge_if_due(struct mdlpool_cpu *c)
 
 /*
  * Up to @nr buffers in the section of @c, without waiting; how many it got.
- * Each page gives what it has before the next is looked for, so a bulk pays
- * for the page lists once per page rather than once per buffer.
+ * Each slab gives what it has before the next is looked for, so a bulk pays
+ * for the slab lists once per slab rather than once per buffer.
  */
 static __always_inline unsigned int
-mdlpool_alloc_many(struct mdlpool_cpu *c, unsigned int nr,
+mdlpool_alloc_many(struct mdlpool_share *c, unsigned int nr,
 		   struct scatterlist **sgs, void **bufs)
 {
 	struct mdlpool *pool = c->pool;
 	struct mdlpool_block *blk;
-	struct mdlpool_page *pg;
+	struct mdlpool_slab *slab;
 	unsigned int i = 0;
 
 	mdlpool_assert_owner(c);
-	mdlpool_cpu_scavenge_if_due(c);
+	mdlpool_scavenge_if_due(c);
 	while (i < nr) {
-		pg = mdlpool_page_to_use(pool, c);
-		if (!pg)
+		slab = mdlpool_slab_to_use(pool, c);
+		if (!slab)
 			break;
-		/* A page that runs dry is retired by the next lookup. */
-		while (i < nr && (blk = mdlpool_block_take(pool, pg))) {
-			pg->nr_out++;
-			sgs[i] = mdlpool_block_hand_out(pool, pg, blk, &bufs[i]);
+		/* A slab that runs dry is retired by the next lookup. */
+		while (i < nr && (blk = mdlpool_block_take(pool, slab))) {
+			slab->nr_out++;
+			sgs[i] = mdlpool_block_hand_out(pool, slab, blk, &bufs[i]);
 			i++;
 		}
 	}
@@ -565,7 +565,7 @@ mdlpool_alloc_many(struct mdlpool_cpu *c, unsigned int nr,
  * fast path keeps its locals in registers and no tracepoint in its code.
  */
 static noinline unsigned int
-mdlpool_alloc_short(struct mdlpool_cpu *c, unsigned int nr, unsigned int got,
+mdlpool_alloc_short(struct mdlpool_share *c, unsigned int nr, unsigned int got,
 		    struct scatterlist **sgs, void **bufs)
 {
 	struct mdlpool *pool = c->pool;
@@ -583,7 +583,7 @@ mdlpool_alloc_short(struct mdlpool_cpu *c, unsigned int nr, unsigned int got,
 		c = mdlpool_enter(pool);
 		if (!may_sleep || !page)
 			break;
-		if (!mdlpool_page_attach(c, page, layout, false)) {
+		if (!mdlpool_slab_attach(c, page, layout, false)) {
 			mdlpool_slab_discard(pool, page, false);
 			break;
 		}
@@ -602,7 +602,7 @@ mdlpool_alloc_short(struct mdlpool_cpu *c, unsigned int nr, unsigned int got,
 
 /*
  * The allocation most calls make, inline in mdlpool_alloc() and
- * mdlpool_alloc_bh(): a block the owner freed into the first page of its
+ * mdlpool_alloc_bh(): a block the owner freed into the first slab of its
  * list, with nothing to scavenge and no checks to run.  NULL, with nothing
  * changed, sends the caller to mdlpool_alloc_slow() for every other case.
  * It calls nothing and keeps few values, so that the compiler saves no
@@ -610,11 +610,11 @@ mdlpool_alloc_short(struct mdlpool_cpu *c, unsigned int nr, unsigned int got,
  * them in every call (BENCHMARKS.md).
  */
 static __always_inline struct scatterlist *
-mdlpool_alloc_fast(struct mdlpool_cpu *c, void **buf)
+mdlpool_alloc_fast(struct mdlpool_share *c, void **buf)
 {
 	const struct mdlpool *pool = c->pool;
 	struct mdlpool_block *blk;
-	struct mdlpool_page *pg;
+	struct mdlpool_slab *slab;
 	struct llist_node *node;
 
 	mdlpool_assert_owner(c);
@@ -622,27 +622,27 @@ mdlpool_alloc_fast(struct mdlpool_cpu *c, void **buf)
 		     mdlpool_scavenge_due(c, jiffies,
 					  READ_ONCE(mdlpool_used_pages_threshold))))
 		return NULL;
-	pg = list_first_entry_or_null(&c->pages, struct mdlpool_page, link);
-	if (unlikely(!pg || !pg->owner_free))
+	slab = list_first_entry_or_null(&c->slabs, struct mdlpool_slab, link);
+	if (unlikely(!slab || !slab->owner_free))
 		return NULL;
-	node = pg->owner_free;
+	node = slab->owner_free;
 	blk = container_of(node, struct mdlpool_block, free_node);
 	if (unlikely(blk->state != MDLPOOL_BLOCK_FREE))
 		return NULL;
-	pg->owner_free = node->next;
-	pg->nr_out++;
+	slab->owner_free = node->next;
+	slab->nr_out++;
 	c->allocs++;
 	mdlpool_note_peak(c);
 	/* Rule 10: a free of this buffer will find its slab here. */
 	if (!IS_ENABLED(CONFIG_PREEMPT_RT) &&
-	    unlikely(this_cpu_read(mdlpool_hot[c->ctx]) != pg))
-		this_cpu_write(mdlpool_hot[c->ctx], pg);
-	return mdlpool_block_give(pool, pg, blk, buf);
+	    unlikely(this_cpu_read(mdlpool_hot[c->ctx]) != slab))
+		this_cpu_write(mdlpool_hot[c->ctx], slab);
+	return mdlpool_block_give(pool, slab, blk, buf);
 }
 
 /* One buffer, when mdlpool_alloc_fast() has none; leaves the section. */
 static noinline struct scatterlist *
-mdlpool_alloc_slow(struct mdlpool_cpu *c, void **buf)
+mdlpool_alloc_slow(struct mdlpool_share *c, void **buf)
 {
 	struct scatterlist *sg;
 
@@ -660,17 +660,17 @@ mdlpool_alloc_slow(struct mdlpool_cpu *c, void **buf)
  *
  * For callers in softirq context or with bottom halves disabled, the Linux
  * form of NT's MdpAllocateAtDpcLevel(): mdlpool_alloc() that asserts the
- * context.  The buffer comes from the current CPU's pages for that context.
+ * context.  The buffer comes from the current CPU's slabs for that context.
  *
  * Context: softirq, or process context with bottom halves disabled.
  * Return: the buffer's descriptor, with ->length reset to the pool's buffer
- * size and marked as the end of its list; NULL if no page could be had or
+ * size and marked as the end of its list; NULL if no slab could be had or
  * if called from a context the pool does not support.
  */
 struct scatterlist *mdlpool_alloc_bh(struct mdlpool *pool, void **buf)
 {
 	struct scatterlist *sg;
-	struct mdlpool_cpu *c;
+	struct mdlpool_share *c;
 
 	if (unlikely(!mdlpool_context_ok() || WARN_ON_ONCE(!in_softirq()))) {
 		*buf = NULL;
@@ -690,7 +690,7 @@ EXPORT_SYMBOL_GPL(mdlpool_alloc_bh);
  * @pool: the pool to allocate from
  * @buf: receives the buffer's kernel address, or NULL on failure
  *
- * NT's MdpAllocate().  The buffer comes from the current CPU's pages; it
+ * NT's MdpAllocate().  The buffer comes from the current CPU's slabs; it
  * is mdlpool_buffer_size() bytes long, starts on a cache line, is one
  * physically contiguous segment (it may cross pages of its slab), and is not
  * zeroed.  Does not sleep, unless the pool was created with page allocation
@@ -701,13 +701,13 @@ EXPORT_SYMBOL_GPL(mdlpool_alloc_bh);
  *
  * Context: process or softirq context.
  * Return: the buffer's descriptor, with ->length reset to the pool's buffer
- * size and marked as the end of its list; NULL if no page could be had or
+ * size and marked as the end of its list; NULL if no slab could be had or
  * if called from a context the pool does not support.
  */
 struct scatterlist *mdlpool_alloc(struct mdlpool *pool, void **buf)
 {
 	struct scatterlist *sg;
-	struct mdlpool_cpu *c;
+	struct mdlpool_share *c;
 
 	if (unlikely(!mdlpool_context_ok())) {
 		*buf = NULL;
@@ -732,7 +732,7 @@ EXPORT_SYMBOL_GPL(mdlpool_alloc);
  * As @nr calls of mdlpool_alloc(), for the price of entering the CPU's
  * section once, like kmem_cache_alloc_bulk(), and it waits for slabs where
  * mdlpool_alloc() would.  Unlike kmem_cache_alloc_bulk(), what could be
- * allocated is kept when the pool runs out of pages: a driver refilling a
+ * allocated is kept when the pool runs out of slabs: a driver refilling a
  * ring uses what it got.
  *
  * Context: process or softirq context.
@@ -742,7 +742,7 @@ EXPORT_SYMBOL_GPL(mdlpool_alloc);
 unsigned int mdlpool_alloc_bulk(struct mdlpool *pool, unsigned int nr,
 				struct scatterlist **sgs, void **bufs)
 {
-	struct mdlpool_cpu *c;
+	struct mdlpool_share *c;
 	unsigned int got;
 
 	if (!nr || !mdlpool_context_ok())
@@ -760,64 +760,64 @@ EXPORT_SYMBOL_GPL(mdlpool_alloc_bulk);
 
 /* NT's check that the caller did not repoint the MDL at memory of its own. */
 static __always_inline bool
-mdlpool_block_intact(const struct mdlpool *pool, struct mdlpool_page *pg,
+mdlpool_block_intact(const struct mdlpool *pool, struct mdlpool_slab *slab,
 		     struct page *head, struct mdlpool_block *blk)
 {
-	unsigned int off = mdlpool_block_offset(pool, pg, blk);
+	unsigned int off = mdlpool_block_offset(pool, slab, blk);
 	struct scatterlist *sg = &blk->sg;
 
 	/* The slab's struct pages follow its head's, as for any folio. */
 	return sg_page(sg) == nth_page(head, off >> PAGE_SHIFT) &&
 	       sg->offset == offset_in_page(off) &&
-	       (!pool->dma_dev || sg_dma_address(sg) == pg->dma + off);
+	       (!pool->dma_dev || sg_dma_address(sg) == slab->dma + off);
 }
 
-/* The owner's free of a block marked free, into its page's own list. */
+/* The owner's free of a block marked free, into its slab's own list. */
 static __always_inline void
-mdlpool_free_to_page(struct mdlpool_cpu *c, struct mdlpool_page *pg,
+mdlpool_free_to_slab(struct mdlpool_share *c, struct mdlpool_slab *slab,
 		     struct mdlpool_block *blk)
 {
 	mdlpool_assert_owner(c);
-	WRITE_ONCE(pg->last_free, jiffies);
-	blk->free_node.next = pg->owner_free;
-	pg->owner_free = &blk->free_node;
-	pg->nr_out--;
+	WRITE_ONCE(slab->last_free, jiffies);
+	blk->free_node.next = slab->owner_free;
+	slab->owner_free = &blk->free_node;
+	slab->nr_out--;
 	c->local_frees++;
 }
 
 static __always_inline void
-mdlpool_free_local(struct mdlpool_cpu *c, struct mdlpool_page *pg,
+mdlpool_free_local(struct mdlpool_share *c, struct mdlpool_slab *slab,
 		   struct mdlpool_block *blk)
 {
-	mdlpool_free_to_page(c, pg, blk);
-	if (pg->on_used)
-		mdlpool_page_restore(c, pg);
+	mdlpool_free_to_slab(c, slab, blk);
+	if (slab->on_used)
+		mdlpool_slab_restore(c, slab);
 }
 
 /* Once per section that freed, however many blocks it freed. */
 static __always_inline void
-mdlpool_scavenge_if_period_over(struct mdlpool_cpu *c)
+mdlpool_scavenge_if_period_over(struct mdlpool_share *c)
 {
 	if (time_after(jiffies, c->next_scavenge))
-		mdlpool_cpu_scavenge(c, MDLPOOL_RECLAIM_PERIOD);
+		mdlpool_scavenge_timed(c, MDLPOOL_RECLAIM_PERIOD);
 }
 
 /* Rule 5: any CPU, any supported context, no section needed. */
-static void mdlpool_free_remote(struct mdlpool_cpu *owner,
-				struct mdlpool_page *pg,
+static void mdlpool_free_remote(struct mdlpool_share *owner,
+				struct mdlpool_slab *slab,
 				struct mdlpool_block *blk)
 {
 	bool on_used;
 
-	WRITE_ONCE(pg->last_free, jiffies);
-	/* Fully ordered: pairs with the barrier in mdlpool_page_retire(). */
-	llist_add(&blk->free_node, &pg->free);
-	on_used = READ_ONCE(pg->on_used);
+	WRITE_ONCE(slab->last_free, jiffies);
+	/* Fully ordered: pairs with the barrier in mdlpool_slab_retire(). */
+	llist_add(&blk->free_node, &slab->free);
+	on_used = READ_ONCE(slab->on_used);
 	/* Fully ordered too: pairs with mdlpool_adopt_orphans(). */
-	if (on_used && !xchg(&pg->orphaned, 1))
-		llist_add(&pg->orphan_node, &owner->orphans);
-	/* Our last touch of the page: the owner may release it after this. */
-	atomic_inc_return_release(&pg->remote_frees);
+	if (on_used && !xchg(&slab->orphaned, 1))
+		llist_add(&slab->orphan_node, &owner->orphans);
+	/* Our last touch of the slab: the owner may release it after this. */
+	atomic_inc_return_release(&slab->remote_frees);
 
 	atomic_long_inc(&owner->remote_frees);
 	if (on_used) {
@@ -829,19 +829,19 @@ static void mdlpool_free_remote(struct mdlpool_cpu *owner,
 /*
  * The checks of a free: the descriptor is one a pool handed out and
  * unaltered.  Each returns the block's share and sets @blkp (and the slab
- * and its head page, @pgp and @headp), or NULL if the free is refused
+ * and its head page, @slabp and @headp), or NULL if the free is refused
  * (-EINVAL).  mdlpool_free_check_in() is for a descriptor known to lie in
- * slab @pg; mdlpool_free_check_mapped() for one virt_addr_valid() has
+ * @slab; mdlpool_free_check_mapped() for one virt_addr_valid() has
  * accepted.
  */
-static __always_inline struct mdlpool_cpu *
-mdlpool_free_check_in(struct mdlpool_page *pg, struct page *head,
+static __always_inline struct mdlpool_share *
+mdlpool_free_check_in(struct mdlpool_slab *slab, struct page *head,
 		      struct scatterlist *sg, struct mdlpool_block **blkp)
 {
-	struct mdlpool_cpu *c = pg->owner;
-	struct mdlpool_block *blk = mdlpool_block_of(c->pool, pg, sg);
+	struct mdlpool_share *c = slab->owner;
+	struct mdlpool_block *blk = mdlpool_block_of(c->pool, slab, sg);
 
-	if (unlikely(!blk || !mdlpool_block_intact(c->pool, pg, head, blk))) {
+	if (unlikely(!blk || !mdlpool_block_intact(c->pool, slab, head, blk))) {
 		mdlpool_reject(c, sg, MDLPOOL_REFUSED_ALTERED);
 		return NULL;
 	}
@@ -849,37 +849,37 @@ mdlpool_free_check_in(struct mdlpool_page *pg, struct page *head,
 	return c;
 }
 
-static __always_inline struct mdlpool_cpu *
-mdlpool_free_check_mapped(struct scatterlist *sg, struct mdlpool_page **pgp,
+static __always_inline struct mdlpool_share *
+mdlpool_free_check_mapped(struct scatterlist *sg, struct mdlpool_slab **slabp,
 			  struct page **headp, struct mdlpool_block **blkp)
 {
-	struct mdlpool_page *pg = mdlpool_page_of_mapped(sg, headp);
+	struct mdlpool_slab *slab = mdlpool_slab_of_mapped(sg, headp);
 
-	if (unlikely(!pg)) {
+	if (unlikely(!slab)) {
 		mdlpool_reject(NULL, sg, MDLPOOL_REFUSED_FOREIGN);
 		return NULL;
 	}
-	*pgp = pg;
-	return mdlpool_free_check_in(pg, *headp, sg, blkp);
+	*slabp = slab;
+	return mdlpool_free_check_in(slab, *headp, sg, blkp);
 }
 
-static __always_inline struct mdlpool_cpu *
-mdlpool_free_check(struct scatterlist *sg, struct mdlpool_page **pgp,
+static __always_inline struct mdlpool_share *
+mdlpool_free_check(struct scatterlist *sg, struct mdlpool_slab **slabp,
 		   struct page **headp, struct mdlpool_block **blkp)
 {
 	if (unlikely(!virt_addr_valid(sg))) {
 		mdlpool_reject(NULL, sg, MDLPOOL_REFUSED_FOREIGN);
 		return NULL;
 	}
-	return mdlpool_free_check_mapped(sg, pgp, headp, blkp);
+	return mdlpool_free_check_mapped(sg, slabp, headp, blkp);
 }
 
-/* Whether @sg lies among the built block headers of slab @pg. */
-static __always_inline bool mdlpool_in_headers(struct mdlpool_page *pg,
+/* Whether @sg lies among the built block headers of @slab. */
+static __always_inline bool mdlpool_in_headers(struct mdlpool_slab *slab,
 					       const struct scatterlist *sg)
 {
-	return (unsigned long)sg - (unsigned long)pg->blocks <
-	       (unsigned long)pg->built * sizeof(struct mdlpool_block);
+	return (unsigned long)sg - (unsigned long)slab->blocks <
+	       (unsigned long)slab->built * sizeof(struct mdlpool_block);
 }
 
 /*
@@ -892,7 +892,7 @@ static __always_inline bool mdlpool_in_headers(struct mdlpool_page *pg,
  * locked instruction costs what BENCHMARKS.md shows.
  */
 static __always_inline int
-mdlpool_free_mark(struct mdlpool_cpu *c, struct mdlpool_page *pg,
+mdlpool_free_mark(struct mdlpool_share *c, struct mdlpool_slab *slab,
 		  struct mdlpool_block *blk)
 {
 	struct mdlpool *pool = c->pool;
@@ -901,39 +901,39 @@ mdlpool_free_mark(struct mdlpool_cpu *c, struct mdlpool_page *pg,
 	if (unlikely(!try_cmpxchg(&blk->state, &out, MDLPOOL_BLOCK_FREE)))
 		return mdlpool_reject(c, &blk->sg, MDLPOOL_REFUSED_TWICE);
 	if (pool->checked)
-		mdlpool_check_redzone(pool, pg, blk);
+		mdlpool_check_redzone(pool, slab, blk);
 	return 0;
 }
 
 /* Inside the section of share @here: a free to it is local (rule 3). */
 static __always_inline int
-mdlpool_free_in(struct mdlpool_cpu *here, struct mdlpool_cpu *c,
-		struct mdlpool_page *pg, struct mdlpool_block *blk)
+mdlpool_free_in(struct mdlpool_share *here, struct mdlpool_share *c,
+		struct mdlpool_slab *slab, struct mdlpool_block *blk)
 {
-	int err = mdlpool_free_mark(c, pg, blk);
+	int err = mdlpool_free_mark(c, slab, blk);
 
 	if (err)
 		return err;
 	if (c == here)
-		mdlpool_free_local(c, pg, blk);
+		mdlpool_free_local(c, slab, blk);
 	else
-		mdlpool_free_remote(c, pg, blk);
+		mdlpool_free_remote(c, slab, blk);
 	return 0;
 }
 
 /*
  * The free most calls make, in the section of the block's own share: no
- * checks to run, the page on the page list, no scavenge due.  False, with
+ * checks to run, the slab on the slab list, no scavenge due.  False, with
  * nothing changed, sends the caller to mdlpool_free_slow().  Small for the
  * reason mdlpool_alloc_fast() is.
  */
 static __always_inline bool
-mdlpool_free_fast(struct mdlpool_cpu *c, struct mdlpool_page *pg,
+mdlpool_free_fast(struct mdlpool_share *c, struct mdlpool_slab *slab,
 		  struct mdlpool_block *blk)
 {
 	u32 out = MDLPOOL_BLOCK_OUT;
 
-	if (unlikely(c->pool->checked || pg->on_used ||
+	if (unlikely(c->pool->checked || slab->on_used ||
 		     time_after(jiffies, c->next_scavenge)))
 		return false;
 	/*
@@ -942,17 +942,17 @@ mdlpool_free_fast(struct mdlpool_cpu *c, struct mdlpool_page *pg,
 	 */
 	if (unlikely(!try_cmpxchg(&blk->state, &out, MDLPOOL_BLOCK_FREE)))
 		return false;
-	mdlpool_free_to_page(c, pg, blk);
+	mdlpool_free_to_slab(c, slab, blk);
 	return true;
 }
 
 /* Every free mdlpool_free_fast() leaves, in the section of @here. */
-static noinline int mdlpool_free_slow(struct mdlpool_cpu *here,
-				      struct mdlpool_cpu *c,
-				      struct mdlpool_page *pg,
+static noinline int mdlpool_free_slow(struct mdlpool_share *here,
+				      struct mdlpool_share *c,
+				      struct mdlpool_slab *slab,
 				      struct mdlpool_block *blk)
 {
-	int err = mdlpool_free_in(here, c, pg, blk);
+	int err = mdlpool_free_in(here, c, slab, blk);
 
 	mdlpool_scavenge_if_period_over(here);
 	mdlpool_leave(here);
@@ -960,14 +960,14 @@ static noinline int mdlpool_free_slow(struct mdlpool_cpu *here,
 }
 
 /* Rule 5: a free on another CPU than the block's, in no section. */
-static noinline int mdlpool_free_elsewhere(struct mdlpool_cpu *c,
-					   struct mdlpool_page *pg,
+static noinline int mdlpool_free_elsewhere(struct mdlpool_share *c,
+					   struct mdlpool_slab *slab,
 					   struct mdlpool_block *blk)
 {
-	int err = mdlpool_free_mark(c, pg, blk);
+	int err = mdlpool_free_mark(c, slab, blk);
 
 	if (!err)
-		mdlpool_free_remote(c, pg, blk);
+		mdlpool_free_remote(c, slab, blk);
 	return err;
 }
 
@@ -979,12 +979,12 @@ static noinline int mdlpool_free_elsewhere(struct mdlpool_cpu *c,
  */
 static noinline int mdlpool_free_mapped(struct scatterlist *sg)
 {
-	struct mdlpool_cpu *c, *here;
+	struct mdlpool_share *c, *here;
 	struct mdlpool_block *blk;
-	struct mdlpool_page *pg;
+	struct mdlpool_slab *slab;
 	struct page *head;
 
-	c = mdlpool_free_check_mapped(sg, &pg, &head, &blk);
+	c = mdlpool_free_check_mapped(sg, &slab, &head, &blk);
 	if (unlikely(!c))
 		return -EINVAL;
 	/*
@@ -993,10 +993,10 @@ static noinline int mdlpool_free_mapped(struct scatterlist *sg)
 	 * checked again inside the section, where the CPU cannot change.
 	 */
 	if (c->cpu != raw_smp_processor_id())
-		return mdlpool_free_elsewhere(c, pg, blk);
+		return mdlpool_free_elsewhere(c, slab, blk);
 	here = mdlpool_enter(c->pool);
-	if (unlikely(here != c || !mdlpool_free_fast(c, pg, blk)))
-		return mdlpool_free_slow(here, c, pg, blk);
+	if (unlikely(here != c || !mdlpool_free_fast(c, slab, blk)))
+		return mdlpool_free_slow(here, c, slab, blk);
 	mdlpool_leave(here);
 	return 0;
 }
@@ -1023,26 +1023,26 @@ static __always_inline int mdlpool_free_hot(struct scatterlist *sg)
 {
 	unsigned int ctx = softirq_count() ? MDLPOOL_CTX_BH : MDLPOOL_CTX_TASK;
 	struct mdlpool_block *blk;
-	struct mdlpool_page *pg;
-	struct mdlpool_cpu *c;
+	struct mdlpool_slab *slab;
+	struct mdlpool_share *c;
 
 	if (ctx == MDLPOOL_CTX_TASK)
 		preempt_disable();
-	pg = this_cpu_read(mdlpool_hot[ctx]);
-	if (unlikely(!pg || !mdlpool_in_headers(pg, sg))) {
+	slab = this_cpu_read(mdlpool_hot[ctx]);
+	if (unlikely(!slab || !mdlpool_in_headers(slab, sg))) {
 		if (ctx == MDLPOOL_CTX_TASK)
 			preempt_enable();
 		return MDLPOOL_NOT_HOT;
 	}
-	c = pg->owner;
+	c = slab->owner;
 	local_lock_acquire(&c->lock);
-	c = mdlpool_free_check_in(pg, virt_to_page(pg), sg, &blk);
+	c = mdlpool_free_check_in(slab, virt_to_page(slab), sg, &blk);
 	if (unlikely(!c)) {
-		mdlpool_leave(pg->owner);
+		mdlpool_leave(slab->owner);
 		return -EINVAL;
 	}
-	if (unlikely(!mdlpool_free_fast(c, pg, blk)))
-		return mdlpool_free_slow(c, c, pg, blk);
+	if (unlikely(!mdlpool_free_fast(c, slab, blk)))
+		return mdlpool_free_slow(c, c, slab, blk);
 	mdlpool_leave(c);
 	return 0;
 }
@@ -1057,8 +1057,8 @@ static __always_inline int mdlpool_free_hot(struct scatterlist *sg)
  * block is free already is refused with a warning and counted (in the pool's
  * rejected_frees, or in the global count when no pool owns the memory), and
  * the pool is left as it was.  A double free is caught only while the block
- * is still free in a page the pool holds: once the block is handed out
- * again, or its page went back and a pool got a page at the same address,
+ * is still free in a slab the pool holds: once the block is handed out
+ * again, or its slab went back and a pool got a slab at the same address,
  * a stale descriptor looks like a live one and frees that buffer.  Of
  * several frees of one descriptor at the same moment, from any CPUs and
  * contexts, one is accepted and the others are refused.
@@ -1100,8 +1100,8 @@ EXPORT_SYMBOL_GPL(mdlpool_free);
  */
 int mdlpool_free_bulk(unsigned int nr, struct scatterlist **sgs)
 {
-	struct mdlpool_page *pg, *near = NULL;
-	struct mdlpool_cpu *c, *here = NULL;
+	struct mdlpool_slab *slab, *near = NULL;
+	struct mdlpool_share *c, *here = NULL;
 	struct page *head, *near_head = NULL;
 	struct mdlpool_block *blk;
 	unsigned int i;
@@ -1118,11 +1118,11 @@ int mdlpool_free_bulk(unsigned int nr, struct scatterlist **sgs)
 		 * (rules 3 and 8), so it stays while we look at it.
 		 */
 		if (near && mdlpool_in_headers(near, sgs[i])) {
-			pg = near;
+			slab = near;
 			head = near_head;
-			c = mdlpool_free_check_in(pg, head, sgs[i], &blk);
+			c = mdlpool_free_check_in(slab, head, sgs[i], &blk);
 		} else {
-			c = mdlpool_free_check(sgs[i], &pg, &head, &blk);
+			c = mdlpool_free_check(sgs[i], &slab, &head, &blk);
 		}
 		if (!c) {
 			ret = -EINVAL;
@@ -1130,9 +1130,9 @@ int mdlpool_free_bulk(unsigned int nr, struct scatterlist **sgs)
 		}
 		if (!here)
 			here = mdlpool_enter(c->pool);
-		ret = mdlpool_free_in(here, c, pg, blk) ?: ret;
+		ret = mdlpool_free_in(here, c, slab, blk) ?: ret;
 		if (c == here) {
-			near = pg;
+			near = slab;
 			near_head = head;
 		}
 	}

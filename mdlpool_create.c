@@ -12,6 +12,7 @@
 #include <linux/export.h>
 #include <linux/gfp.h>
 #include <linux/list.h>
+#include <linux/lockdep.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/numa.h>
@@ -31,7 +32,7 @@ MODULE_PARM_DESC(debug_checks,
 		 "Default of the per-pool check flag: pools created while set (and without MDLPOOL_F_NO_CHECKS) guard each buffer with a redzone and poison freed buffers (NT special pool style)");
 
 /*
- * Page refills inside the section cannot sleep; but they need not take the
+ * Slab refills inside the section cannot sleep; but they need not take the
  * reserves GFP_ATOMIC opens (__GFP_HIGH), which exist for interrupt
  * handlers and reclaim itself.  Like NT's NormalPoolPriority, such a refill
  * fails once free memory is at the min watermark, wakes kswapd on its way,
@@ -53,9 +54,9 @@ DEFINE_MUTEX(mdlpool_mutex);
 LIST_HEAD(mdlpool_list);
 
 /*
- * page_private() of a pool page holds its address mixed with this secret,
- * so a free can tell a pool page from any other page by looking only at its
- * struct page, before it reads a byte of the page itself.
+ * page_private() of a pool slab holds its address mixed with this secret,
+ * so a free can tell a pool slab from any other page by looking only at its
+ * struct page, before it reads a byte of the slab itself.
  */
 unsigned long mdlpool_cookie __read_mostly;
 
@@ -93,7 +94,7 @@ EXPORT_SYMBOL_GPL(mdlpool_debug_checks);
  * mdlpool_max_buffer_size - the largest buffer a pool can hand out
  *
  * What is left of the largest fallback slab (2^PAGE_ALLOC_COSTLY_ORDER
- * pages) after its header and one block header, in whole cache lines, so
+ * slabs) after its header and one block header, in whole cache lines, so
  * that every pool can do without costly allocations.  Pools created with
  * debug checks take MDLPOOL_REDZONE bytes less.
  *
@@ -128,23 +129,23 @@ static struct mdlpool *mdlpool_find(const char *name)
 	return NULL;
 }
 
-static void mdlpool_cpu_init(struct mdlpool *pool, int cpu, unsigned int ctx)
-{
-	struct mdlpool_cpu *c = mdlpool_share(pool, cpu, ctx);
+static struct lock_class_key mdlpool_share_class[MDLPOOL_NR_CTX];
 
+static void mdlpool_share_init(struct mdlpool *pool, int cpu, unsigned int ctx)
+{
+	struct mdlpool_share *c = mdlpool_share(pool, cpu, ctx);
+
+	local_lock_init(&c->lock);
 	/*
-	 * Two call sites, two lockdep classes: a softirq takes the BH share
+	 * A lockdep class per context: a softirq takes the softirq share
 	 * while the task it interrupted holds the task share.
 	 */
-	if (ctx == MDLPOOL_CTX_TASK)
-		local_lock_init(&c->lock);
-	else
-		local_lock_init(&c->lock);
+	lockdep_set_class(&c->lock, &mdlpool_share_class[ctx]);
 	c->pool = pool;
 	c->cpu = cpu;
 	c->ctx = ctx;
-	INIT_LIST_HEAD(&c->pages);
-	INIT_LIST_HEAD(&c->used_pages);
+	INIT_LIST_HEAD(&c->slabs);
+	INIT_LIST_HEAD(&c->used_slabs);
 	init_llist_head(&c->orphans);
 	INIT_WORK(&c->reclaim_work, mdlpool_reclaim_work);
 	/* As in NT, the first allocation scavenges and sets the period. */
@@ -230,7 +231,7 @@ static struct mdlpool *mdlpool_new(const struct mdlpool_params *p)
 	}
 	for_each_possible_cpu(cpu) {
 		for (ctx = 0; ctx < MDLPOOL_NR_CTX; ctx++)
-			mdlpool_cpu_init(pool, cpu, ctx);
+			mdlpool_share_init(pool, cpu, ctx);
 	}
 
 	strscpy(pool->name, p->name, sizeof(pool->name));
@@ -296,9 +297,9 @@ err_free:
  * are refused.
  *
  * @params->reserve keeps slabs back, from creation on, so that this many
- * allocations succeed when the page allocator has no page at all (at most
+ * allocations succeed when the page allocator has no slab at all (at most
  * MDLPOOL_RESERVE_MAX).  An allocation takes a reserve slab when it finds no
- * page without waiting; slabs given back refill the reserve first.  Enough
+ * slab without waiting; slabs given back refill the reserve first.  Enough
  * are kept for the worst spread of the allocations over CPUs and contexts,
  * each of which takes whole slabs (see mdlpool_reserve_slabs()).
  *
@@ -384,49 +385,49 @@ EXPORT_SYMBOL_GPL(mdlpool_create_dma);
 
 static long mdlpool_in_use(struct mdlpool *pool)
 {
-	struct mdlpool_cpu *c;
+	struct mdlpool_share *c;
 	long out = 0;
 
 	for_each_mdlpool_share(c, pool)
-		out += mdlpool_cpu_in_use(c);
+		out += mdlpool_share_in_use(c);
 	return out;
 }
 
 /* Rule 10: before a destroy gives back the slabs of @c. */
-static void mdlpool_cpu_forget_hot(struct mdlpool_cpu *c)
+static void mdlpool_share_forget_hot(struct mdlpool_share *c)
 {
-	struct mdlpool_page *pg;
+	struct mdlpool_slab *slab;
 
-	list_for_each_entry(pg, &c->pages, link)
-		mdlpool_hot_forget(c, pg);
-	list_for_each_entry(pg, &c->used_pages, link)
-		mdlpool_hot_forget(c, pg);
+	list_for_each_entry(slab, &c->slabs, link)
+		mdlpool_hot_forget(c, slab);
+	list_for_each_entry(slab, &c->used_slabs, link)
+		mdlpool_hot_forget(c, slab);
 }
 
-static void mdlpool_cpu_drain(struct mdlpool_cpu *c)
+static void mdlpool_share_drain(struct mdlpool_share *c)
 {
-	struct mdlpool_page *pg, *tmp;
+	struct mdlpool_slab *slab, *tmp;
 
-	list_splice_init(&c->used_pages, &c->pages);
-	list_for_each_entry_safe(pg, tmp, &c->pages, link) {
-		WARN_ONCE(mdlpool_page_in_use(pg),
-			  "%s: cpu %u page %p still has %u blocks out\n",
-			  c->pool->name, c->cpu, pg, mdlpool_page_in_use(pg));
-		pg->on_used = false;
-		mdlpool_page_release(c, pg, MDLPOOL_RECLAIM_DESTROY);
+	list_splice_init(&c->used_slabs, &c->slabs);
+	list_for_each_entry_safe(slab, tmp, &c->slabs, link) {
+		WARN_ONCE(mdlpool_slab_in_use(slab),
+			  "%s: cpu %u slab %p still has %u blocks out\n",
+			  c->pool->name, c->cpu, slab, mdlpool_slab_in_use(slab));
+		slab->on_used = false;
+		mdlpool_slab_release(c, slab, MDLPOOL_RECLAIM_DESTROY);
 	}
-	c->nr_used_pages = 0;
+	c->nr_used_slabs = 0;
 	WARN_ONCE(c->pages_alloc != c->pages_freed,
-		  "%s: cpu %u allocated %lu pages but freed %lu\n",
+		  "%s: cpu %u allocated %lu slabs but freed %lu\n",
 		  c->pool->name, c->cpu, c->pages_alloc, c->pages_freed);
 }
 
 /**
- * mdlpool_destroy - destroy a pool and give its pages back
+ * mdlpool_destroy - destroy a pool and give its slabs back
  * @pool: the pool, or NULL
  *
  * NT's MdpDestroyPool().  NT only asserts that no buffer is out; freeing
- * pages under live buffers would corrupt memory, so a pool with buffers out
+ * slabs under live buffers would corrupt memory, so a pool with buffers out
  * is left intact and the call fails with a warning.
  *
  * Context: process context; sleeps.  No allocation from or free to the pool
@@ -435,7 +436,7 @@ static void mdlpool_cpu_drain(struct mdlpool_cpu *c)
  */
 int mdlpool_destroy(struct mdlpool *pool)
 {
-	struct mdlpool_cpu *c;
+	struct mdlpool_share *c;
 	long out;
 
 	might_sleep();
@@ -461,13 +462,13 @@ int mdlpool_destroy(struct mdlpool *pool)
 	for_each_mdlpool_share(c, pool) {
 		/* Off the list, so no new reclaim work; wait out the last. */
 		cancel_work_sync(&c->reclaim_work);
-		mdlpool_cpu_forget_hot(c);
+		mdlpool_share_forget_hot(c);
 	}
 	/* Rule 10: frees of other pools' buffers may still look at them. */
 	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
 		synchronize_rcu();
 	for_each_mdlpool_share(c, pool)
-		mdlpool_cpu_drain(c);
+		mdlpool_share_drain(c);
 	mdlpool_reserve_free(pool);
 	put_device(pool->dma_dev);
 	free_percpu(pool->pcpu);

@@ -22,18 +22,18 @@
  * buffer for the device before the device uses it.  A slab that cannot be
  * mapped goes back where it came from, and the allocation fails.
  */
-bool mdlpool_slab_map(struct mdlpool_cpu *c, struct page *page,
-		      struct mdlpool_page *pg)
+bool mdlpool_slab_map(struct mdlpool_share *c, struct page *page,
+		      struct mdlpool_slab *slab)
 {
 	struct mdlpool *pool = c->pool;
-	const struct mdlpool_layout *l = mdlpool_layout_of(pool, pg);
+	const struct mdlpool_layout *l = mdlpool_layout_of(pool, slab);
 
 	if (!pool->dma_dev)
 		return true;
-	pg->dma = dma_map_page_attrs(pool->dma_dev, page, 0,
-				     mdlpool_layout_bytes(l), pool->dma_dir,
-				     DMA_ATTR_SKIP_CPU_SYNC);
-	if (dma_mapping_error(pool->dma_dev, pg->dma)) {
+	slab->dma = dma_map_page_attrs(pool->dma_dev, page, 0,
+				       mdlpool_layout_bytes(l), pool->dma_dir,
+				       DMA_ATTR_SKIP_CPU_SYNC);
+	if (dma_mapping_error(pool->dma_dev, slab->dma)) {
 		c->dma_map_failures++;
 		return false;
 	}
@@ -41,32 +41,32 @@ bool mdlpool_slab_map(struct mdlpool_cpu *c, struct page *page,
 	 * A coherent device whose mapping is not bounced needs no sync: the
 	 * sync helpers then return at once, as page_pool skips its syncs.
 	 */
-	pg->dma_sync = dma_need_sync(pool->dma_dev, pg->dma);
+	slab->dma_sync = dma_need_sync(pool->dma_dev, slab->dma);
 	c->dma_mapped_pages++;
 	return true;
 }
 
 /* Buffers go back to the page allocator, not to the device: no sync. */
-void mdlpool_slab_unmap(struct mdlpool_cpu *c, struct mdlpool_page *pg)
+void mdlpool_slab_unmap(struct mdlpool_share *c, struct mdlpool_slab *slab)
 {
 	struct mdlpool *pool = c->pool;
 
 	if (!pool->dma_dev)
 		return;
-	dma_unmap_page_attrs(pool->dma_dev, pg->dma,
-			     mdlpool_layout_bytes(mdlpool_layout_of(pool, pg)),
+	dma_unmap_page_attrs(pool->dma_dev, slab->dma,
+			     mdlpool_layout_bytes(mdlpool_layout_of(pool, slab)),
 			     pool->dma_dir, DMA_ATTR_SKIP_CPU_SYNC);
 	c->dma_mapped_pages--;
 }
 
 /* The device-bound pool's slab a descriptor belongs to, or NULL. */
-static struct mdlpool_page *mdlpool_dma_page_of(const struct scatterlist *sg)
+static struct mdlpool_slab *mdlpool_dma_slab_of(const struct scatterlist *sg)
 {
-	struct mdlpool_page *pg = mdlpool_page_of(sg);
+	struct mdlpool_slab *slab = mdlpool_slab_of(sg);
 
-	if (WARN_ON_ONCE(!pg || !pg->owner->pool->dma_dev))
+	if (WARN_ON_ONCE(!slab || !slab->owner->pool->dma_dev))
 		return NULL;
-	return pg;
+	return slab;
 }
 
 /**
@@ -81,14 +81,14 @@ static struct mdlpool_page *mdlpool_dma_page_of(const struct scatterlist *sg)
  */
 void mdlpool_dma_sync_for_device(const struct scatterlist *sg)
 {
-	struct mdlpool_page *pg = mdlpool_dma_page_of(sg);
+	struct mdlpool_slab *slab = mdlpool_dma_slab_of(sg);
 	struct mdlpool *pool;
 
-	if (!pg || !pg->dma_sync)
+	if (!slab || !slab->dma_sync)
 		return;
-	pool = pg->owner->pool;
-	dma_sync_single_range_for_device(pool->dma_dev, pg->dma,
-					 sg_dma_address(sg) - pg->dma,
+	pool = slab->owner->pool;
+	dma_sync_single_range_for_device(pool->dma_dev, slab->dma,
+					 sg_dma_address(sg) - slab->dma,
 					 sg->length, pool->dma_dir);
 }
 EXPORT_SYMBOL_GPL(mdlpool_dma_sync_for_device);
@@ -107,14 +107,14 @@ EXPORT_SYMBOL_GPL(mdlpool_dma_sync_for_device);
  */
 void mdlpool_dma_sync_for_cpu(const struct scatterlist *sg)
 {
-	struct mdlpool_page *pg = mdlpool_dma_page_of(sg);
+	struct mdlpool_slab *slab = mdlpool_dma_slab_of(sg);
 	struct mdlpool *pool;
 
-	if (!pg || !pg->dma_sync)
+	if (!slab || !slab->dma_sync)
 		return;
-	pool = pg->owner->pool;
-	dma_sync_single_range_for_cpu(pool->dma_dev, pg->dma,
-				      sg_dma_address(sg) - pg->dma,
+	pool = slab->owner->pool;
+	dma_sync_single_range_for_cpu(pool->dma_dev, slab->dma,
+				      sg_dma_address(sg) - slab->dma,
 				      sg->length, pool->dma_dir);
 }
 EXPORT_SYMBOL_GPL(mdlpool_dma_sync_for_cpu);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * mdlpool internals: the layout of pools, pages and blocks, and the pure
+ * mdlpool internals: the layout of pools, slabs and blocks, and the pure
  * decisions made on them.  Shared by mdlpool.c and its KUnit tests, which
  * check the layout and the decisions with made-up times; nothing else
  * should include it.
@@ -44,7 +44,7 @@
 /*
  * Slab orders.  A pool prefers the smallest order that keeps its waste
  * within mdlpool_waste_bound(), up to MDLPOOL_MAX_ORDER (128 KiB with 4 KiB
- * pages).  Above PAGE_ALLOC_COSTLY_ORDER the page allocator gives up easily,
+ * slabs).  Above PAGE_ALLOC_COSTLY_ORDER the page allocator gives up easily,
  * so such a pool also has a fallback order of at most that, used when the
  * preferred allocation fails, as SLUB does with its slabs: a pool never
  * depends on a costly allocation.  The largest buffer fits a fallback slab.
@@ -69,27 +69,27 @@ enum mdlpool_ctx {
 };
 
 /**
- * struct mdlpool_cpu - one CPU's share of a pool, for one context
+ * struct mdlpool_share - one CPU's share of a pool, for one context
  * @lock: lockdep's record of the owner's section, and the section itself
  *	where it needs a lock (rule 3)
  * @pool: the pool this belongs to
  * @cpu: the owning CPU
  * @ctx: the context that owns it, an enum mdlpool_ctx
- * @pages: pages with a free or not yet built block; allocation uses the first
- * @used_pages: pages with every block handed out
- * @nr_used_pages: length of @used_pages
+ * @slabs: slabs with a free or not yet built block; allocation uses the first
+ * @used_slabs: slabs with every block handed out
+ * @nr_used_slabs: length of @used_slabs
  * @next_scavenge: jiffies after which the next allocation or free scavenges
  * @allocs: buffers handed out
- * @local_frees: buffers freed on this CPU into this CPU's pages
- * @peak_in_use: most buffers of this CPU's pages out at once
- * @pages_alloc: pages taken from the page allocator
- * @pages_freed: pages given back
- * @peak_pages: most pages held at once
- * @blocks_built: blocks built on the pages held now
+ * @local_frees: buffers freed on this CPU into this CPU's slabs
+ * @peak_in_use: most buffers of this CPU's slabs out at once
+ * @pages_alloc: slabs taken from the page allocator
+ * @pages_freed: slabs given back
+ * @peak_pages: most slabs held at once
+ * @blocks_built: blocks built on the slabs held now
  * @scavenges: scavenges run
- * @alloc_failures: allocations that found no page
+ * @alloc_failures: allocations that found no slab
  * @corrupt_free_blocks: free blocks found overwritten at allocation and
- *	left out of their page's lists
+ *	left out of their slab's lists
  * @dma_mapped_pages: slabs of a device-bound pool mapped for its device now
  * @dma_map_failures: slabs given back because the mapping failed
  * @slab_fallbacks: slabs taken at the pool's fallback order because the
@@ -98,34 +98,34 @@ enum mdlpool_ctx {
  *	the pool's flags, after none could be had without waiting
  * @reserve_taken: slabs taken from the pool's reserve because the page
  *	allocator had none
- * @missed_move: a free on another CPU hit a page on @used_pages
- * @orphans: pages of @used_pages that other CPUs freed blocks into, each
+ * @missed_move: a free on another CPU hit a slab on @used_slabs
+ * @orphans: slabs of @used_slabs that other CPUs freed blocks into, each
  *	queued once by the free that found it there, so that a scavenge
- *	moves them back without walking @used_pages (rule 5)
- * @remote_frees: buffers freed on other CPUs into this CPU's pages
+ *	moves them back without walking @used_slabs (rule 5)
+ * @remote_frees: buffers freed on other CPUs into this CPU's slabs
  * @missed_moves: how often @missed_move was set
- * @rejected_frees: frees of this CPU's pages refused as corrupt or double
- * @overruns: buffers of this CPU's pages freed with their redzone overwritten
- * @poison_errors: freed buffers of this CPU's pages written to while free
+ * @rejected_frees: frees of this CPU's slabs refused as corrupt or double
+ * @overruns: buffers of this CPU's slabs freed with their redzone overwritten
+ * @poison_errors: freed buffers of this CPU's slabs written to while free
  * @reclaim_all: the shrinker asks the next @reclaim_work to give back every
- *	free page, however young (a word, for xchg())
+ *	free slab, however young (a word, for xchg())
  * @reclaim_work: reclaim run on this CPU when the pool is idle (rule 8)
  *
  * Everything up to @corrupt_free_blocks is the owner's alone (rule 3).  The
  * fields from @missed_move on are written by other CPUs (rule 5) and sit on
  * their own cache line so those writes do not bounce the owner's line.
  * Their plain-typed flags go through READ_ONCE()/WRITE_ONCE() for the same
- * reason as struct mdlpool_page's.  Other CPUs read the owner's counters
+ * reason as struct mdlpool_slab's.  Other CPUs read the owner's counters
  * only through mdlpool_peek(), as snapshots.
  */
-struct mdlpool_cpu {
+struct mdlpool_share {
 	local_lock_t lock;
 	struct mdlpool *pool;
 	unsigned int cpu;
 	unsigned int ctx;
-	struct list_head pages;
-	struct list_head used_pages;
-	unsigned long nr_used_pages;
+	struct list_head slabs;
+	struct list_head used_slabs;
+	unsigned long nr_used_slabs;
 	unsigned long next_scavenge;
 	unsigned long allocs;
 	unsigned long local_frees;
@@ -175,7 +175,7 @@ enum {
 
 /* What a pool has on each CPU. */
 struct mdlpool_pcpu {
-	struct mdlpool_cpu ctx[MDLPOOL_NR_CTX];
+	struct mdlpool_share ctx[MDLPOOL_NR_CTX];
 };
 
 /**
@@ -246,30 +246,30 @@ struct mdlpool_block {
 };
 
 /**
- * struct mdlpool_page - header at the start of every slab
+ * struct mdlpool_slab - header at the start of every slab
  *
  * A slab is one allocation of 2^order pages (a compound page above order
  * 0), in one of its pool's two layouts: this header, the array of block headers, then the buffers,
  * each starting on MDLPOOL_BUF_ALIGN.  A buffer may cross a page boundary
  * inside its slab; it is still one physically contiguous segment.
- * @owner: the CPU share that allocated the page
- * @link: entry in @owner's pages or used_pages list (owner only)
+ * @owner: the CPU share that allocated the slab
+ * @link: entry in @owner's slabs or used_pages list (owner only)
  * @free: blocks freed by other CPUs; any CPU pushes, only the owner takes
  *	them, all at once (rule 4)
  * @owner_free: blocks the owner freed, or took from @free (owner only)
  * @built: blocks built so far (owner only); a slab holds fewer than 2^16
  * @nr_out: blocks handed out minus those the owner got back (owner only)
- * @remote_frees: blocks other CPUs gave back (rule 5); the page's blocks in
+ * @remote_frees: blocks other CPUs gave back (rule 5); the slab's blocks in
  *	use are @nr_out - @remote_frees, modulo 2^32
- * @on_used: the page is on @owner's used list (owner writes, anyone reads)
- * @orphaned: the page is queued on @owner's orphans; set by the remote free
+ * @on_used: the slab is on @owner's used list (owner writes, anyone reads)
+ * @orphaned: the slab is queued on @owner's orphans; set by the remote free
  *	that queues it, cleared by the owner when it takes it off.  A whole
  *	word: xchg() of a byte is not available on every architecture
  * @layout: index of its layout in the pool's layouts (set before the slab
  *	is published, then constant)
  * @orphan_node: link on @owner's orphans
- * @last_free: jiffies of the last free into the page (any CPU writes it,
- *	the owner reads it to age the page)
+ * @last_free: jiffies of the last free into the slab (any CPU writes it,
+ *	the owner reads it to age the slab)
  * @dma_sync: in a device-bound pool, whether the DMA API wants the slab's
  *	mapping synced (set with @dma, then constant)
  * @dma: in a device-bound pool, the slab's bus address
@@ -280,8 +280,8 @@ struct mdlpool_block {
  * accessed with READ_ONCE()/WRITE_ONCE() on the concurrent side, so each
  * access is whole and KCSAN (the 6.12-debug test tier) knows it is meant.
  */
-struct mdlpool_page {
-	struct mdlpool_cpu *owner;
+struct mdlpool_slab {
+	struct mdlpool_share *owner;
 	struct list_head link;
 	struct llist_head free;
 	struct llist_node *owner_free;
@@ -298,11 +298,11 @@ struct mdlpool_page {
 	struct mdlpool_block blocks[];
 };
 
-/* mdlpool_page.built counts the blocks of the largest slab. */
+/* mdlpool_slab.built counts the blocks of the largest slab. */
 static_assert((PAGE_SIZE << MDLPOOL_MAX_ORDER) / sizeof(struct mdlpool_block) <=
 	      U16_MAX);
 
-static inline struct mdlpool_cpu *
+static inline struct mdlpool_share *
 mdlpool_share(const struct mdlpool *pool, int cpu, unsigned int ctx)
 {
 	return &per_cpu_ptr(pool->pcpu, cpu)->ctx[ctx];
@@ -314,7 +314,7 @@ struct mdlpool_share_iter {
 	unsigned int ctx;
 };
 
-static inline struct mdlpool_cpu *
+static inline struct mdlpool_share *
 mdlpool_share_iter_next(struct mdlpool_share_iter *it)
 {
 	if (it->cpu >= 0 && ++it->ctx < MDLPOOL_NR_CTX)
@@ -342,7 +342,7 @@ static inline unsigned int mdlpool_block_size(unsigned int buffer_size,
 /* Where the first buffer of a slab of @blocks blocks starts. */
 static inline unsigned int mdlpool_buf_offset(unsigned int blocks)
 {
-	return ALIGN(struct_size((struct mdlpool_page *)NULL, blocks, blocks),
+	return ALIGN(struct_size((struct mdlpool_slab *)NULL, blocks, blocks),
 		     MDLPOOL_BUF_ALIGN);
 }
 
@@ -351,7 +351,7 @@ static inline unsigned int mdlpool_slab_blocks(unsigned int order,
 					       unsigned int block_size)
 {
 	unsigned int slab = PAGE_SIZE << order;
-	unsigned int n = (slab - sizeof(struct mdlpool_page)) /
+	unsigned int n = (slab - sizeof(struct mdlpool_slab)) /
 			 (block_size + sizeof(struct mdlpool_block));
 
 	/* The division ignores the alignment of the first buffer. */
@@ -425,9 +425,9 @@ static inline void mdlpool_layout_init(struct mdlpool_layout *l,
 }
 
 static inline const struct mdlpool_layout *
-mdlpool_layout_of(const struct mdlpool *pool, const struct mdlpool_page *pg)
+mdlpool_layout_of(const struct mdlpool *pool, const struct mdlpool_slab *slab)
 {
-	return &pool->layouts[pg->layout];
+	return &pool->layouts[slab->layout];
 }
 
 static inline unsigned int mdlpool_layout_bytes(const struct mdlpool_layout *l)
@@ -437,60 +437,60 @@ static inline unsigned int mdlpool_layout_bytes(const struct mdlpool_layout *l)
 
 static inline struct mdlpool_block *
 mdlpool_block_at(const struct mdlpool *pool,
-		 struct mdlpool_page *pg,
+		 struct mdlpool_slab *slab,
 		 unsigned int idx)
 {
-	return &pg->blocks[idx];
+	return &slab->blocks[idx];
 }
 
 static inline unsigned int mdlpool_block_index(const struct mdlpool *pool,
-					       struct mdlpool_page *pg,
+					       struct mdlpool_slab *slab,
 					       struct mdlpool_block *blk)
 {
-	return blk - pg->blocks;
+	return blk - slab->blocks;
 }
 
 /* Where a block's buffer lies in its slab. */
 static inline unsigned int mdlpool_block_offset(const struct mdlpool *pool,
-						struct mdlpool_page *pg,
+						struct mdlpool_slab *slab,
 						struct mdlpool_block *blk)
 {
-	return mdlpool_layout_of(pool, pg)->buf_offset +
-	       mdlpool_block_index(pool, pg, blk) * pool->block_size;
+	return mdlpool_layout_of(pool, slab)->buf_offset +
+	       mdlpool_block_index(pool, slab, blk) * pool->block_size;
 }
 
 static inline void *mdlpool_block_buf(const struct mdlpool *pool,
-				      struct mdlpool_page *pg,
+				      struct mdlpool_slab *slab,
 				      struct mdlpool_block *blk)
 {
-	return (void *)pg + mdlpool_block_offset(pool, pg, blk);
+	return (void *)slab + mdlpool_block_offset(pool, slab, blk);
 }
 
-static inline unsigned int mdlpool_page_in_use(struct mdlpool_page *pg)
+static inline unsigned int mdlpool_slab_in_use(struct mdlpool_slab *slab)
 {
 	/* Acquire: a remote free's push and reads come before its count. */
-	return pg->nr_out - (unsigned int)atomic_read_acquire(&pg->remote_frees);
+	return slab->nr_out - (unsigned int)atomic_read_acquire(&slab->remote_frees);
 }
 
-static inline bool mdlpool_page_exhausted(const struct mdlpool *pool,
-					  struct mdlpool_page *pg)
+static inline bool mdlpool_slab_exhausted(const struct mdlpool *pool,
+					  struct mdlpool_slab *slab)
 {
-	return pg->built == mdlpool_layout_of(pool, pg)->blocks &&
-	       !pg->owner_free &&
-	       llist_empty(&pg->free);
+	return slab->built == mdlpool_layout_of(pool, slab)->blocks &&
+	       !slab->owner_free &&
+	       llist_empty(&slab->free);
 }
 
 /*
- * Whether the owner may give the page back.  A page still queued as an
+ * Whether the owner may give the slab back.  A slab still queued as an
  * orphan must wait for the scavenge that takes it off the queue; the
- * acquire in mdlpool_page_in_use() makes the queuing free's mark visible.
+ * acquire in mdlpool_slab_in_use() makes the queuing free's mark visible.
  */
-static inline bool mdlpool_page_idle(struct mdlpool_page *pg, unsigned long now,
+static inline bool mdlpool_slab_idle(struct mdlpool_slab *slab, unsigned long now,
 				     unsigned long lifetime)
 {
-	if (mdlpool_page_in_use(pg) || READ_ONCE(pg->orphaned))
+	if (mdlpool_slab_in_use(slab) || READ_ONCE(slab->orphaned))
 		return false;
-	return time_after_eq(now, READ_ONCE(pg->last_free) + lifetime);
+	return time_after_eq(now, READ_ONCE(slab->last_free) + lifetime);
 }
 
 static inline unsigned int mdlpool_tail_size(const struct mdlpool *pool)
@@ -527,28 +527,28 @@ enum mdlpool_refusal {
 /* What an allocation or free on the owner CPU should scavenge now. */
 enum mdlpool_scavenge {
 	MDLPOOL_SCAVENGE_NONE,
-	/* take the orphans back to the page list */
+	/* take the orphans back to the slab list */
 	MDLPOOL_SCAVENGE_ORPHANS,
-	/* that, and give back the pages idle for the minimum lifetime */
+	/* that, and give back the slabs idle for the minimum lifetime */
 	MDLPOOL_SCAVENGE_FULL,
 };
 
 /*
  * NT's two triggers: the scavenge period is over, or a move was missed and
  * the used list is longer than @threshold.  NT runs a whole scavenge for
- * either.  The second exists to get used pages back, and it can fire at
+ * either.  The second exists to get used slabs back, and it can fire at
  * every allocation while many buffers are out, so it only takes the
- * orphans back: walking the page list for idle pages each time would make
- * every allocation cost as much as the pages held.  Idle pages still go at
+ * orphans back: walking the slab list for idle slabs each time would make
+ * every allocation cost as much as the slabs held.  Idle slabs still go at
  * the next timed scavenge or idle reclaim.
  */
-static inline enum mdlpool_scavenge mdlpool_scavenge_due(struct mdlpool_cpu *c,
+static inline enum mdlpool_scavenge mdlpool_scavenge_due(struct mdlpool_share *c,
 							 unsigned long now,
 							 unsigned int threshold)
 {
 	if (time_after(now, c->next_scavenge))
 		return MDLPOOL_SCAVENGE_FULL;
-	if (READ_ONCE(c->missed_move) && c->nr_used_pages > threshold)
+	if (READ_ONCE(c->missed_move) && c->nr_used_slabs > threshold)
 		return MDLPOOL_SCAVENGE_ORPHANS;
 	return MDLPOOL_SCAVENGE_NONE;
 }
@@ -566,7 +566,7 @@ extern unsigned int mdlpool_min_page_lifetime_ms;
 extern unsigned int mdlpool_used_pages_threshold;
 
 /* Module-wide counts for the debugfs summary. */
-extern atomic_long_t mdlpool_pages_total;
+extern atomic_long_t mdlpool_slabs_total;
 extern atomic_long_t mdlpool_reserve_total;
 extern atomic_long_t mdlpool_foreign_frees;
 extern atomic_long_t mdlpool_injected_failures;
@@ -575,7 +575,7 @@ extern atomic_long_t mdlpool_shrinker_freed;
 /* Rule 7's owner of offline CPUs' shares, for mdlpool_assert_owner(). */
 extern struct task_struct *mdlpool_offline_owner;
 /* Rule 10: the slab each CPU last allocated from, per context. */
-DECLARE_PER_CPU(struct mdlpool_page *, mdlpool_hot[MDLPOOL_NR_CTX]);
+DECLARE_PER_CPU(struct mdlpool_slab *, mdlpool_hot[MDLPOOL_NR_CTX]);
 
 /*
  * The owner updates its counters without atomics; a reader on another CPU
@@ -583,9 +583,9 @@ DECLARE_PER_CPU(struct mdlpool_page *, mdlpool_hot[MDLPOOL_NR_CTX]);
  */
 #define mdlpool_peek(field)	data_race(field)
 
-static inline unsigned long mdlpool_page_mark(const struct mdlpool_page *pg)
+static inline unsigned long mdlpool_slab_mark(const struct mdlpool_slab *slab)
 {
-	return (unsigned long)pg ^ mdlpool_cookie;
+	return (unsigned long)slab ^ mdlpool_cookie;
 }
 
 /*
@@ -595,7 +595,7 @@ static inline unsigned long mdlpool_page_mark(const struct mdlpool_page *pg)
  * (the debug test tiers do): elsewhere it cost a twentieth of an
  * allocation and free pair (BENCHMARKS.md).
  */
-static __always_inline void mdlpool_assert_owner(struct mdlpool_cpu *c)
+static __always_inline void mdlpool_assert_owner(struct mdlpool_share *c)
 {
 	if (!IS_ENABLED(CONFIG_DEBUG_PREEMPT) &&
 	    !IS_ENABLED(CONFIG_PROVE_LOCKING))
@@ -653,18 +653,18 @@ static __always_inline bool mdlpool_context_ok(void)
  * the softirq lock either (see mdlpool_reserve_lock()).
  */
 #ifdef CONFIG_PREEMPT_RT
-static inline struct mdlpool_cpu *mdlpool_enter(struct mdlpool *pool)
+static inline struct mdlpool_share *mdlpool_enter(struct mdlpool *pool)
 {
 	local_lock(&pool->pcpu->ctx[MDLPOOL_CTX_TASK].lock);
 	return this_cpu_ptr(&pool->pcpu->ctx[MDLPOOL_CTX_TASK]);
 }
 
-static inline void mdlpool_leave(struct mdlpool_cpu *c)
+static inline void mdlpool_leave(struct mdlpool_share *c)
 {
 	local_unlock(&c->pool->pcpu->ctx[MDLPOOL_CTX_TASK].lock);
 }
 #else
-static inline struct mdlpool_cpu *mdlpool_enter(struct mdlpool *pool)
+static inline struct mdlpool_share *mdlpool_enter(struct mdlpool *pool)
 {
 	struct mdlpool_pcpu __percpu *p = pool->pcpu;
 
@@ -676,7 +676,7 @@ static inline struct mdlpool_cpu *mdlpool_enter(struct mdlpool *pool)
 	return this_cpu_ptr(&p->ctx[MDLPOOL_CTX_TASK]);
 }
 
-static inline void mdlpool_leave(struct mdlpool_cpu *c)
+static inline void mdlpool_leave(struct mdlpool_share *c)
 {
 	if (c->ctx == MDLPOOL_CTX_BH)
 		local_lock_release(&c->lock);
@@ -691,15 +691,15 @@ static inline void mdlpool_leave(struct mdlpool_cpu *c)
  * of @ctx on PREEMPT_RT for MDLPOOL_CTX_BH (that share stays empty there).
  * For reclaim and scavenges that look after both shares.
  */
-static inline struct mdlpool_cpu *mdlpool_enter_ctx(struct mdlpool *pool,
-						    unsigned int ctx)
+static inline struct mdlpool_share *mdlpool_enter_ctx(struct mdlpool *pool,
+						      unsigned int ctx)
 {
 	if (!IS_ENABLED(CONFIG_PREEMPT_RT) && ctx == MDLPOOL_CTX_BH)
 		local_bh_disable();
 	return mdlpool_enter(pool);
 }
 
-static inline void mdlpool_leave_ctx(struct mdlpool_cpu *c, unsigned int ctx)
+static inline void mdlpool_leave_ctx(struct mdlpool_share *c, unsigned int ctx)
 {
 	mdlpool_leave(c);
 	if (!IS_ENABLED(CONFIG_PREEMPT_RT) && ctx == MDLPOOL_CTX_BH)
@@ -707,7 +707,7 @@ static inline void mdlpool_leave_ctx(struct mdlpool_cpu *c, unsigned int ctx)
 }
 
 /* Exact for the owner; a snapshot for anyone else (rule 6). */
-static inline unsigned long mdlpool_cpu_in_use(struct mdlpool_cpu *c)
+static inline unsigned long mdlpool_share_in_use(struct mdlpool_share *c)
 {
 	return mdlpool_peek(c->allocs) - mdlpool_peek(c->local_frees) -
 	       atomic_long_read(&c->remote_frees);
@@ -718,74 +718,74 @@ static inline unsigned long mdlpool_cpu_in_use(struct mdlpool_cpu *c)
  * alone, so nothing is read before the address is known to be a header.
  */
 static __always_inline struct mdlpool_block *
-mdlpool_block_of(const struct mdlpool *pool, struct mdlpool_page *pg,
+mdlpool_block_of(const struct mdlpool *pool, struct mdlpool_slab *slab,
 		 const struct scatterlist *sg)
 {
-	unsigned long off = (unsigned long)sg - (unsigned long)pg->blocks;
+	unsigned long off = (unsigned long)sg - (unsigned long)slab->blocks;
 	unsigned long idx = off / sizeof(struct mdlpool_block);
 
 	/* A free on any CPU may race with the owner building blocks. */
-	if ((unsigned long)sg < (unsigned long)pg->blocks ||
+	if ((unsigned long)sg < (unsigned long)slab->blocks ||
 	    off % sizeof(struct mdlpool_block) ||
-	    idx >= READ_ONCE(pg->built))
+	    idx >= READ_ONCE(slab->built))
 		return NULL;
-	return mdlpool_block_at(pool, pg, idx);
+	return mdlpool_block_at(pool, slab, idx);
 }
 
 /*
  * The slab an address lies in, judged from its struct pages alone, so that
  * a descriptor pointing anywhere in the direct map can be checked without
  * reading memory the pool does not own.  The head page of a slab carries
- * the mark; a tail page leads to it.  mdlpool_page_of_mapped() is for an
+ * the mark; a tail page leads to it.  mdlpool_slab_of_mapped() is for an
  * address virt_addr_valid() has accepted.
  */
-static __always_inline struct mdlpool_page *
-mdlpool_page_of_mapped(const void *addr, struct page **headp)
+static __always_inline struct mdlpool_slab *
+mdlpool_slab_of_mapped(const void *addr, struct page **headp)
 {
 	struct page *head = virt_to_head_page(addr);
-	struct mdlpool_page *pg = page_address(head);
+	struct mdlpool_slab *slab = page_address(head);
 
 	/*
 	 * Another page's owner may write its private word meanwhile: any
-	 * value but our mark, torn or not, says "not a pool page".
+	 * value but our mark, torn or not, says "not a pool slab".
 	 */
-	if (data_race(page_private(head)) != mdlpool_page_mark(pg))
+	if (data_race(page_private(head)) != mdlpool_slab_mark(slab))
 		return NULL;
 	*headp = head;
-	return pg;
+	return slab;
 }
 
-static __always_inline struct mdlpool_page *mdlpool_page_of(const void *addr)
+static __always_inline struct mdlpool_slab *mdlpool_slab_of(const void *addr)
 {
 	struct page *head;
 
-	return virt_addr_valid(addr) ? mdlpool_page_of_mapped(addr, &head) :
+	return virt_addr_valid(addr) ? mdlpool_slab_of_mapped(addr, &head) :
 				       NULL;
 }
 
 /* mdlpool.c */
-void mdlpool_hot_forget(struct mdlpool_cpu *c, struct mdlpool_page *pg);
-bool mdlpool_page_release(struct mdlpool_cpu *c, struct mdlpool_page *pg,
+void mdlpool_hot_forget(struct mdlpool_share *c, struct mdlpool_slab *slab);
+bool mdlpool_slab_release(struct mdlpool_share *c, struct mdlpool_slab *slab,
 			  enum mdlpool_reclaim why);
-void mdlpool_page_restore(struct mdlpool_cpu *c, struct mdlpool_page *pg);
-void mdlpool_page_release_dead(struct mdlpool_cpu *c, struct mdlpool_page *pg);
+void mdlpool_slab_restore(struct mdlpool_share *c, struct mdlpool_slab *slab);
+void mdlpool_slab_release_dead(struct mdlpool_share *c, struct mdlpool_slab *slab);
 
 /* mdlpool_checks.c */
-void mdlpool_check_poison(const struct mdlpool *pool, struct mdlpool_page *pg,
+void mdlpool_check_poison(const struct mdlpool *pool, struct mdlpool_slab *slab,
 			  struct mdlpool_block *blk);
-void mdlpool_check_redzone(const struct mdlpool *pool, struct mdlpool_page *pg,
+void mdlpool_check_redzone(const struct mdlpool *pool, struct mdlpool_slab *slab,
 			   struct mdlpool_block *blk);
 struct llist_node *mdlpool_drop_overwritten(const struct mdlpool *pool,
-					    struct mdlpool_page *pg,
+					    struct mdlpool_slab *slab,
 					    struct mdlpool_block *blk);
-int mdlpool_reject(struct mdlpool_cpu *c, const struct scatterlist *sg,
+int mdlpool_reject(struct mdlpool_share *c, const struct scatterlist *sg,
 		   enum mdlpool_refusal why);
 
 /* mdlpool_reserve.c */
 void mdlpool_reserve_lock(struct mdlpool *pool);
 void mdlpool_reserve_unlock(struct mdlpool *pool);
-void mdlpool_reserve_add(struct mdlpool *pool, struct mdlpool_page *pg);
-bool mdlpool_reserve_put(struct mdlpool *pool, struct mdlpool_page *pg);
+void mdlpool_reserve_add(struct mdlpool *pool, struct mdlpool_slab *slab);
+bool mdlpool_reserve_put(struct mdlpool *pool, struct mdlpool_slab *slab);
 struct page *mdlpool_reserve_take(struct mdlpool *pool, u8 *layout);
 int mdlpool_reserve_fill(struct mdlpool *pool, unsigned int buffers);
 void mdlpool_reserve_free(struct mdlpool *pool);
@@ -793,9 +793,9 @@ void mdlpool_slab_discard(struct mdlpool *pool, struct page *page,
 			  bool from_reserve);
 
 /* mdlpool_dma.c */
-bool mdlpool_slab_map(struct mdlpool_cpu *c, struct page *page,
-		      struct mdlpool_page *pg);
-void mdlpool_slab_unmap(struct mdlpool_cpu *c, struct mdlpool_page *pg);
+bool mdlpool_slab_map(struct mdlpool_share *c, struct page *page,
+		      struct mdlpool_slab *slab);
+void mdlpool_slab_unmap(struct mdlpool_share *c, struct mdlpool_slab *slab);
 
 /* mdlpool_fault.c */
 bool mdlpool_inject_page_failure(unsigned int order);
@@ -803,9 +803,9 @@ void mdlpool_fault_init(struct dentry *dir);
 void mdlpool_fault_exit(void);
 
 /* mdlpool_reclaim.c */
-unsigned long mdlpool_adopt_orphans(struct mdlpool_cpu *c);
-void mdlpool_cpu_scavenge(struct mdlpool_cpu *c, enum mdlpool_reclaim why);
-void mdlpool_cpu_threshold_scavenge(struct mdlpool_cpu *c);
+unsigned long mdlpool_adopt_orphans(struct mdlpool_share *c);
+void mdlpool_scavenge_timed(struct mdlpool_share *c, enum mdlpool_reclaim why);
+void mdlpool_scavenge_orphans(struct mdlpool_share *c);
 void mdlpool_reclaim_work(struct work_struct *work);
 void mdlpool_idle_start(void);
 int mdlpool_reclaim_init(void);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit tests of mdlpool's internals: the block layout for every buffer
- * size, the page-header invariants, the agreement of a page's free list
+ * size, the slab-header invariants, the agreement of a slab's free list
  * with its counts, and the scavenge decisions with made-up times.
  *
  * Built only against kernels with CONFIG_KUNIT; the tests run when the
@@ -23,19 +23,19 @@
 
 #define KT_TAG	MDLPOOL_TAG('K', 'U', 'n', 't')
 
-static struct mdlpool_page *kt_page_of(struct scatterlist *sg)
+static struct mdlpool_slab *kt_page_of(struct scatterlist *sg)
 {
 	return page_address(virt_to_head_page(sg));
 }
 
-static unsigned int kt_free_list_length(struct mdlpool_page *pg)
+static unsigned int kt_free_list_length(struct mdlpool_slab *slab)
 {
 	struct llist_node *node;
 	unsigned int n = 0;
 
-	llist_for_each(node, pg->owner_free)
+	llist_for_each(node, slab->owner_free)
 		n++;
-	llist_for_each(node, pg->free.first)
+	llist_for_each(node, slab->free.first)
 		n++;
 	return n;
 }
@@ -71,7 +71,7 @@ static int kt_layout_order(struct kunit *test, unsigned int size, bool checked,
 	KUNIT_ASSERT_GE_MSG(test, n, 1U, "size %u", size);
 	KUNIT_ASSERT_EQ_MSG(test, off % MDLPOOL_BUF_ALIGN, 0, "size %u", size);
 	KUNIT_ASSERT_GE_MSG(test, off,
-			    (unsigned int)struct_size((struct mdlpool_page *)NULL,
+			    (unsigned int)struct_size((struct mdlpool_slab *)NULL,
 						      blocks, n),
 			    "size %u", size);
 	KUNIT_ASSERT_LE_MSG(test, off + n * bs, slab, "size %u", size);
@@ -194,8 +194,8 @@ static void kt_bufs_release(struct kunit *test, struct kt_bufs *b,
 
 static void mdlpool_page_header_invariants(struct kunit *test)
 {
-	struct mdlpool_page *first, *pg;
-	struct mdlpool_cpu *c;
+	struct mdlpool_slab *first, *slab;
+	struct mdlpool_share *c;
 	struct kt_bufs b;
 	unsigned int i, idx, bpp;
 
@@ -210,40 +210,40 @@ static void mdlpool_page_header_invariants(struct kunit *test)
 		struct scatterlist *sg = b.sg[i];
 		struct mdlpool_block *blk = (void *)sg;
 
-		pg = kt_page_of(sg);
-		idx = mdlpool_block_index(b.pool, pg, blk);
-		KUNIT_EXPECT_PTR_EQ(test, pg->owner, c);
-		KUNIT_EXPECT_LT(test, idx, pg->built);
-		KUNIT_EXPECT_PTR_EQ(test, mdlpool_block_at(b.pool, pg, idx), blk);
+		slab = kt_page_of(sg);
+		idx = mdlpool_block_index(b.pool, slab, blk);
+		KUNIT_EXPECT_PTR_EQ(test, slab->owner, c);
+		KUNIT_EXPECT_LT(test, idx, slab->built);
+		KUNIT_EXPECT_PTR_EQ(test, mdlpool_block_at(b.pool, slab, idx), blk);
 		KUNIT_EXPECT_PTR_EQ(test, sg_virt(sg), b.buf[i]);
 		KUNIT_EXPECT_EQ(test, sg->length, 200U);
 		KUNIT_EXPECT_TRUE(test, sg_is_last(sg));
 		KUNIT_EXPECT_EQ(test, blk->state, MDLPOOL_BLOCK_OUT);
-		KUNIT_EXPECT_NE(test, page_private(virt_to_page(pg)), 0UL);
+		KUNIT_EXPECT_NE(test, page_private(virt_to_page(slab)), 0UL);
 	}
 	/*
-	 * Both pages are cut up completely.  The first went to the used list
+	 * Both slabs are cut up completely.  The first went to the used list
 	 * when the allocation after its last block found it full; the second
-	 * is still first on the page list.
+	 * is still first on the slab list.
 	 */
-	pg = kt_page_of(b.sg[b.n - 1]);
+	slab = kt_page_of(b.sg[b.n - 1]);
 	KUNIT_EXPECT_EQ(test, first->built, bpp);
-	KUNIT_EXPECT_EQ(test, pg->built, bpp);
+	KUNIT_EXPECT_EQ(test, slab->built, bpp);
 	KUNIT_EXPECT_TRUE(test, first->on_used);
-	KUNIT_EXPECT_FALSE(test, pg->on_used);
-	KUNIT_EXPECT_EQ(test, mdlpool_page_in_use(first), bpp);
-	KUNIT_EXPECT_EQ(test, c->nr_used_pages, 1UL);
-	KUNIT_EXPECT_PTR_EQ(test, list_first_entry(&c->pages,
-						   struct mdlpool_page, link),
-			    pg);
+	KUNIT_EXPECT_FALSE(test, slab->on_used);
+	KUNIT_EXPECT_EQ(test, mdlpool_slab_in_use(first), bpp);
+	KUNIT_EXPECT_EQ(test, c->nr_used_slabs, 1UL);
+	KUNIT_EXPECT_PTR_EQ(test, list_first_entry(&c->slabs,
+						   struct mdlpool_slab, link),
+			    slab);
 	KUNIT_EXPECT_EQ(test, c->pages_alloc - c->pages_freed, 2UL);
 
-	/* One free on the owner brings the first page back to the page list. */
+	/* One free on the owner brings the first slab back to the slab list. */
 	KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[0]), 0);
 	KUNIT_EXPECT_FALSE(test, first->on_used);
-	KUNIT_EXPECT_EQ(test, c->nr_used_pages, 0UL);
-	KUNIT_EXPECT_PTR_EQ(test, list_last_entry(&c->pages,
-						  struct mdlpool_page, link),
+	KUNIT_EXPECT_EQ(test, c->nr_used_slabs, 0UL);
+	KUNIT_EXPECT_PTR_EQ(test, list_last_entry(&c->slabs,
+						  struct mdlpool_slab, link),
 			    first);
 	for (i = 1; i < b.n; i++)
 		KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[i]), 0);
@@ -269,11 +269,11 @@ static void mdlpool_buffers_aligned_in_slab(struct kunit *test)
 		migrate_disable();
 		kt_bufs_alloc(test, &b, sizes[s], 2);
 		for (i = 0; i < b.n; i++) {
-			struct mdlpool_page *pg = kt_page_of(b.sg[i]);
+			struct mdlpool_slab *slab = kt_page_of(b.sg[i]);
 			const struct mdlpool_layout *l =
-				mdlpool_layout_of(b.pool, pg);
-			void *start = (void *)pg + l->buf_offset;
-			void *end = (void *)pg + mdlpool_layout_bytes(l);
+				mdlpool_layout_of(b.pool, slab);
+			void *start = (void *)slab + l->buf_offset;
+			void *end = (void *)slab + mdlpool_layout_bytes(l);
 
 			KUNIT_EXPECT_EQ_MSG(test,
 					    (unsigned long)b.buf[i] % MDLPOOL_BUF_ALIGN,
@@ -283,7 +283,7 @@ static void mdlpool_buffers_aligned_in_slab(struct kunit *test)
 					      "size %u", sizes[s]);
 			KUNIT_EXPECT_PTR_EQ(test, sg_virt(b.sg[i]), b.buf[i]);
 			KUNIT_EXPECT_EQ(test, b.sg[i]->length, sizes[s]);
-			KUNIT_EXPECT_PTR_EQ(test, pg, kt_page_of((void *)b.buf[i]));
+			KUNIT_EXPECT_PTR_EQ(test, slab, kt_page_of((void *)b.buf[i]));
 		}
 		for (i = 0; i < b.n; i++)
 			KUNIT_EXPECT_EQ(test, mdlpool_free(b.sg[i]), 0);
@@ -300,7 +300,7 @@ static void mdlpool_buffers_aligned_in_slab(struct kunit *test)
 static void mdlpool_overwritten_header_left_out(struct kunit *test)
 {
 	struct mdlpool_block *blk;
-	struct mdlpool_cpu *c;
+	struct mdlpool_share *c;
 	struct scatterlist *sg;
 	struct kt_bufs b;
 	void *buf;
@@ -328,7 +328,7 @@ static void mdlpool_overwritten_header_left_out(struct kunit *test)
 static void mdlpool_overwritten_link_not_followed(struct kunit *test)
 {
 	struct mdlpool_block *blk, *live;
-	struct mdlpool_cpu *c;
+	struct mdlpool_share *c;
 	struct scatterlist *sg;
 	struct kt_bufs b;
 	void *buf;
@@ -361,7 +361,7 @@ static void mdlpool_dead_slab_released(struct kunit *test)
 {
 	struct mdlpool_block *blk;
 	struct scatterlist *sg, *sg2;
-	struct mdlpool_cpu *c;
+	struct mdlpool_share *c;
 	struct mdlpool *pool;
 	void *buf;
 
@@ -378,7 +378,7 @@ static void mdlpool_dead_slab_released(struct kunit *test)
 	sg2 = mdlpool_alloc(pool, &buf);
 	KUNIT_EXPECT_NOT_NULL(test, sg2);
 	KUNIT_EXPECT_EQ(test, c->corrupt_free_blocks, 1UL);
-	KUNIT_EXPECT_EQ(test, c->nr_used_pages, 0UL);
+	KUNIT_EXPECT_EQ(test, c->nr_used_slabs, 0UL);
 	KUNIT_EXPECT_EQ(test, c->pages_alloc - c->pages_freed, 1UL);
 	if (sg2)
 		KUNIT_EXPECT_EQ(test, mdlpool_free(sg2), 0);
@@ -397,10 +397,10 @@ static void kt_expect_lists_agree(struct kunit *test, struct kt_bufs *b)
 	unsigned int p, bpp = b->pool->blocks_per_page;
 
 	for (p = 0; p < b->n; p += bpp) {
-		struct mdlpool_page *pg = kt_page_of(b->sg[p]);
+		struct mdlpool_slab *slab = kt_page_of(b->sg[p]);
 
-		KUNIT_EXPECT_EQ(test, kt_free_list_length(pg),
-				pg->built - mdlpool_page_in_use(pg));
+		KUNIT_EXPECT_EQ(test, kt_free_list_length(slab),
+				slab->built - mdlpool_slab_in_use(slab));
 	}
 }
 
@@ -441,50 +441,50 @@ static void mdlpool_free_list_agrees_with_counts(struct kunit *test)
 static void mdlpool_scavenge_decisions(struct kunit *test)
 {
 	const unsigned long life = 5000;
-	struct mdlpool_cpu *c;
-	struct mdlpool_page *pg;
+	struct mdlpool_share *c;
+	struct mdlpool_slab *slab;
 	unsigned long t;
 	int i;
 
-	pg = kunit_kzalloc(test, sizeof(*pg), GFP_KERNEL);
+	slab = kunit_kzalloc(test, sizeof(*slab), GFP_KERNEL);
 	c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, pg);
+	KUNIT_ASSERT_NOT_NULL(test, slab);
 	KUNIT_ASSERT_NOT_NULL(test, c);
 
 	/* Around an ordinary time and across the jiffies wrap. */
 	for (i = 0; i < 2; i++) {
 		t = i ? ULONG_MAX - life / 2 : 1000000;
-		pg->last_free = t;
-		pg->nr_out = 0;
-		atomic_set(&pg->remote_frees, 0);
-		KUNIT_EXPECT_FALSE(test, mdlpool_page_idle(pg, t + life - 1, life));
-		KUNIT_EXPECT_TRUE(test, mdlpool_page_idle(pg, t + life, life));
-		KUNIT_EXPECT_TRUE(test, mdlpool_page_idle(pg, t, 0));
-		/* A block out keeps the page, however old. */
-		pg->nr_out = 3;
-		atomic_set(&pg->remote_frees, 2);
-		KUNIT_EXPECT_FALSE(test, mdlpool_page_idle(pg, t + 10 * life, life));
-		atomic_set(&pg->remote_frees, 3);
-		KUNIT_EXPECT_TRUE(test, mdlpool_page_idle(pg, t + 10 * life, life));
+		slab->last_free = t;
+		slab->nr_out = 0;
+		atomic_set(&slab->remote_frees, 0);
+		KUNIT_EXPECT_FALSE(test, mdlpool_slab_idle(slab, t + life - 1, life));
+		KUNIT_EXPECT_TRUE(test, mdlpool_slab_idle(slab, t + life, life));
+		KUNIT_EXPECT_TRUE(test, mdlpool_slab_idle(slab, t, 0));
+		/* A block out keeps the slab, however old. */
+		slab->nr_out = 3;
+		atomic_set(&slab->remote_frees, 2);
+		KUNIT_EXPECT_FALSE(test, mdlpool_slab_idle(slab, t + 10 * life, life));
+		atomic_set(&slab->remote_frees, 3);
+		KUNIT_EXPECT_TRUE(test, mdlpool_slab_idle(slab, t + 10 * life, life));
 
-		/* A page a remote free queued waits for its adoption. */
-		pg->orphaned = true;
-		KUNIT_EXPECT_FALSE(test, mdlpool_page_idle(pg, t + 10 * life, life));
-		pg->orphaned = false;
+		/* A slab a remote free queued waits for its adoption. */
+		slab->orphaned = true;
+		KUNIT_EXPECT_FALSE(test, mdlpool_slab_idle(slab, t + 10 * life, life));
+		slab->orphaned = false;
 
 		c->next_scavenge = t;
 		c->missed_move = false;
-		c->nr_used_pages = 1000;
+		c->nr_used_slabs = 1000;
 		KUNIT_EXPECT_EQ(test, mdlpool_scavenge_due(c, t, 64),
 				MDLPOOL_SCAVENGE_NONE);
 		KUNIT_EXPECT_EQ(test, mdlpool_scavenge_due(c, t + 1, 64),
 				MDLPOOL_SCAVENGE_FULL);
 		/* A missed move counts only past the threshold... */
 		c->missed_move = true;
-		c->nr_used_pages = 64;
+		c->nr_used_slabs = 64;
 		KUNIT_EXPECT_EQ(test, mdlpool_scavenge_due(c, t - 100, 64),
 				MDLPOOL_SCAVENGE_NONE);
-		c->nr_used_pages = 65;
+		c->nr_used_slabs = 65;
 		KUNIT_EXPECT_EQ(test, mdlpool_scavenge_due(c, t - 100, 64),
 				MDLPOOL_SCAVENGE_ORPHANS);
 		/* ... and the period, when it is over, asks for the whole. */

@@ -56,7 +56,6 @@ struct task_struct *mdlpool_offline_owner;
 static void mdlpool_offline_reclaim(struct work_struct *work);
 static DECLARE_DELAYED_WORK(mdlpool_offline_work, mdlpool_offline_reclaim);
 static void mdlpool_idle_tick(struct work_struct *work);
-void mdlpool_reclaim_work(struct work_struct *work);
 static unsigned long mdlpool_idle_delay(void);
 static DECLARE_DELAYED_WORK(mdlpool_idle_work, mdlpool_idle_tick);
 
@@ -67,80 +66,69 @@ static DECLARE_DELAYED_WORK(mdlpool_idle_work, mdlpool_idle_tick);
  */
 static struct workqueue_struct *mdlpool_wq;
 
-/* Pages the reclaim works gave back for the shrinker's pass under way. */
+/* Slabs the reclaim works gave back for the shrinker's pass under way. */
 static atomic_long_t mdlpool_shrunk = ATOMIC_LONG_INIT(0);
 
-/* Pages every shrinker pass so far told reclaim it freed. */
+/* Slabs every shrinker pass so far told reclaim it freed. */
 atomic_long_t mdlpool_shrinker_freed = ATOMIC_LONG_INIT(0);
 
 /* ---- scavenges ---- */
 
 /*
- * Put the used pages that remote frees queued back on the page list.
+ * Put the used slabs that remote frees queued back on the slab list, and
+ * return how many went there: the missed moves are made up.
  *
- * Each page's orphaned flag is cleared before its free list is looked at,
- * with a full barrier between: a remote free whose xchg still found the
- * flag set had pushed its block before, so we see the block; one that
- * finds it clear queues the page again.  That may happen as soon as the
- * flag is clear and rewrites the page's link, hence the _safe walk, which
- * reads the link first.
+ * The share's missed_move flag is cleared before the orphans are taken: a
+ * remote free that queues a slab after we took them sets it again after
+ * it, so no missed move is forgotten.  Each slab's orphaned flag is
+ * cleared before its free list is looked at, with a full barrier between:
+ * a remote free whose xchg still found the flag set had pushed its block
+ * before, so we see the block; one that finds it clear queues the slab
+ * again.  That may happen as soon as the flag is clear and rewrites the
+ * slab's link, hence the _safe walk, which reads the link first.
  */
-unsigned long mdlpool_adopt_orphans(struct mdlpool_cpu *c)
+unsigned long mdlpool_adopt_orphans(struct mdlpool_share *c)
 {
 	struct llist_node *orphans;
-	struct mdlpool_page *pg, *tmp;
+	struct mdlpool_slab *slab, *tmp;
 	unsigned long restored = 0;
 
 	mdlpool_assert_owner(c);
-	/* Fully ordered: also after our caller's clear of missed_move. */
+	WRITE_ONCE(c->missed_move, false);
+	/* Fully ordered: after the clear of missed_move. */
 	orphans = llist_del_all(&c->orphans);
-	llist_for_each_entry_safe(pg, tmp, orphans, orphan_node) {
+	llist_for_each_entry_safe(slab, tmp, orphans, orphan_node) {
 		/* Pairs with the xchg in mdlpool_free_remote(). */
-		smp_store_mb(pg->orphaned, 0);
-		if (!pg->on_used)
+		smp_store_mb(slab->orphaned, 0);
+		if (!slab->on_used)
 			continue;
-		if (!llist_empty(&pg->free)) {
-			mdlpool_page_restore(c, pg);
+		if (!llist_empty(&slab->free)) {
+			mdlpool_slab_restore(c, slab);
 			restored++;
-		} else if (!mdlpool_page_in_use(pg)) {
-			mdlpool_page_release_dead(c, pg);
+		} else if (!mdlpool_slab_in_use(slab)) {
+			mdlpool_slab_release_dead(c, slab);
 		}
 	}
 	return restored;
 }
 
 /*
- * The used-list half of a scavenge: the missed moves are made up.  Returns
- * how many pages went back to the page list.
- */
-static unsigned long mdlpool_cpu_recover_orphans(struct mdlpool_cpu *c)
-{
-	/*
-	 * Clear the flag before taking the orphans: a remote free that
-	 * queues a page after we took them sets the flag again after it,
-	 * so no missed move is forgotten.
-	 */
-	WRITE_ONCE(c->missed_move, false);
-	return mdlpool_adopt_orphans(c);
-}
-
-/*
- * Put used pages with free blocks back on the page list, then give back
- * the pages completely free for @lifetime jiffies.  Returns how many went
+ * Put used slabs with free blocks back on the slab list, then give back
+ * the slabs completely free for @lifetime jiffies.  Returns how many went
  * back to the page allocator: the reserve may keep some, and reclaim must
  * not be told those were freed.
  */
-static unsigned long mdlpool_cpu_reclaim(struct mdlpool_cpu *c,
-					 unsigned long lifetime,
-					 enum mdlpool_reclaim why)
+static unsigned long mdlpool_scavenge_share(struct mdlpool_share *c,
+					    unsigned long lifetime,
+					    enum mdlpool_reclaim why)
 {
 	unsigned long now = jiffies, recovered, released = 0, freed = 0;
-	struct mdlpool_page *pg, *tmp;
+	struct mdlpool_slab *slab, *tmp;
 
-	recovered = mdlpool_cpu_recover_orphans(c);
-	list_for_each_entry_safe(pg, tmp, &c->pages, link) {
-		if (mdlpool_page_idle(pg, now, lifetime)) {
-			freed += mdlpool_page_release(c, pg, why);
+	recovered = mdlpool_adopt_orphans(c);
+	list_for_each_entry_safe(slab, tmp, &c->slabs, link) {
+		if (mdlpool_slab_idle(slab, now, lifetime)) {
+			freed += mdlpool_slab_release(c, slab, why);
 			released++;
 		}
 	}
@@ -149,19 +137,21 @@ static unsigned long mdlpool_cpu_reclaim(struct mdlpool_cpu *c,
 	return freed;
 }
 
-void mdlpool_cpu_scavenge(struct mdlpool_cpu *c, enum mdlpool_reclaim why)
+/* NT's scavenge: slabs free for the minimum lifetime; the next period starts. */
+void mdlpool_scavenge_timed(struct mdlpool_share *c, enum mdlpool_reclaim why)
 {
+	unsigned int lifetime_ms = READ_ONCE(mdlpool_min_page_lifetime_ms);
+
 	c->next_scavenge = jiffies +
 			   msecs_to_jiffies(READ_ONCE(mdlpool_scavenge_period_ms));
-	mdlpool_cpu_reclaim(c, msecs_to_jiffies(READ_ONCE(mdlpool_min_page_lifetime_ms)),
-			    why);
+	mdlpool_scavenge_share(c, msecs_to_jiffies(lifetime_ms), why);
 }
 
 /* The threshold's scavenge: the orphans only (see mdlpool_scavenge_due()). */
-void mdlpool_cpu_threshold_scavenge(struct mdlpool_cpu *c)
+void mdlpool_scavenge_orphans(struct mdlpool_share *c)
 {
 	trace_mdlpool_scavenge(c, MDLPOOL_RECLAIM_THRESHOLD,
-			       mdlpool_cpu_recover_orphans(c), 0);
+			       mdlpool_adopt_orphans(c), 0);
 	c->scavenges++;
 }
 
@@ -170,9 +160,9 @@ void mdlpool_cpu_threshold_scavenge(struct mdlpool_cpu *c)
  * @pool: the pool
  *
  * Runs the scavenge that allocations and frees otherwise run when it is
- * due: pages completely free for at least min_page_lifetime_ms go back to
- * the page allocator and used pages with free blocks return to the page
- * list.  Only the calling CPU's pages are touched: from process context
+ * due: slabs completely free for at least min_page_lifetime_ms go back to
+ * the page allocator and used slabs with free blocks return to the slab
+ * list.  Only the calling CPU's slabs are touched: from process context
  * those of both its shares, from softirq context (or with bottom halves
  * off) those of the softirq share; on PREEMPT_RT, where every caller uses
  * the task share, that share from any context.
@@ -181,7 +171,7 @@ void mdlpool_cpu_threshold_scavenge(struct mdlpool_cpu *c)
  */
 void mdlpool_scavenge(struct mdlpool *pool)
 {
-	struct mdlpool_cpu *c;
+	struct mdlpool_share *c;
 	unsigned int ctx;
 
 	if (!mdlpool_context_ok())
@@ -196,7 +186,7 @@ void mdlpool_scavenge(struct mdlpool *pool)
 			continue;
 		c = mdlpool_enter_ctx(pool, ctx);
 		if (c->ctx == ctx)
-			mdlpool_cpu_scavenge(c, MDLPOOL_RECLAIM_CALL);
+			mdlpool_scavenge_timed(c, MDLPOOL_RECLAIM_CALL);
 		mdlpool_leave_ctx(c, ctx);
 	}
 }
@@ -204,7 +194,7 @@ EXPORT_SYMBOL_GPL(mdlpool_scavenge);
 
 /* ---- CPUs going offline (rule 7) ---- */
 
-static bool mdlpool_cpu_holds_pages(struct mdlpool_cpu *c)
+static bool mdlpool_share_holds_slabs(struct mdlpool_share *c)
 {
 	return mdlpool_peek(c->pages_alloc) != mdlpool_peek(c->pages_freed);
 }
@@ -215,8 +205,8 @@ static unsigned long mdlpool_offline_delay(void)
 }
 
 /*
- * A dead CPU will not reuse its pages, so they go back as soon as they are
- * free, without waiting out the minimum lifetime.  Pages that still have
+ * A dead CPU will not reuse its slabs, so they go back as soon as they are
+ * free, without waiting out the minimum lifetime.  Slabs that still have
  * buffers out are picked up by mdlpool_offline_reclaim() once other CPUs
  * have freed them.
  */
@@ -228,10 +218,10 @@ static int mdlpool_cpu_dead(unsigned int cpu, struct hlist_node *node)
 
 	WRITE_ONCE(mdlpool_offline_owner, current);
 	for (ctx = 0; ctx < MDLPOOL_NR_CTX; ctx++) {
-		struct mdlpool_cpu *c = mdlpool_share(pool, cpu, ctx);
+		struct mdlpool_share *c = mdlpool_share(pool, cpu, ctx);
 
-		mdlpool_cpu_reclaim(c, 0, MDLPOOL_RECLAIM_OFFLINE);
-		pending |= mdlpool_cpu_holds_pages(c);
+		mdlpool_scavenge_share(c, 0, MDLPOOL_RECLAIM_OFFLINE);
+		pending |= mdlpool_share_holds_slabs(c);
 	}
 	WRITE_ONCE(mdlpool_offline_owner, NULL);
 	if (pending)
@@ -243,19 +233,19 @@ static int mdlpool_cpu_dead(unsigned int cpu, struct hlist_node *node)
 static void mdlpool_offline_reclaim(struct work_struct *work)
 {
 	bool pending = false;
-	struct mdlpool_cpu *c;
+	struct mdlpool_share *c;
 	struct mdlpool *pool;
 
 	mutex_lock(&mdlpool_mutex);
-	/* Rule 7: no CPU can come online, and so own its pages, meanwhile. */
+	/* Rule 7: no CPU can come online, and so own its slabs, meanwhile. */
 	cpus_read_lock();
 	WRITE_ONCE(mdlpool_offline_owner, current);
 	list_for_each_entry(pool, &mdlpool_list, node) {
 		for_each_mdlpool_share(c, pool) {
-			if (cpu_online(c->cpu) || !mdlpool_cpu_holds_pages(c))
+			if (cpu_online(c->cpu) || !mdlpool_share_holds_slabs(c))
 				continue;
-			mdlpool_cpu_reclaim(c, 0, MDLPOOL_RECLAIM_OFFLINE);
-			pending |= mdlpool_cpu_holds_pages(c);
+			mdlpool_scavenge_share(c, 0, MDLPOOL_RECLAIM_OFFLINE);
+			pending |= mdlpool_share_holds_slabs(c);
 		}
 	}
 	WRITE_ONCE(mdlpool_offline_owner, NULL);
@@ -269,7 +259,7 @@ static void mdlpool_offline_reclaim(struct work_struct *work)
 /* ---- idle pools and memory pressure (rule 8) ---- */
 
 /*
- * Half the lifetime: a page that turns idle just after a pass is old enough
+ * Half the lifetime: a slab that turns idle just after a pass is old enough
  * at the pass after next, within 1.5 lifetimes.
  */
 static unsigned long mdlpool_idle_delay(void)
@@ -279,13 +269,13 @@ static unsigned long mdlpool_idle_delay(void)
 
 void mdlpool_reclaim_work(struct work_struct *work)
 {
-	struct mdlpool_cpu *c = container_of(work, struct mdlpool_cpu,
+	struct mdlpool_share *c = container_of(work, struct mdlpool_share,
 					     reclaim_work);
-	struct mdlpool_cpu *here = mdlpool_enter_ctx(c->pool, c->ctx);
+	struct mdlpool_share *here = mdlpool_enter_ctx(c->pool, c->ctx);
 
 	/*
 	 * The work was queued on c's CPU; if that CPU went offline since, it
-	 * ran elsewhere, and the hotplug path owns c's pages (rule 7).
+	 * ran elsewhere, and the hotplug path owns c's slabs (rule 7).
 	 */
 	if (c != here) {
 		/* Not for the next idle pass once the CPU is back. */
@@ -294,18 +284,18 @@ void mdlpool_reclaim_work(struct work_struct *work)
 		unsigned long lifetime;
 
 		if (xchg(&c->reclaim_all, 0)) {
-			atomic_long_add(mdlpool_cpu_reclaim(c, 0, MDLPOOL_RECLAIM_SHRINK),
+			atomic_long_add(mdlpool_scavenge_share(c, 0, MDLPOOL_RECLAIM_SHRINK),
 					&mdlpool_shrunk);
 		} else {
 			lifetime = msecs_to_jiffies(READ_ONCE(mdlpool_min_page_lifetime_ms));
-			mdlpool_cpu_reclaim(c, lifetime, MDLPOOL_RECLAIM_IDLE);
+			mdlpool_scavenge_share(c, lifetime, MDLPOOL_RECLAIM_IDLE);
 		}
 	}
 	mdlpool_leave_ctx(here, c->ctx);
 }
 
 /*
- * Queue reclaim on every online CPU that holds pages of some pool.
+ * Queue reclaim on every online CPU that holds slabs of some pool.
  *
  * The shrinker calls this, so it must not take the CPU hotplug lock: CPU
  * bring-up allocates under that lock, and a bring-up that entered reclaim
@@ -313,18 +303,18 @@ void mdlpool_reclaim_work(struct work_struct *work)
  * offline between the cpu_online() test and the queueing.  Its work then
  * runs on another CPU, where mdlpool_reclaim_work() sees that it is not on
  * the owner and does nothing; the hotplug "dead" callback gives back that
- * CPU's free pages itself (rule 7).  A CPU that comes online after the test
+ * CPU's free slabs itself (rule 7).  A CPU that comes online after the test
  * is left for the next pass, as if it had come up after us.
  */
 static void mdlpool_queue_reclaim(bool all)
 {
-	struct mdlpool_cpu *c;
+	struct mdlpool_share *c;
 	struct mdlpool *pool;
 
 	lockdep_assert_held(&mdlpool_mutex);
 	list_for_each_entry(pool, &mdlpool_list, node) {
 		for_each_mdlpool_share(c, pool) {
-			if (!cpu_online(c->cpu) || !mdlpool_cpu_holds_pages(c))
+			if (!cpu_online(c->cpu) || !mdlpool_share_holds_slabs(c))
 				continue;
 			if (all)
 				WRITE_ONCE(c->reclaim_all, 1);
@@ -346,12 +336,12 @@ static void mdlpool_idle_tick(struct work_struct *work)
 				   mdlpool_idle_delay());
 }
 
-/* Pages held that have no buffer out, by the counters: an estimate. */
+/* Slabs held that have no buffer out, by the counters: an estimate. */
 static unsigned long mdlpool_shrink_count(struct shrinker *s,
 					  struct shrink_control *sc)
 {
 	unsigned long spare = 0;
-	struct mdlpool_cpu *c;
+	struct mdlpool_share *c;
 	struct mdlpool *pool;
 
 	/* Never wait here: the pool's own mutex holders may allocate. */
@@ -361,7 +351,7 @@ static unsigned long mdlpool_shrink_count(struct shrinker *s,
 		for_each_mdlpool_share(c, pool) {
 			long held = mdlpool_peek(c->pages_alloc) -
 				    mdlpool_peek(c->pages_freed);
-			long busy = DIV_ROUND_UP(max_t(long, 0L, mdlpool_cpu_in_use(c)),
+			long busy = DIV_ROUND_UP(max_t(long, 0L, mdlpool_share_in_use(c)),
 						 pool->blocks_per_page);
 
 			spare += max(0L, held - busy);
@@ -372,7 +362,7 @@ static unsigned long mdlpool_shrink_count(struct shrinker *s,
 }
 
 /*
- * Every free page goes back, however young, each on its own CPU, and what
+ * Every free slab goes back, however young, each on its own CPU, and what
  * went back is reported to reclaim.  Waiting for the works is safe here:
  * they run on mdlpool_wq, which has a rescuer and runs nothing else, and
  * they take no lock but their CPU's section, inside which nothing
@@ -383,7 +373,7 @@ static unsigned long mdlpool_shrink_scan(struct shrinker *s,
 					 struct shrink_control *sc)
 {
 	unsigned long freed;
-	struct mdlpool_cpu *c;
+	struct mdlpool_share *c;
 	struct mdlpool *pool;
 
 	/* Never wait for it: its holders may allocate. */

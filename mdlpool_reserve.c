@@ -16,12 +16,12 @@
 /*
  * The reserve: slabs a pool keeps back so that its creator's number of
  * allocations succeed while the page allocator has nothing, as a mempool's
- * minimum does.  A refill takes one when it finds no page without waiting
+ * minimum does.  A refill takes one when it finds no slab without waiting
  * (mempool_alloc() too tries the allocator, then its reserve, then waits),
  * and a slab given back refills the reserve before the page allocator gets
  * it.  Any share may take or give back, in task or softirq context: see
  * mdlpool_reserve_lock().  Reserve slabs are neither mapped for a device nor
- * marked as pool pages while they wait.
+ * marked as pool slabs while they wait.
  */
 
 /*
@@ -49,18 +49,18 @@ void mdlpool_reserve_unlock(struct mdlpool *pool)
 		spin_unlock_bh(&pool->reserve_lock);
 }
 
-/* Slabs every pool's reserve holds, apart from the pages in use. */
+/* Slabs every pool's reserve holds, apart from the slabs in use. */
 atomic_long_t mdlpool_reserve_total = ATOMIC_LONG_INIT(0);
 
 /* Under reserve_lock, or before the pool is seen by anyone. */
-void mdlpool_reserve_add(struct mdlpool *pool, struct mdlpool_page *pg)
+void mdlpool_reserve_add(struct mdlpool *pool, struct mdlpool_slab *slab)
 {
-	list_add(&pg->link, &pool->reserve);
+	list_add(&slab->link, &pool->reserve);
 	pool->reserve_nr++;
 	atomic_long_inc(&mdlpool_reserve_total);
 }
 
-bool mdlpool_reserve_put(struct mdlpool *pool, struct mdlpool_page *pg)
+bool mdlpool_reserve_put(struct mdlpool *pool, struct mdlpool_slab *slab)
 {
 	bool kept = false;
 
@@ -69,7 +69,7 @@ bool mdlpool_reserve_put(struct mdlpool *pool, struct mdlpool_page *pg)
 		return false;
 	mdlpool_reserve_lock(pool);
 	if (pool->reserve_nr < pool->reserve_target) {
-		mdlpool_reserve_add(pool, pg);
+		mdlpool_reserve_add(pool, slab);
 		kept = true;
 	}
 	mdlpool_reserve_unlock(pool);
@@ -78,27 +78,27 @@ bool mdlpool_reserve_put(struct mdlpool *pool, struct mdlpool_page *pg)
 
 struct page *mdlpool_reserve_take(struct mdlpool *pool, u8 *layout)
 {
-	struct mdlpool_page *pg;
+	struct mdlpool_slab *slab;
 
 	/* A racy look first: most pools have no reserve. */
 	if (!data_race(pool->reserve_nr))
 		return NULL;
 	mdlpool_reserve_lock(pool);
-	pg = list_first_entry_or_null(&pool->reserve, struct mdlpool_page, link);
-	if (pg) {
-		list_del(&pg->link);
+	slab = list_first_entry_or_null(&pool->reserve, struct mdlpool_slab, link);
+	if (slab) {
+		list_del(&slab->link);
 		pool->reserve_nr--;
 		atomic_long_dec(&mdlpool_reserve_total);
 	}
 	mdlpool_reserve_unlock(pool);
-	if (!pg)
+	if (!slab)
 		return NULL;
-	*layout = pg->layout;
-	return virt_to_page(pg);
+	*layout = slab->layout;
+	return virt_to_page(slab);
 }
 
 /*
- * Reserve slabs enough that @n allocations succeed with no page to be had,
+ * Reserve slabs enough that @n allocations succeed with no slab to be had,
  * whichever shares they run on.  Each share that allocates may need a slab
  * of its own, and a share that makes k of them needs ceil(k / b) slabs of b
  * blocks: over at most m = min(n, shares) shares that is at most
@@ -121,7 +121,7 @@ int mdlpool_reserve_fill(struct mdlpool *pool, unsigned int buffers)
 {
 	unsigned int order = pool->layouts[MDLPOOL_FALLBACK].order;
 	int nid = pool->nid == NUMA_NO_NODE ? numa_mem_id() : pool->nid;
-	struct mdlpool_page *pg;
+	struct mdlpool_slab *slab;
 	struct page *page;
 
 	pool->reserve_buffers = buffers;
@@ -132,9 +132,9 @@ int mdlpool_reserve_fill(struct mdlpool *pool, unsigned int buffers)
 					(order ? __GFP_COMP : 0), order);
 		if (!page)
 			return -ENOMEM;
-		pg = page_address(page);
-		pg->layout = MDLPOOL_FALLBACK;
-		mdlpool_reserve_add(pool, pg);
+		slab = page_address(page);
+		slab->layout = MDLPOOL_FALLBACK;
+		mdlpool_reserve_add(pool, slab);
 	}
 	return 0;
 }
@@ -142,27 +142,27 @@ int mdlpool_reserve_fill(struct mdlpool *pool, unsigned int buffers)
 /* At destruction, or when creation fails. */
 void mdlpool_reserve_free(struct mdlpool *pool)
 {
-	struct mdlpool_page *pg, *tmp;
+	struct mdlpool_slab *slab, *tmp;
 
-	list_for_each_entry_safe(pg, tmp, &pool->reserve, link) {
-		__free_pages(virt_to_page(pg), mdlpool_layout_of(pool, pg)->order);
+	list_for_each_entry_safe(slab, tmp, &pool->reserve, link) {
+		__free_pages(virt_to_page(slab), mdlpool_layout_of(pool, slab)->order);
 		atomic_long_dec(&mdlpool_reserve_total);
 	}
 	INIT_LIST_HEAD(&pool->reserve);
 	pool->reserve_nr = 0;
 }
 
-/* A slab that did not become a page of @c goes back where it came from. */
+/* A slab that did not become a slab of @c goes back where it came from. */
 void mdlpool_slab_discard(struct mdlpool *pool, struct page *page,
 			  bool from_reserve)
 {
-	struct mdlpool_page *pg = page_address(page);
+	struct mdlpool_slab *slab = page_address(page);
 
 	if (from_reserve) {
 		mdlpool_reserve_lock(pool);
-		mdlpool_reserve_add(pool, pg);
+		mdlpool_reserve_add(pool, slab);
 		mdlpool_reserve_unlock(pool);
 		return;
 	}
-	__free_pages(page, mdlpool_layout_of(pool, pg)->order);
+	__free_pages(page, mdlpool_layout_of(pool, slab)->order);
 }

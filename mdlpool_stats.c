@@ -21,27 +21,42 @@
 static struct dentry *mdlpool_debugfs;
 
 /*
- * How mdlpool_stats.h reads share @c into @v: each names a field, found by
- * offsetof() (whose argument checkpatch accepts bare), of the size it says.
+ * How mdlpool_stats.h reads share @c into @v: each reader names a field of
+ * @c or @v, found by offsetof(), whose bare argument checkpatch accepts
+ * where "c->f" would not do.  The static_asserts below check each field's
+ * size against its reader's.
  */
-#define mdlpool_field(type, s, f)					\
-	((const type *)((const void *)(s) + offsetof(typeof(*(s)), f) +	\
-			BUILD_BUG_ON_ZERO(sizeof_field(typeof(*(s)), f) !=	\
-					  sizeof(type))))
+#define mdlpool_member(type, p, ptype, f)				\
+	((const type *)((const void *)(p) + offsetof(ptype, f)))
 /* A counter the owner keeps without atomics: a snapshot (rule 6). */
-#define own(f)		mdlpool_peek(*mdlpool_field(unsigned long, c, f))
-#define shared(f)	atomic_long_read(mdlpool_field(atomic_long_t, c, f))
-#define key(k)		(*mdlpool_field(unsigned long, v, k))
+#define own(f)								\
+	mdlpool_peek(*mdlpool_member(unsigned long, c, struct mdlpool_share, f))
+#define shared(f)							\
+	atomic_long_read(mdlpool_member(atomic_long_t, c, struct mdlpool_share, f))
+#define key(k)		(*mdlpool_member(unsigned long, v, struct mdlpool_stats, k))
 
-static void mdlpool_share_stats(const struct mdlpool_cpu *c,
+static void mdlpool_share_stats(const struct mdlpool_share *c,
 				struct mdlpool_stats *v)
 {
 #define MDLPOOL_STAT(k, how)						\
-	(*(unsigned long *)mdlpool_field(unsigned long, v, k) = (how))
+	(*(unsigned long *)mdlpool_member(unsigned long, v, struct mdlpool_stats, k) = (how))
 #include "mdlpool_stats.h"
 #undef MDLPOOL_STAT
 }
 
+#undef own
+#undef shared
+#undef key
+
+#define own(f)								\
+	BUILD_BUG_ON_ZERO(sizeof_field(struct mdlpool_share, f) != sizeof(long))
+#define shared(f)							\
+	BUILD_BUG_ON_ZERO(sizeof_field(struct mdlpool_share, f) !=		\
+			  sizeof(atomic_long_t))
+#define key(k)		0
+#define MDLPOOL_STAT(k, how)	static_assert(!(how))
+#include "mdlpool_stats.h"
+#undef MDLPOOL_STAT
 #undef own
 #undef shared
 #undef key
@@ -73,7 +88,7 @@ static void mdlpool_stats_add(struct mdlpool_stats *sum,
 bool mdlpool_get_stats(const struct mdlpool *pool, struct mdlpool_stats *stats)
 {
 	struct mdlpool_stats s;
-	struct mdlpool_cpu *c;
+	struct mdlpool_share *c;
 
 	if (!pool || !stats)
 		return false;
@@ -89,7 +104,8 @@ static void mdlpool_stats_print(struct seq_file *m,
 				const struct mdlpool_stats *s)
 {
 #define MDLPOOL_STAT(k, how)						\
-	seq_printf(m, " " #k "=%ld", *mdlpool_field(long, s, k))
+	seq_printf(m, " " #k "=%ld",					\
+		   *mdlpool_member(long, s, struct mdlpool_stats, k))
 #include "mdlpool_stats.h"
 #undef MDLPOOL_STAT
 	seq_putc(m, '\n');
@@ -147,18 +163,18 @@ static int mdlpool_stats_show(struct seq_file *m, void *unused)
 DEFINE_SHOW_ATTRIBUTE(mdlpool_stats);
 
 /**
- * mdlpool_pages_held - pages a pool holds now
+ * mdlpool_pages_held - slabs a pool holds now
  * @pool: the pool
  *
  * Summed over every CPU's share without locks: a snapshot.
  *
  * Context: any.
- * Return: pages taken from the page allocator and not yet given back.
+ * Return: slabs taken from the page allocator and not yet given back.
  */
 unsigned long mdlpool_pages_held(const struct mdlpool *pool)
 {
 	unsigned long held = 0;
-	struct mdlpool_cpu *c;
+	struct mdlpool_share *c;
 
 	for_each_mdlpool_share(c, pool)
 		held += mdlpool_peek(c->pages_alloc) - mdlpool_peek(c->pages_freed);
@@ -177,7 +193,7 @@ static int mdlpool_summary_show(struct seq_file *m, void *unused)
 	mutex_unlock(&mdlpool_mutex);
 
 	seq_printf(m, "pools=%u pages_held=%ld foreign_frees=%ld injected_failures=%ld max_buffer_size=%u page_size=%lu reserve_slabs=%ld shrinker_freed=%ld\n",
-		   pools, atomic_long_read(&mdlpool_pages_total),
+		   pools, atomic_long_read(&mdlpool_slabs_total),
 		   atomic_long_read(&mdlpool_foreign_frees),
 		   atomic_long_read(&mdlpool_injected_failures),
 		   mdlpool_max_buffer_size(), PAGE_SIZE,

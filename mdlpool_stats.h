@@ -17,7 +17,7 @@ MDLPOOL_STAT(pages_alloc,		own(pages_alloc));
 MDLPOOL_STAT(pages_freed,		own(pages_freed));
 MDLPOOL_STAT(pages_in_use,		key(pages_alloc) - key(pages_freed));
 MDLPOOL_STAT(peak_pages,		own(peak_pages));
-MDLPOOL_STAT(used_list_pages,		own(nr_used_pages));
+MDLPOOL_STAT(used_list_pages,		own(nr_used_slabs));
 MDLPOOL_STAT(blocks_built,		own(blocks_built));
 MDLPOOL_STAT(remote_frees,		shared(remote_frees));
 MDLPOOL_STAT(missed_moves,		shared(missed_moves));

@@ -75,7 +75,7 @@ MDLPOOL_TRACE_REFUSAL
 	__print_symbolic(__entry->ctx, MDLPOOL_TRACE_CTX)
 
 TRACE_EVENT(mdlpool_slab_alloc,
-	TP_PROTO(const struct mdlpool_cpu *c, unsigned int order,
+	TP_PROTO(const struct mdlpool_share *c, unsigned int order,
 		 unsigned int blocks, int source),
 	TP_ARGS(c, order, blocks, source),
 	TP_STRUCT__entry(
@@ -96,7 +96,7 @@ TRACE_EVENT(mdlpool_slab_alloc,
 );
 
 TRACE_EVENT(mdlpool_slab_release,
-	TP_PROTO(const struct mdlpool_cpu *c, unsigned int order, int reason),
+	TP_PROTO(const struct mdlpool_share *c, unsigned int order, int reason),
 	TP_ARGS(c, order, reason),
 	TP_STRUCT__entry(
 		MDLPOOL_SHARE_FIELDS
@@ -114,7 +114,7 @@ TRACE_EVENT(mdlpool_slab_release,
 );
 
 TRACE_EVENT(mdlpool_scavenge,
-	TP_PROTO(const struct mdlpool_cpu *c, int kind,
+	TP_PROTO(const struct mdlpool_share *c, int kind,
 		 unsigned long recovered, unsigned long released),
 	TP_ARGS(c, kind, recovered, released),
 	TP_STRUCT__entry(
@@ -153,7 +153,7 @@ TRACE_EVENT(mdlpool_free_refused,
 );
 
 TRACE_EVENT(mdlpool_alloc_fail,
-	TP_PROTO(const struct mdlpool_cpu *c, unsigned int wanted,
+	TP_PROTO(const struct mdlpool_share *c, unsigned int wanted,
 		 unsigned int got),
 	TP_ARGS(c, wanted, got),
 	TP_STRUCT__entry(

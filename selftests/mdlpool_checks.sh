@@ -34,8 +34,8 @@ ktap_test_result "a write after free is caught at the next allocation: poison_er
 	expect_stat guarded poison_errors 1
 expect_warnings_end
 ktap_test_result "the report names the pool, the CPU and the block" \
-	sh -c "dmesg | grep -q 'guarded: cpu [0-9]* page .* block [0-9]*: written past the end' &&
-	       dmesg | grep -q 'guarded: cpu [0-9]* page .* block [0-9]*: buffer written to while free'"
+	sh -c "dmesg | grep -q 'guarded: cpu [0-9]* slab .* block [0-9]*: written past the end' &&
+	       dmesg | grep -q 'guarded: cpu [0-9]* slab .* block [0-9]*: buffer written to while free'"
 ctl_ok alloc guarded 20
 ctl_ok free guarded all
 ktap_test_result "the pool stays consistent: nothing out, no new report on clean use" \
