@@ -6,7 +6,7 @@
 
 require_modules
 ktap_print_header
-ktap_set_plan_from_script
+ktap_set_plan 23
 save_params
 # Keep timed scavenges out of the way: these tests count pages exactly.
 set_param scavenge_period_ms 600000

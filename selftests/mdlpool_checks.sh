@@ -6,7 +6,7 @@
 
 require_modules
 ktap_print_header
-ktap_set_plan_from_script
+ktap_set_plan 13
 saved_checks=$(cat "$PARAMS/debug_checks")
 trap 'echo "$saved_checks" > "$PARAMS/debug_checks"' EXIT
 

@@ -18,7 +18,7 @@ if [ -z "$dev" ]; then
 	ktap_skip_script "device-bound pools" "this guest has no PCI device"
 fi
 ktap_print_header
-ktap_set_plan_from_script
+ktap_set_plan 21
 ktap_print_msg "device $dev ($(cat /sys/bus/pci/devices/$dev/vendor):$(cat /sys/bus/pci/devices/$dev/device))"
 bounce=0
 grep -qw swiotlb=force /proc/cmdline && bounce=1
@@ -85,7 +85,6 @@ if [ $bounce -eq 1 ]; then
 	ktap_test_result "with swiotlb=force the buffers bounced, so the data test above moved bytes both ways" \
 		sh -c "[ '$bounced' = 1 ]"
 else
-	# ktap: alternative
 	ktap_test_skip "with swiotlb=force the buffers bounced" "not booted with swiotlb=force"
 fi
 
@@ -146,10 +145,8 @@ if [ $bounce -eq 1 ]; then
 	ktap_test_result "... and the pool is consistent and destroyable" \
 		destroyed_clean full
 else
-	# ktap: alternative
 	ktap_test_skip "a slab that cannot be mapped is an allocation failure, counted" \
 		"not booted with swiotlb=force"
-	# ktap: alternative
 	ktap_test_skip "... and the pool is consistent and destroyable" \
 		"not booted with swiotlb=force"
 fi

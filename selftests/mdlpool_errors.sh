@@ -7,7 +7,7 @@
 
 require_modules
 ktap_print_header
-ktap_set_plan_from_script
+ktap_set_plan 23
 
 ctl_ok create bad 200
 foreign0=$(summary foreign_frees)
@@ -53,7 +53,6 @@ if uname -v | grep -q PREEMPT_RT; then
 	ktap_test_result "PREEMPT_RT: alloc and free with preemption off or a raw spinlock held are refused" \
 		ctl_fails "Operation not permitted" badcontext bad atomic
 else
-	# ktap: alternative
 	ktap_test_result "alloc and free with preemption off work (not PREEMPT_RT)" \
 		ctl_ok badcontext bad atomic
 fi

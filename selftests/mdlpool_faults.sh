@@ -8,7 +8,7 @@
 
 require_modules
 ktap_print_header
-ktap_set_plan_from_script
+ktap_set_plan 17
 save_params
 FA=/sys/kernel/debug/fail_mdlpool
 fault_attr_off() {
@@ -113,13 +113,9 @@ if [ -d $FA ]; then
 	fault_attr_tests
 else
 	why="kernel without CONFIG_FAULT_INJECTION_DEBUG_FS: no fail_mdlpool (the module parameters above stand in)"
-	# ktap: alternative
 	ktap_test_skip "fail_mdlpool, times=1: the next slab allocation fails" "$why"
-	# ktap: alternative
 	ktap_test_skip "... the one after it succeeds" "$why"
-	# ktap: alternative
 	ktap_test_skip "... counted once" "$why"
-	# ktap: alternative
 	ktap_test_skip "fail_mdlpool at 30%: a stress" "$why"
 fi
 ctl_ok free fa all

@@ -8,7 +8,7 @@
 
 require_modules
 ktap_print_header
-ktap_set_plan_from_script
+ktap_set_plan 9
 
 ctl_ok create keep 64
 ctl_ok alloc keep 5 cpu=0

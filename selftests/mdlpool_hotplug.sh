@@ -11,7 +11,7 @@ if [ "$(online_cpus)" -lt 2 ] || [ ! -w $cpu1 ]; then
 	ktap_skip_script "cpu hotplug" "needs a second CPU that can go offline"
 fi
 ktap_print_header
-ktap_set_plan_from_script
+ktap_set_plan 9
 save_params
 set_param scavenge_period_ms 200
 set_param min_page_lifetime_ms 600000

@@ -7,7 +7,7 @@
 
 require_modules
 ktap_print_header
-ktap_set_plan_from_script
+ktap_set_plan 5
 save_params
 set_param scavenge_period_ms 600000
 set_param min_page_lifetime_ms 2000

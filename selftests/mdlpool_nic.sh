@@ -28,7 +28,7 @@ if [ "$(cat /sys/bus/pci/devices/$E1000_PCI/device 2>/dev/null)" != 0x100e ]; th
 	ktap_skip_script "mdlnic" "no e1000 at $E1000_PCI (boot with scripts/vm-run --nic)"
 fi
 ktap_print_header
-ktap_set_plan_from_script
+ktap_set_plan 43
 
 # --- The wire: the virtio-net in its own namespace, a web server each side -
 ns_pid=""
@@ -377,9 +377,7 @@ backend_tests() {
 			pools_idle
 		/sbin/ip link set "$eif" up && wire_up
 	else
-		# ktap: alternative
 		ktap_test_skip "$b: refills failing during transfers" "fail_next_pages fails mdlpool's pages only"
-		# ktap: alternative
 		ktap_test_skip "$b: link down: both pools have in_use 0" "the pools are mdlpool's"
 	fi
 	ktap_test_result "$b: rmmod during transfers succeeds and leaves no pool" \

@@ -21,7 +21,7 @@ if [ ! -r "$DBG/summary" ] || [ ! -f "$ko" ] || [ ! -f "$ntko" ]; then
 	ktap_skip_script "nt_compat" "mdlpool is not loaded or nt_compat.ko/mdlpool_ntclient.ko is not built"
 fi
 ktap_print_header
-ktap_set_plan_from_script
+ktap_set_plan 96
 save_params
 # The byte-count tests want the freed block back: no scavenge in between.
 set_param scavenge_period_ms 600000
@@ -181,7 +181,6 @@ if [ "$cpus" -ge 2 ]; then
 		sh -c "taskset -p 0x1 \$\$ > /dev/null && echo cpus > $NTCTL &&
 		       grep -q '^Cpus_allowed_list:[[:space:]]*0\$' /proc/\$\$/status"
 else
-	# ktap: alternative
 	ktap_test_skip "processors: KeRevertToUserAffinityThreadEx restores the caller's affinity" \
 		"needs two CPUs"
 fi
@@ -198,7 +197,6 @@ if [ "$cpus" -ge 2 ] && [ -w "$last" ] && echo 0 > "$last"; then
 	ktap_test_result "processors: with CPU $((cpus - 1)) offline, each of the $((cpus - 1)) others is still below KeNumberProcessors ($possible)" \
 		is checked $((cpus - 1)) processors "$possible" bad 0
 else
-	# ktap: alternative
 	ktap_test_skip "processors: with a CPU offline, each CPU is below KeNumberProcessors" \
 		"needs a second CPU that can go offline"
 fi
@@ -257,9 +255,7 @@ if [ "$cpus" -ge 2 ]; then
 		       [ $(pool_stat "$ntpool" allocs) -eq $(pool_stat "$ntpool" frees) ] &&
 		       [ $(pool_stat "$ntpool" rejected_frees) -eq 0 ]"
 else
-	# ktap: alternative
 	ktap_test_skip "MdpFree on another CPU" "needs two CPUs"
-	# ktap: alternative
 	ktap_test_skip "the pool counted the remote frees" "needs two CPUs"
 	nt release
 fi
@@ -501,7 +497,6 @@ if [ -n "$edge" ]; then
 	ktap_test_result "... on a range running off the end of a mapping: STATUS_ACCESS_VIOLATION" \
 		fails_with "Bad address" 0xc0000005
 else
-	# ktap: alternative
 	ktap_test_skip "... on a range running off the end of a mapping" "no mapping followed by a hole"
 fi
 if [ -n "$ro" ]; then
@@ -512,7 +507,6 @@ if [ -n "$ro" ]; then
 		sh -c "[ $ro_write -ne 0 ] && [ $ro_write_status = 0xc0000005 ] &&
 		       [ $nt_rc -eq 0 ] && [ '$(v mapped)' = 1 ]"
 else
-	# ktap: alternative
 	ktap_test_skip "a read-only mapping" "none found"
 fi
 # Pages locked for IoReadAccess that the caller cannot write: the kernel
@@ -532,7 +526,6 @@ if [ -n "$ro" ]; then
 		sh -c "[ $nt_rc -eq 0 ] &&
 		       [ '$(v lock_status) $(v mapped) $(v write_refused) $(v user_unchanged)' = '0x00000000 1 1 1' ]"
 else
-	# ktap: alternative
 	ktap_test_skip "IoReadAccess of a read-only file mapping" "none found"
 fi
 if [ -n "$rw" ]; then
@@ -540,7 +533,6 @@ if [ -n "$rw" ]; then
 	ktap_test_result "a writable mapping of this shell: 3 pages at offset 100 lock for IoWriteAccess and map" \
 		sh -c "[ $nt_rc -eq 0 ] && [ '$(v lock_status) $(v pages) $(v mapped)' = '0x00000000 4 1' ]"
 else
-	# ktap: alternative
 	ktap_test_skip "a writable mapping of this shell" "none of 4 pages found"
 fi
 
@@ -606,7 +598,6 @@ if [ -n "$pins0" ] && [ -n "$pins1" ]; then
 	ktap_test_result "every user page MmProbeAndLockPages pinned is unpinned ($pins0 pinned before, $pins1 after)" \
 		[ "$pins1" -eq "$pins0" ]
 else
-	# ktap: alternative
 	ktap_test_skip "every user page MmProbeAndLockPages pinned is unpinned" \
 		"no nr_foll_pin_* in /proc/vmstat"
 fi

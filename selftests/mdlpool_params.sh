@@ -7,7 +7,7 @@
 
 require_modules
 ktap_print_header
-ktap_set_plan_from_script
+ktap_set_plan 16
 
 save_params
 saved_checks=$(cat "$PARAMS/debug_checks")
@@ -128,9 +128,7 @@ if [ "$nodes" -ge 2 ]; then
 	ktap_test_result "node=any: each CPU's slabs come from its own node" \
 		sh -c "[ '$n_first' = '$(cpu_node 0)' ] && [ '$n_last' = '$(cpu_node $last)' ]"
 else
-	# ktap: alternative
 	ktap_test_skip "node=1: slabs come from node 1 on every CPU" "one NUMA node"
-	# ktap: alternative
 	ktap_test_skip "node=any: each CPU's slabs come from its own node" "one NUMA node"
 fi
 

@@ -15,7 +15,7 @@ if [ "$ncpus" -lt 2 ] || [ ! -r /proc/zoneinfo ]; then
 	ktap_skip_script "memory pressure" "needs 2 CPUs and /proc/zoneinfo"
 fi
 ktap_print_header
-ktap_set_plan_from_script
+ktap_set_plan 6
 save_params
 # Only reclaim may return the pages: no scavenge, no idle reclaim.
 set_param scavenge_period_ms 3600000
@@ -112,7 +112,6 @@ if [ -n "$TRACE" ]; then
 		       case '$flags' in *GFP_ATOMIC*|*__GFP_HIGH*) exit 1 ;; esac"
 	ctl_ok free squeeze all cpu=0
 else
-	# ktap: alternative
 	ktap_test_skip "a page refill does not dip into the emergency reserves" \
 		"this kernel has no kmem trace events"
 fi
@@ -203,7 +202,6 @@ if [ -n "$TRACE" ]; then
 	ktap_print_msg "reclaim called the shrinker $calls times; it reported $freed pages freed"
 	ktap_test_result "the shrinker tells reclaim what it freed" sh -c "[ $freed -gt 0 ]"
 else
-	# ktap: alternative
 	ktap_test_skip "the shrinker tells reclaim what it freed" \
 		"this kernel has no vmscan trace events"
 fi

@@ -18,7 +18,7 @@ if [ "$cpus" -lt 2 ]; then
 	ktap_skip_script "races" "needs two CPUs"
 fi
 ktap_print_header
-ktap_set_plan_from_script
+ktap_set_plan 14
 SECS=8
 KCSAN=/sys/kernel/debug/kcsan
 last=$((cpus - 1))
@@ -116,7 +116,6 @@ if [ "$(cat /sys/kernel/realtime 2>/dev/null)" = 1 ]; then
 		ctl_ok rtabba abba
 	ctl_ok destroy abba
 else
-	# ktap: alternative
 	ktap_test_skip "PREEMPT_RT: an allocation under spin_lock(X) does not wait for a task holding bottom halves off for spin_lock_bh(X)" \
 		"not a PREEMPT_RT kernel: a spinlock keeps the other task off the CPU"
 fi
@@ -128,7 +127,6 @@ if [ -r $KCSAN ]; then
 	ktap_test_result "KCSAN watched the protocol and found no data race" \
 		sh -c "[ $watched -gt 0 ] && [ $races -eq 0 ]"
 else
-	# ktap: alternative
 	ktap_test_skip "KCSAN watched the protocol and found no data race" \
 		"this kernel has no KCSAN"
 fi

@@ -7,7 +7,7 @@
 
 require_modules
 ktap_print_header
-ktap_set_plan_from_script
+ktap_set_plan 11
 
 save_params
 cleanup() {

@@ -8,7 +8,7 @@ if [ "$(online_cpus)" -lt 2 ]; then
 	ktap_skip_script "remote frees" "needs two CPUs"
 fi
 ktap_print_header
-ktap_set_plan_from_script
+ktap_set_plan 13
 save_params
 set_param scavenge_period_ms 600000
 set_param min_page_lifetime_ms 600000

@@ -11,7 +11,7 @@ if [ "$cpus" -lt 2 ]; then
 	ktap_skip_script "stress" "needs two CPUs"
 fi
 ktap_print_header
-ktap_set_plan_from_script
+ktap_set_plan 23
 ktap_print_msg "$cpus CPUs online"
 pages0=$(summary pages_held)
 

@@ -8,7 +8,7 @@
 
 require_modules
 ktap_print_header
-ktap_set_plan_from_script
+ktap_set_plan 6
 secs=$(sed -n 's/.*mdlpool\.torture_secs=\([0-9]*\).*/\1/p' /proc/cmdline)
 secs=${secs:-20}
 save_params

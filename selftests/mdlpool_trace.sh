@@ -11,7 +11,7 @@ if [ ! -d $TRACE/events/mdlpool ]; then
 	ktap_skip_script "trace events" "no tracefs, or no events/mdlpool in it"
 fi
 ktap_print_header
-ktap_set_plan_from_script
+ktap_set_plan 10
 
 save_params
 cleanup() {

@@ -56,7 +56,7 @@ up() {
 pktgen_usec() {
 	in_ns=""
 	[ "$1" = there ] && in_ns=there
-	$in_ns sh -c '. /selftests/lib.sh; pktgen_send "$@"' pktgen \
+	$in_ns sh -c '. /selftests/mdlpool/lib.sh; pktgen_send "$@"' pktgen \
 		"$2" "$NOBODY" "$3" "$4" "$PKTS" | cut -d' ' -f1
 }
 

@@ -3,9 +3,11 @@
 # The library as DKMS built, signed and installed it on the host
 # (scripts/dkms-roundtrip, which hands the modules over in $ADD_DIR) loads in
 # place of the tree's build and serves the tree's test and NT client
-# modules.  Runs after mdlpool_module.sh and leaves the tree's modules
-# loaded again.
-. "$(dirname "$0")/lib.sh"
+# modules: a check of what the host built, not a kselftest of the kernel, so
+# it is kept out of the selftests/ collection.  scripts/run-tests hands it to
+# its guests (vm-run --add) with the modules and runs it after
+# mdlpool_module.sh; it leaves the tree's modules loaded again.
+. /selftests/mdlpool/lib.sh
 
 moddir=${MDLPOOL_MODDIR:-/lib/modules/mdlpool}
 dkms=${ADD_DIR:-/add}
@@ -16,7 +18,7 @@ if [ ! -f "$dkms/dkms-mdlpool.ko" ]; then
 fi
 ver=$(cat "$dkms/dkms-version")
 ktap_print_header
-ktap_set_plan_from_script
+ktap_set_plan 11
 
 unload_all() {
 	for m in mdlpool_ntclient nt_compat mdlpool_example mdlpool_test mdlpool; do
