@@ -110,6 +110,18 @@ summary() {
 	tr ' ' '\n' < "$DBG/summary" | sed -n "s/^$1=//p"
 }
 
+# stats_match_getstats POOL: the test module's "getstats POOL" line (what
+# mdlpool_get_stats() returned) has the keys of the stats file's total line,
+# in its order, with the same values.  For a pool nothing uses meanwhile.
+stats_match_getstats() {
+	want=$(sed -n 's/^total //p' "$DBG/$1/stats")
+	got=$(sed -n "s/^getstats $1 //p" "$CTL")
+	[ -n "$want" ] && [ "$got" = "$want" ] && return 0
+	ktap_print_msg "stats total: $want"
+	ktap_print_msg "getstats:    $got"
+	return 1
+}
+
 # held POOL KEY: a value from this pool's line in the control file
 held() {
 	awk -v pool="$1" -v key="$2" '

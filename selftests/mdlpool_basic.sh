@@ -6,7 +6,7 @@
 
 require_modules
 ktap_print_header
-ktap_set_plan 23
+ktap_set_plan 24
 save_params
 # Keep timed scavenges out of the way: these tests count pages exactly.
 set_param scavenge_period_ms 600000
@@ -51,6 +51,8 @@ ktap_test_result "peak_in_use keeps the high-water mark" \
 	expect_stat peak peak_in_use 10 cpu=1
 ktap_test_result "in_use counts what is out now" \
 	expect_stat peak in_use 3 cpu=1
+ktap_test_result "mdlpool_get_stats() gives a driver the total line, key for key" \
+	stats_match_getstats peak
 # The largest size: one block per slab, so each allocation takes a slab.
 ctl_ok create peakpg "$(summary max_buffer_size)"
 ctl_ok alloc peakpg 5 cpu=1

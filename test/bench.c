@@ -1161,4 +1161,5 @@ module_init(mdlb_init);
 module_exit(mdlb_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_INFO(test, "Y");
 MODULE_DESCRIPTION("mdlpool against SLUB, mempool and page_pool, side by side");

@@ -103,6 +103,20 @@ static ssize_t mdlt_control_write(struct file *file,
 	return err ?: count;
 }
 
+/* What mdlpool_get_stats() gives a driver, in the debugfs keys' order. */
+static void mdlt_show_stats(struct seq_file *m, struct mdlt_pool *mp)
+{
+	struct mdlpool_stats st = {};
+
+	if (!mdlpool_get_stats(mp->pool, &st))
+		return;
+	seq_printf(m, "getstats %s", mp->name);
+#define MDLPOOL_STAT(key, how)	seq_printf(m, " " #key "=%ld", (long)st.key)
+#include "mdlpool_stats.h"
+#undef MDLPOOL_STAT
+	seq_putc(m, '\n');
+}
+
 static int mdlt_control_show(struct seq_file *m, void *unused)
 {
 	struct mdlt_pool *mp;
@@ -133,6 +147,7 @@ static int mdlt_control_show(struct seq_file *m, void *unused)
 			seq_printf(m, " dma_dev=%s dma_bounced=%d", dev_name(mp->dma_dev),
 				   mp->dma_bounced);
 		seq_putc(m, '\n');
+		mdlt_show_stats(m, mp);
 		if (!mp->stressed)
 			continue;
 		seq_printf(m, "stress %s threads=%u ops=%lu softirq_ops=%lu allocs=%lu frees=%lu remote_frees=%lu mismatches=%lu alloc_failures=%lu free_errors=%lu\n",
@@ -184,5 +199,6 @@ module_init(mdlt_init);
 module_exit(mdlt_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_INFO(test, "Y");
 MODULE_DESCRIPTION("debugfs driver and stress test for mdlpool");
 

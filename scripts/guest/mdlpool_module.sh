@@ -13,7 +13,7 @@ if [ ! -f "$moddir/mdlpool.ko" ]; then
 	ktap_skip_script "module reload" "no modules in $moddir"
 fi
 ktap_print_header
-ktap_set_plan 10
+ktap_set_plan 12
 
 ktap_test_result "the native example (examples/mdlpool_example.c) loads: 256 buffers allocated, checked, freed" \
 	insmod "$moddir/mdlpool_example.ko" count=256
@@ -21,6 +21,15 @@ ktap_test_result "... its pool is there while it is loaded, nothing out" \
 	sh -c "[ $(pool_stat example allocs) -eq 256 ] && [ $(pool_stat example in_use) -eq 0 ]"
 ktap_test_result "... and it unloads, taking its pool with it" \
 	sh -c "rmmod mdlpool_example && [ ! -e $DBG/example ]"
+
+# nt_compat.ko may be loaded already (mdlpool_ntcompat.sh unloads it).
+pools=$(summary pools)
+ktap_test_result "the NT-style example (examples/mdlpool_ntexample.c) loads on nt_compat: a chain of 8 MDLs filled, walked, freed" \
+	sh -c "{ grep -q '^nt_compat ' /proc/modules || insmod $moddir/nt_compat.ko; } &&
+	       insmod $moddir/mdlpool_ntexample.ko"
+ktap_test_result "... and it unloads with nt_compat, leaving no pool" \
+	sh -c "rmmod mdlpool_ntexample && rmmod nt_compat &&
+	       grep -q '^pools=$pools ' $DBG/summary"
 
 ctl_ok create left 128
 ctl_ok alloc left 7 cpu=0

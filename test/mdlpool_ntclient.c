@@ -2303,4 +2303,5 @@ module_init(ntc_init);
 module_exit(ntc_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_INFO(test, "Y");
 MODULE_DESCRIPTION("An NT-style client of mdlpool, written against nt_compat.h");

@@ -513,4 +513,5 @@ static struct kunit_suite mdlpool_kunit_suite = {
 kunit_test_suite(mdlpool_kunit_suite);
 
 MODULE_LICENSE("GPL");
+MODULE_INFO(test, "Y");
 MODULE_DESCRIPTION("KUnit tests of mdlpool's internals");
