@@ -50,7 +50,7 @@ MODULE_PARM_DESC(debug_checks,
 
 /* Guards mdlpool_list.  Taken before the CPU hotplug lock, never after. */
 DEFINE_MUTEX(mdlpool_mutex);
-
+/* Every pool, for debugfs, the idle passes, the shrinker and hotplug. */
 LIST_HEAD(mdlpool_list);
 
 /*

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * mdlpool internals: the layout of pools, slabs and blocks, and the pure
- * decisions made on them.  Shared by mdlpool.c and its KUnit tests, which
- * check the layout and the decisions with made-up times; nothing else
+ * mdlpool internals: the layout of pools, slabs and blocks, the pure
+ * decisions made on them, the sections (rule 3), and what the library's
+ * files share.  Included by those files and by test/mdlpool_kunit.c, which
+ * checks the layout and the decisions with made-up times; nothing else
  * should include it.
  */
 #ifndef _MDLPOOL_INTERNAL_H

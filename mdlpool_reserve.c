@@ -1,4 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * The reserve: slabs a pool keeps back so that its creator's number of
+ * allocations succeed while the page allocator has nothing, as a mempool's
+ * minimum does.  A refill takes one when it finds no slab without waiting
+ * (mempool_alloc() too tries the allocator, then its reserve, then waits),
+ * and a slab given back refills the reserve before the page allocator gets
+ * it.  Any share may take or give back, in task or softirq context: see
+ * mdlpool_reserve_lock().  Reserve slabs are neither mapped for a device nor
+ * marked as pool slabs while they wait.
+ */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -12,17 +22,6 @@
 #include "mdlpool.h"
 #include "mdlpool_internal.h"
 #include "mdlpool_trace.h"
-
-/*
- * The reserve: slabs a pool keeps back so that its creator's number of
- * allocations succeed while the page allocator has nothing, as a mempool's
- * minimum does.  A refill takes one when it finds no slab without waiting
- * (mempool_alloc() too tries the allocator, then its reserve, then waits),
- * and a slab given back refills the reserve before the page allocator gets
- * it.  Any share may take or give back, in task or softirq context: see
- * mdlpool_reserve_lock().  Reserve slabs are neither mapped for a device nor
- * marked as pool slabs while they wait.
- */
 
 /*
  * Without PREEMPT_RT a softirq may interrupt a task that holds the lock on
