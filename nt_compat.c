@@ -235,16 +235,37 @@ static void nt_kvfree(void *p)
  * Executive pool.
  */
 
-/* Kernel allocations follow the caller's IRQL, as NT's non-paged pool. */
-static void *nt_alloc(size_t size)
+/*
+ * Pool memory follows the caller's IRQL, as NT's non-paged pool: what may
+ * sleep at PASSIVE_LEVEL, what may not at DISPATCH_LEVEL, nothing above.
+ * Paged pool keeps NT's rule that it needs PASSIVE_LEVEL.
+ */
+static void *nt_pool_alloc(bool paged, SIZE_T size, bool zero)
 {
+	gfp_t zeroed = zero ? __GFP_ZERO : 0;
 	KIRQL irql = KeGetCurrentIrql();
 
 	if (irql == PASSIVE_LEVEL)
-		return kvzalloc(size, GFP_KERNEL);
-	if (irql == DISPATCH_LEVEL)
-		return kzalloc(size, GFP_ATOMIC | __GFP_NOWARN);
+		return kvmalloc(size, GFP_KERNEL | zeroed);
+	if (irql == DISPATCH_LEVEL && !paged)
+		return kmalloc(size, GFP_ATOMIC | __GFP_NOWARN | zeroed);
 	return NULL;
+}
+
+/* The pool types there are; NULL from the callers for any other. */
+static bool nt_pool_type_paged(POOL_TYPE type, bool *paged)
+{
+	switch (type) {
+	case PagedPool:
+		*paged = true;
+		return true;
+	case NonPagedPool:
+	case NonPagedPoolNx:
+		*paged = false;
+		return true;
+	default:
+		return false;
+	}
 }
 
 /**
@@ -256,7 +277,7 @@ static void *nt_alloc(size_t size)
  * Linux kernel memory is never paged, so PagedPool gets resident memory
  * too; it keeps NT's rule that it needs PASSIVE_LEVEL.  At PASSIVE_LEVEL
  * the block comes from kvmalloc(GFP_KERNEL), at DISPATCH_LEVEL from
- * kmalloc(GFP_ATOMIC).
+ * kmalloc(GFP_ATOMIC).  Not zeroed.
  *
  * Context: PASSIVE_LEVEL (sleeps) or DISPATCH_LEVEL (PagedPool: PASSIVE_LEVEL
  * only).
@@ -265,25 +286,146 @@ static void *nt_alloc(size_t size)
  */
 PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
-	KIRQL irql = KeGetCurrentIrql();
+	bool paged;
 
-	switch (PoolType) {
-	case PagedPool:
-		if (irql != PASSIVE_LEVEL)
-			return NULL;
-		fallthrough;
-	case NonPagedPool:
-	case NonPagedPoolNx:
-		if (irql == PASSIVE_LEVEL)
-			return kvmalloc(NumberOfBytes, GFP_KERNEL);
-		if (irql == DISPATCH_LEVEL)
-			return kmalloc(NumberOfBytes, GFP_ATOMIC | __GFP_NOWARN);
+	if (!nt_pool_type_paged(PoolType, &paged))
 		return NULL;
-	default:
-		return NULL;
-	}
+	return nt_pool_alloc(paged, NumberOfBytes, false);
 }
 EXPORT_SYMBOL_GPL(ExAllocatePoolWithTag);
+
+/**
+ * ExAllocatePoolZero - allocate zeroed kernel memory
+ * @PoolType: as for ExAllocatePoolWithTag()
+ * @NumberOfBytes: size of the block
+ * @Tag: accepted and not recorded
+ *
+ * Context: as ExAllocatePoolWithTag().
+ * Return: as ExAllocatePoolWithTag(), the block zeroed.
+ */
+PVOID ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
+{
+	bool paged;
+
+	if (!nt_pool_type_paged(PoolType, &paged))
+		return NULL;
+	return nt_pool_alloc(paged, NumberOfBytes, true);
+}
+EXPORT_SYMBOL_GPL(ExAllocatePoolZero);
+
+/**
+ * ExAllocatePoolUninitialized - ExAllocatePoolWithTag() by its newer name
+ * @PoolType: as for ExAllocatePoolWithTag()
+ * @NumberOfBytes: size of the block
+ * @Tag: accepted and not recorded
+ *
+ * Context: as ExAllocatePoolWithTag().
+ * Return: as ExAllocatePoolWithTag().
+ */
+PVOID ExAllocatePoolUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfBytes,
+				  ULONG Tag)
+{
+	return ExAllocatePoolWithTag(PoolType, NumberOfBytes, Tag);
+}
+EXPORT_SYMBOL_GPL(ExAllocatePoolUninitialized);
+
+#define NT_POOL_FLAGS_KNOWN	(POOL_FLAG_USE_QUOTA | POOL_FLAG_UNINITIALIZED | \
+				 POOL_FLAG_SESSION | POOL_FLAG_CACHE_ALIGNED | \
+				 POOL_FLAG_RAISE_ON_FAILURE | \
+				 POOL_FLAG_NON_PAGED | \
+				 POOL_FLAG_NON_PAGED_EXECUTE | POOL_FLAG_PAGED)
+/* NT's required flags are the low 32 bits; the others may be ignored. */
+#define NT_POOL_FLAGS_REQUIRED	0x00000000ffffffffULL
+
+/* Why ExAllocatePool2() cannot do what @flags ask, or NULL if it can. */
+static const char *nt_pool_flags_refused(POOL_FLAGS flags)
+{
+	POOL_FLAGS type = flags & (POOL_FLAG_NON_PAGED | POOL_FLAG_PAGED |
+				   POOL_FLAG_NON_PAGED_EXECUTE);
+
+	if (flags & NT_POOL_FLAGS_REQUIRED & ~NT_POOL_FLAGS_KNOWN)
+		return "an unknown required flag";
+	if (flags & POOL_FLAG_NON_PAGED_EXECUTE)
+		return "executable pool: kernel heap is never executable";
+	if (flags & POOL_FLAG_SESSION)
+		return "session pool: there are no sessions";
+	if (flags & POOL_FLAG_RAISE_ON_FAILURE)
+		return "POOL_FLAG_RAISE_ON_FAILURE: no structured exceptions, failure is NULL";
+	if (type != POOL_FLAG_NON_PAGED && type != POOL_FLAG_PAGED)
+		return "not exactly one of POOL_FLAG_NON_PAGED and POOL_FLAG_PAGED";
+	return NULL;
+}
+
+/*
+ * kmalloc() aligns a block of a power-of-two size to that size; larger
+ * blocks come whole pages at a time.
+ */
+static SIZE_T nt_cache_aligned_size(SIZE_T size)
+{
+	if (size >= PAGE_SIZE)
+		return size;
+	return roundup_pow_of_two(max_t(SIZE_T, size, L1_CACHE_BYTES));
+}
+
+/**
+ * ExAllocatePool2 - allocate kernel memory, zeroed unless asked not to
+ * @Flags: POOL_FLAG_NON_PAGED or POOL_FLAG_PAGED, with POOL_FLAG_UNINITIALIZED,
+ *	POOL_FLAG_CACHE_ALIGNED, POOL_FLAG_USE_QUOTA (ignored) or
+ *	POOL_FLAG_SPECIAL_POOL (ignored)
+ * @NumberOfBytes: size of the block
+ * @Tag: accepted and not recorded
+ *
+ * As ExAllocatePoolWithTag() for the pool type the flags name.  Flags Linux
+ * cannot honour (executable or session pool, raising on failure, unknown
+ * required flags, no pool type or two) are refused with a message.
+ *
+ * Context: as ExAllocatePoolWithTag().
+ * Return: the block, free it with ExFreePoolWithTag() or ExFreePool(); NULL
+ * if there is no memory, for refused flags, or at a level the pool type
+ * does not allow.
+ */
+PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)
+{
+	const char *why = nt_pool_flags_refused(Flags);
+
+	if (why) {
+		pr_err_ratelimited("%s(0x%llx) refused: %s\n", __func__,
+				   (unsigned long long)Flags, why);
+		return NULL;
+	}
+	if (Flags & POOL_FLAG_CACHE_ALIGNED)
+		NumberOfBytes = nt_cache_aligned_size(NumberOfBytes);
+	return nt_pool_alloc(Flags & POOL_FLAG_PAGED, NumberOfBytes,
+			     !(Flags & POOL_FLAG_UNINITIALIZED));
+}
+EXPORT_SYMBOL_GPL(ExAllocatePool2);
+
+/**
+ * ExAllocatePool3 - ExAllocatePool2() with extended parameters
+ * @Flags: as for ExAllocatePool2()
+ * @NumberOfBytes: size of the block
+ * @Tag: accepted and not recorded
+ * @ExtendedParameters: must be NULL
+ * @ExtendedParametersCount: must be 0
+ *
+ * None of NT's extended parameters (priority, secure pool, NUMA node) is
+ * supported: a call with any is refused with a message.
+ *
+ * Context: as ExAllocatePoolWithTag().
+ * Return: as ExAllocatePool2(); NULL if extended parameters are given.
+ */
+PVOID ExAllocatePool3(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag,
+		      PCPOOL_EXTENDED_PARAMETER ExtendedParameters,
+		      ULONG ExtendedParametersCount)
+{
+	if (ExtendedParameters || ExtendedParametersCount) {
+		pr_err_ratelimited("%s: %u extended parameters refused: none is supported\n",
+				   __func__, ExtendedParametersCount);
+		return NULL;
+	}
+	return ExAllocatePool2(Flags, NumberOfBytes, Tag);
+}
+EXPORT_SYMBOL_GPL(ExAllocatePool3);
 
 /**
  * ExFreePoolWithTag - free a block from ExAllocatePoolWithTag()
@@ -829,8 +971,10 @@ PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer,
 			       &last))
 		return NULL;
 	pages = ADDRESS_AND_SIZE_TO_SPAN_PAGES(VirtualAddress, Length);
-	mdl = nt_alloc(size_add(struct_size(mdl, nt_pfns, pages),
-				array_size(pages, sizeof(struct scatterlist))));
+	mdl = nt_pool_alloc(false, size_add(struct_size(mdl, nt_pfns, pages),
+					    array_size(pages,
+						       sizeof(struct scatterlist))),
+			    true);
 	if (!mdl)
 		return NULL;
 	mdl->nt_magic = NT_MDL_MAGIC_IO;

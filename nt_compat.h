@@ -84,6 +84,7 @@ typedef void *PVOID;
 typedef PVOID HANDLE;
 typedef char *PCHAR;
 typedef unsigned char *PUCHAR;
+typedef unsigned char UINT8, *PUINT8;
 typedef u32 *PULONG;
 typedef UCHAR KIRQL;
 typedef unsigned char *PKIRQL;
@@ -117,6 +118,19 @@ typedef LARGE_INTEGER PHYSICAL_ADDRESS;
 #define IN
 #define OUT
 #define OPTIONAL
+
+/* A parameter a routine does not use, said as NT's headers say it. */
+#define UNREFERENCED_PARAMETER(P)	((void)(P))
+/* Elements of an array (not of a pointer: ARRAY_SIZE() checks). */
+#define RTL_NUMBER_OF(A)	ARRAY_SIZE(A)
+#define ARRAYSIZE(A)		ARRAY_SIZE(A)
+
+/*
+ * Pointer truncation helpers of 64-bit NT: the low 32 bits of a pointer,
+ * and a ULONG widened back (zero-extended) to a pointer.
+ */
+#define PtrToUlong(p)		((ULONG)(ULONG_PTR)(p))
+#define ULongToPtr(ul)		((PVOID)(ULONG_PTR)(ULONG)(ul))
 
 /* Checked ("DBG") builds get assertions and KdPrint, as in NT. */
 #ifndef DBG
@@ -156,6 +170,15 @@ int nt_status_to_errno(NTSTATUS status);
 #define KdPrint(args)		do { } while (0)
 #define ASSERT(expr)		do { } while (0)
 #endif
+/* NT's newer assertion breaks into the debugger; here it is ASSERT(). */
+#define NT_ASSERT(expr)		ASSERT(expr)
+
+/*
+ * NT bugchecks when pageable code runs at DISPATCH_LEVEL or above.  Linux
+ * has no pageable kernel code; what such code may do (sleep) is what
+ * might_sleep() checks, with a report on kernels that debug atomic sleep.
+ */
+#define PAGED_CODE()		might_sleep()
 
 /* ---------------------------------------------------------------------
  * Memory helpers.
@@ -174,8 +197,26 @@ int nt_status_to_errno(NTSTATUS status);
 /* NT's answer is the length of the equal prefix, not memcmp()'s sign. */
 SIZE_T RtlCompareMemory(const VOID *Source1, const VOID *Source2, SIZE_T Length);
 
+/* Zeroing the compiler may not drop, for secrets; NT returns the buffer. */
+static inline PVOID RtlSecureZeroMemory(PVOID Destination, SIZE_T Length)
+{
+	memzero_explicit(Destination, Length);
+	return Destination;
+}
+
+/* Non-temporal stores are a cache hint on NT; plain copies here. */
+#define RtlCopyMemoryNonTemporal(Destination, Source, Length) \
+	memcpy((Destination), (Source), (Length))
+#define RtlFillMemoryNonTemporal(Destination, Length, Fill) \
+	memset((Destination), (Fill), (Length))
+
 /* NT's PAGE_ALIGN rounds down; Linux's rounds up, so it is not redefined. */
 #define BYTE_OFFSET(Va)		((ULONG)((ULONG_PTR)(Va) & (PAGE_SIZE - 1)))
+/* Pages a size needs, and the size rounded up to whole pages. */
+#define BYTES_TO_PAGES(Size)						\
+	((ULONG)(((ULONGLONG)(Size) + PAGE_SIZE - 1) >> PAGE_SHIFT))
+#define ROUND_TO_PAGES(Size)						\
+	((ULONG_PTR)(((ULONGLONG)(Size) + PAGE_SIZE - 1) & PAGE_MASK))
 /* In 64 bits: with a 32-bit ULONG_PTR, offset + Size + PAGE_SIZE can wrap. */
 #define ADDRESS_AND_SIZE_TO_SPAN_PAGES(Va, Size)			\
 	((ULONG)(((ULONGLONG)BYTE_OFFSET(Va) + (ULONGLONG)(Size) +	\
@@ -329,6 +370,41 @@ typedef enum _POOL_TYPE {
 PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
 VOID ExFreePoolWithTag(PVOID P, ULONG Tag);
 VOID ExFreePool(PVOID P);
+/* The same, zeroed or not said; ReactOS's untagged ExAllocatePool(). */
+PVOID ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+PVOID ExAllocatePoolUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfBytes,
+				  ULONG Tag);
+#define ExAllocatePool(PoolType, NumberOfBytes) \
+	ExAllocatePoolWithTag((PoolType), (NumberOfBytes), 0)
+
+/*
+ * ExAllocatePool2()'s flags, with NT's values.  Exactly one of
+ * POOL_FLAG_NON_PAGED and POOL_FLAG_PAGED; memory is zeroed unless
+ * POOL_FLAG_UNINITIALIZED.  What Linux cannot give is refused at run time
+ * with a message: executable pool (kernel heap is never executable),
+ * session pool (no sessions) and POOL_FLAG_RAISE_ON_FAILURE (no structured
+ * exceptions: the caller would not check for NULL).  POOL_FLAG_USE_QUOTA
+ * and POOL_FLAG_SPECIAL_POOL are accepted and ignored.
+ */
+typedef ULONGLONG POOL_FLAGS;
+#define POOL_FLAG_USE_QUOTA		0x0000000000000001ULL
+#define POOL_FLAG_UNINITIALIZED		0x0000000000000002ULL
+#define POOL_FLAG_SESSION		0x0000000000000004ULL
+#define POOL_FLAG_CACHE_ALIGNED		0x0000000000000008ULL
+#define POOL_FLAG_RAISE_ON_FAILURE	0x0000000000000020ULL
+#define POOL_FLAG_NON_PAGED		0x0000000000000040ULL
+#define POOL_FLAG_NON_PAGED_EXECUTE	0x0000000000000080ULL
+#define POOL_FLAG_PAGED			0x0000000000000100ULL
+#define POOL_FLAG_SPECIAL_POOL		0x0000000100000000ULL
+
+/* ExAllocatePool3()'s extended parameters: none is supported. */
+typedef struct _POOL_EXTENDED_PARAMETER POOL_EXTENDED_PARAMETER;
+typedef const struct _POOL_EXTENDED_PARAMETER *PCPOOL_EXTENDED_PARAMETER;
+
+PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag);
+PVOID ExAllocatePool3(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag,
+		      PCPOOL_EXTENDED_PARAMETER ExtendedParameters,
+		      ULONG ExtendedParametersCount);
 
 /* ---------------------------------------------------------------------
  * MDLs.
@@ -404,6 +480,12 @@ typedef enum _MM_PAGE_PRIORITY {
 	NormalPagePriority = 16,
 	HighPagePriority = 32,
 } MM_PAGE_PRIORITY;
+
+/*
+ * OR'd into a mapping's priority.  Kernel mappings are never executable
+ * here, so this asks for what every mapping is.
+ */
+#define MdlMappingNoExecute	0x40000000
 
 static inline ULONG MmGetMdlByteCount(const MDL *Mdl)
 {
@@ -560,5 +642,70 @@ PVOID nt_map_locked_pages(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode,
 })
 
 VOID MmUnmapLockedPages(PVOID BaseAddress, PMDL MemoryDescriptorList);
+
+/*
+ * The older mapping calls, which NT code still uses: NT bugchecks where
+ * they fail; here they return NULL with a warning, as
+ * MmMapLockedPagesSpecifyCache() with BugCheckOnFailure does.
+ */
+#define MmMapLockedPages(Mdl, AccessMode)				\
+	MmMapLockedPagesSpecifyCache((Mdl), (AccessMode), MmCached, NULL, \
+				     TRUE, NormalPagePriority)
+#define MmGetSystemAddressForMdl(Mdl)	MmMapLockedPages((Mdl), KernelMode)
+
+/* ---------------------------------------------------------------------
+ * NDIS's MDL calls (NDIS 6) and their NDIS 5 forms on NDIS_BUFFER, which
+ * is an MDL.  NET_BUFFER and the rest of NDIS are outside nt_compat.
+ */
+typedef PVOID NDIS_HANDLE;
+typedef unsigned int UINT, *PUINT;
+typedef MDL NDIS_BUFFER, *PNDIS_BUFFER;
+
+/* An MDL describing driver-owned kernel memory; the handle is not used. */
+static inline PMDL NdisAllocateMdl(NDIS_HANDLE NdisHandle, PVOID VirtualAddress,
+				   UINT Length)
+{
+	PMDL mdl = IoAllocateMdl(VirtualAddress, Length, FALSE, FALSE, NULL);
+
+	if (mdl)
+		MmBuildMdlForNonPagedPool(mdl);
+	return mdl;
+}
+
+static inline VOID NdisFreeMdl(PMDL Mdl)
+{
+	IoFreeMdl(Mdl);
+}
+
+/* The address (if asked for) and the byte count of an MDL. */
+static inline VOID NdisQueryMdl(PMDL Mdl, PVOID *VirtualAddress, PUINT Length,
+				ULONG Priority)
+{
+	if (VirtualAddress)
+		*VirtualAddress = MmGetSystemAddressForMdlSafe(Mdl, Priority);
+	*Length = MmGetMdlByteCount(Mdl);
+}
+
+static inline VOID NdisQueryMdlOffset(PMDL Mdl, PUINT Offset, PUINT Length)
+{
+	*Offset = MmGetMdlByteOffset(Mdl);
+	*Length = MmGetMdlByteCount(Mdl);
+}
+
+#define NdisQueryBufferSafe(Buffer, VirtualAddress, Length, Priority) \
+	NdisQueryMdl((Buffer), (VirtualAddress), (Length), (Priority))
+/* NDIS 5's unsafe form maps as MmGetSystemAddressForMdl(). */
+static inline VOID NdisQueryBuffer(PNDIS_BUFFER Buffer, PVOID *VirtualAddress,
+				   PUINT Length)
+{
+	if (VirtualAddress)
+		*VirtualAddress = MmGetSystemAddressForMdl(Buffer);
+	*Length = MmGetMdlByteCount(Buffer);
+}
+
+#define NdisQueryBufferOffset(Buffer, Offset, Length) \
+	NdisQueryMdlOffset((Buffer), (Offset), (Length))
+#define NdisGetNextBuffer(CurrentBuffer, NextBuffer) \
+	(*(NextBuffer) = (CurrentBuffer)->Next)
 
 #endif /* _NT_COMPAT_H */

@@ -21,7 +21,7 @@ if [ ! -r "$DBG/summary" ] || [ ! -f "$ko" ] || [ ! -f "$ntko" ]; then
 	ktap_skip_script "nt_compat" "mdlpool is not loaded or nt_compat.ko/mdlpool_ntclient.ko is not built"
 fi
 ktap_print_header
-ktap_set_plan 96
+ktap_set_plan 104
 save_params
 # The byte-count tests want the freed block back: no scavenge in between.
 set_param scavenge_period_ms 600000
@@ -126,6 +126,31 @@ ktap_test_result "types: RtlCompareMemory returns the equal prefix; RtlEqualMemo
 ptr=$(v pvoid)
 ktap_test_result "types: ULONG_PTR, SIZE_T and HANDLE are pointer-sized ($ptr)" \
 	is ulong_ptr "$ptr" size_t "$ptr" handle "$ptr"
+
+# --- the small names ------------------------------------------------------
+nt names
+ktap_test_result "names: UNREFERENCED_PARAMETER, PAGED_CODE and NT_ASSERT at PASSIVE_LEVEL; UINT8/PUINT8 are one byte" \
+	is status 0x00000000 unreferenced 1 uint8 1 puint8 1
+ktap_test_result "names: PtrToUlong keeps a pointer's low 32 bits, ULongToPtr widens with zeros" \
+	is ptr_to_ulong $((0x23456789)) ulong_to_ptr 1
+ktap_test_result "names: BYTES_TO_PAGES and ROUND_TO_PAGES at 0, 1, a page and a page plus one" \
+	is bytes_to_pages 1 round_to_pages 1
+ktap_test_result "names: RtlSecureZeroMemory zeroes and returns the buffer; the NonTemporal fill and copy" \
+	is secure_zero 1 nontemporal 1
+ktap_test_result "names: ExAllocatePool2 (NON_PAGED, UNINITIALIZED, PAGED, CACHE_ALIGNED), ExAllocatePool3, ExAllocatePoolZero/Uninitialized, ExAllocatePool each give a block" \
+	is pool_calls 7 cache_aligned 1
+if [ "$(v init_on_alloc)" = 1 ]; then
+	# ktap: alternative
+	ktap_test_skip "names: ExAllocatePool2 (unless UNINITIALIZED), ExAllocatePool3 and ExAllocatePoolZero zero a block just written and freed" \
+		"init_on_alloc zeroes every allocation on this kernel"
+else
+	ktap_test_result "names: ExAllocatePool2 (unless UNINITIALIZED), ExAllocatePool3 and ExAllocatePoolZero zero a block just written and freed" \
+		is pool_zeroed 4
+fi
+ktap_test_result "names: ExAllocatePool2/3 refuse no or two pool types, executable, session, raise-on-failure, unknown flags, extended parameters: 7 of 7; at DISPATCH_LEVEL non-paged only" \
+	is pool_refused 7 pool2_dispatch 1 pool2_paged_dispatch_refused 1
+ktap_test_result "names: NdisAllocateMdl, NdisQueryMdl(+MdlMappingNoExecute), NdisQueryMdlOffset, NdisQueryBuffer(Safe/Offset), NdisGetNextBuffer, MmGetSystemAddressForMdl, MmMapLockedPages: 8 of 8; PHYSICAL_ADDRESS.QuadPart" \
+	is ndis_calls 8 physical_quad 1
 
 # --- IRQL ----------------------------------------------------------------
 nt irql

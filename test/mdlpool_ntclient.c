@@ -43,6 +43,7 @@
 static VOID NtcReport(const char *Key, ULONG_PTR Value);
 static VOID NtcReportStatus(const char *Key, NTSTATUS Status);
 static BOOLEAN NtcScatterlistMatches(PMDL Mdl);
+static BOOLEAN NtcAllocationsZeroed(VOID);
 static BOOLEAN NtcPagesHold(PMDL Mdl, const VOID *Expected);
 static ULONG NtcWritesRefused(PVOID SystemVa, PVOID UserVa, ULONG Length,
 			      BOOLEAN *UserUnchanged);
@@ -204,6 +205,203 @@ static NTSTATUS NtcTypes(VOID)
 	Equal = RtlEqualMemory(Left, Left, sizeof(Left)) &&
 		!RtlEqualMemory(Left, Right, sizeof(Left));
 	NtcReport("equal", Equal);
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS NtcUnused(ULONG Unused)
+{
+	UNREFERENCED_PARAMETER(Unused);
+	return STATUS_SUCCESS;
+}
+
+static BOOLEAN NtcAllZero(const UCHAR *Bytes, SIZE_T Length)
+{
+	SIZE_T i;
+
+	for (i = 0; i < Length; i++) {
+		if (Bytes[i])
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* A block of pool memory written with non-zero bytes and given back. */
+static VOID NtcDirtyPool(SIZE_T Length)
+{
+	PVOID P = ExAllocatePoolWithTag(NonPagedPoolNx, Length, NTC_POOL_TAG);
+
+	if (P) {
+		RtlFillMemory(P, Length, 0xEE);
+		ExFreePoolWithTag(P, NTC_POOL_TAG);
+	}
+}
+
+/*
+ * Each allocator gives a block (reported as pool_calls); those that zero
+ * give zeroes where a freed block was written just before (pool_zeroed).
+ */
+static VOID NtcPoolCalls(VOID)
+{
+	ULONG Given = 0, Zeroed = 0;
+	PUCHAR P;
+
+	NtcDirtyPool(200);
+	P = ExAllocatePool2(POOL_FLAG_NON_PAGED, 200, NTC_POOL_TAG);
+	Given += !!P;
+	Zeroed += P && NtcAllZero(P, 200);
+	ExFreePoolWithTag(P, NTC_POOL_TAG);
+	P = ExAllocatePool2(POOL_FLAG_NON_PAGED | POOL_FLAG_UNINITIALIZED |
+			    POOL_FLAG_USE_QUOTA | POOL_FLAG_SPECIAL_POOL, 200,
+			    NTC_POOL_TAG);
+	Given += !!P;
+	ExFreePool(P);
+	NtcDirtyPool(5000);
+	P = ExAllocatePool2(POOL_FLAG_PAGED, 5000, NTC_POOL_TAG);
+	Given += !!P;
+	Zeroed += P && NtcAllZero(P, 5000);
+	ExFreePool(P);
+	NtcDirtyPool(200);
+	P = ExAllocatePool3(POOL_FLAG_NON_PAGED, 200, NTC_POOL_TAG, NULL, 0);
+	Given += !!P;
+	Zeroed += P && NtcAllZero(P, 200);
+	ExFreePool(P);
+	NtcDirtyPool(128);
+	P = ExAllocatePoolZero(NonPagedPoolNx, 128, NTC_POOL_TAG);
+	Given += !!P;
+	Zeroed += P && NtcAllZero(P, 128);
+	ExFreePool(P);
+	P = ExAllocatePoolUninitialized(NonPagedPool, 128, NTC_POOL_TAG);
+	Given += !!P;
+	ExFreePool(P);
+	P = ExAllocatePool(PagedPool, 128);
+	Given += !!P;
+	ExFreePool(P);
+	NtcReport("pool_calls", Given);
+	NtcReport("pool_zeroed", Zeroed);
+}
+
+/* What ExAllocatePool2() and ExAllocatePool3() must refuse (NULL). */
+static ULONG NtcPoolRefusals(VOID)
+{
+	static const POOL_FLAGS Refused[] = {
+		0,
+		POOL_FLAG_NON_PAGED | POOL_FLAG_PAGED,
+		POOL_FLAG_NON_PAGED_EXECUTE,
+		POOL_FLAG_NON_PAGED | POOL_FLAG_RAISE_ON_FAILURE,
+		POOL_FLAG_NON_PAGED | POOL_FLAG_SESSION,
+		POOL_FLAG_NON_PAGED | 0x200,
+	};
+	ULONG i, Count = 0;
+	PVOID P;
+
+	for (i = 0; i < ARRAYSIZE(Refused); i++) {
+		P = ExAllocatePool2(Refused[i], 64, NTC_POOL_TAG);
+		Count += !P;
+		ExFreePool(P);
+	}
+	P = ExAllocatePool3(POOL_FLAG_NON_PAGED, 64, NTC_POOL_TAG, NULL, 1);
+	Count += !P;
+	ExFreePool(P);
+	return Count;
+}
+
+/* The pool at DISPATCH_LEVEL: non-paged memory, never paged. */
+static VOID NtcPoolAtDispatch(VOID)
+{
+	PVOID NonPaged, Paged;
+	KIRQL OldIrql;
+
+	KeRaiseIrql(DISPATCH_LEVEL, &OldIrql);
+	NonPaged = ExAllocatePool2(POOL_FLAG_NON_PAGED, 64, NTC_POOL_TAG);
+	Paged = ExAllocatePool2(POOL_FLAG_PAGED, 64, NTC_POOL_TAG);
+	ExFreePool(NonPaged);
+	ExFreePool(Paged);
+	KeLowerIrql(OldIrql);
+	NtcReport("pool2_dispatch", !!NonPaged);
+	NtcReport("pool2_paged_dispatch_refused", !Paged);
+}
+
+/* NDIS 6 and NDIS 5 MDL calls, and the old mapping calls, on one MDL. */
+static ULONG NtcNdisCalls(PUCHAR Buffer, UINT Length)
+{
+	PNDIS_BUFFER Next = (PNDIS_BUFFER)Buffer;
+	PVOID Va = NULL, Va5 = NULL, VaSafe = NULL;
+	UINT Got = 0, Got5 = 0, Offset = 1, Offset5 = 1;
+	ULONG Good = 0;
+	PMDL Mdl;
+
+	Mdl = NdisAllocateMdl(NULL, Buffer, Length);
+	if (!Mdl)
+		return 0;
+	NdisQueryMdl(Mdl, &Va, &Got, NormalPagePriority | MdlMappingNoExecute);
+	Good += Va == Buffer && Got == Length;
+	NdisQueryMdl(Mdl, NULL, &Got, NormalPagePriority);
+	Good += Got == Length;
+	NdisQueryMdlOffset(Mdl, &Offset, &Got);
+	Good += Offset == BYTE_OFFSET(Buffer) && Got == Length;
+	NdisQueryBuffer(Mdl, &Va5, &Got5);
+	NdisQueryBufferSafe(Mdl, &VaSafe, &Got5, HighPagePriority);
+	Good += Va5 == Buffer && VaSafe == Buffer && Got5 == Length;
+	NdisQueryBufferOffset(Mdl, &Offset5, &Got5);
+	Good += Offset5 == Offset && Got5 == Length;
+	NdisGetNextBuffer(Mdl, &Next);
+	Good += !Next;
+	Good += MmGetSystemAddressForMdl(Mdl) == Buffer;
+	Good += MmMapLockedPages(Mdl, KernelMode) == Buffer;
+	NdisFreeMdl(Mdl);
+	return Good;
+}
+
+/* The small names: types, truncation, page arithmetic, memory helpers. */
+static NTSTATUS NtcNames(VOID)
+{
+	UCHAR Secret[16], Source[64], Target[64];
+	PHYSICAL_ADDRESS Physical;
+	PUINT8 Bytes;
+	PUCHAR Buffer;
+
+	PAGED_CODE();
+	NT_ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
+	NtcReport("unreferenced", NT_SUCCESS(NtcUnused(1)));
+	NtcReport("uint8", sizeof(UINT8));
+	Bytes = Source;
+	NtcReport("puint8", sizeof(*Bytes));
+	NtcReport("ptr_to_ulong", PtrToUlong((PVOID)(ULONG_PTR)0x123456789ULL));
+	NtcReport("ulong_to_ptr",
+		  ULongToPtr(0x89ABCDEFUL) == (PVOID)(ULONG_PTR)0x89ABCDEFUL);
+	NtcReport("bytes_to_pages",
+		  BYTES_TO_PAGES(0) == 0 && BYTES_TO_PAGES(1) == 1 &&
+		  BYTES_TO_PAGES(PAGE_SIZE) == 1 &&
+		  BYTES_TO_PAGES(PAGE_SIZE + 1) == 2);
+	NtcReport("round_to_pages",
+		  ROUND_TO_PAGES(1) == PAGE_SIZE &&
+		  ROUND_TO_PAGES(PAGE_SIZE) == PAGE_SIZE &&
+		  ROUND_TO_PAGES(PAGE_SIZE + 1) == 2 * PAGE_SIZE);
+	RtlFillMemory(Secret, sizeof(Secret), 0xA5);
+	NtcReport("secure_zero",
+		  RtlSecureZeroMemory(Secret, sizeof(Secret)) == (PVOID)Secret &&
+		  NtcAllZero(Secret, sizeof(Secret)));
+	RtlFillMemoryNonTemporal(Source, sizeof(Source), 0x5A);
+	RtlZeroMemory(Target, sizeof(Target));
+	RtlCopyMemoryNonTemporal(Target, Source, sizeof(Source));
+	NtcReport("nontemporal", Source[sizeof(Source) - 1] == 0x5A &&
+		  RtlEqualMemory(Target, Source, sizeof(Source)));
+
+	NtcReport("init_on_alloc", NtcAllocationsZeroed());
+	NtcPoolCalls();
+	NtcReport("pool_refused", NtcPoolRefusals());
+	NtcPoolAtDispatch();
+
+	Buffer = ExAllocatePool2(POOL_FLAG_NON_PAGED | POOL_FLAG_CACHE_ALIGNED,
+				 100, NTC_POOL_TAG);
+	if (!Buffer)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	NtcReport("cache_aligned", ((ULONG_PTR)Buffer & 63) == 0);
+	Physical = MmGetPhysicalAddress(Buffer + 10);
+	NtcReport("physical_quad", Physical.QuadPart != 0 &&
+		  (Physical.QuadPart & (PAGE_SIZE - 1)) == BYTE_OFFSET(Buffer + 10));
+	NtcReport("ndis_calls", NtcNdisCalls(Buffer, 100));
+	ExFreePoolWithTag(Buffer, NTC_POOL_TAG);
 	return STATUS_SUCCESS;
 }
 
@@ -1521,6 +1719,12 @@ static __printf(1, 2) void ntc_result_add(const char *fmt, ...)
 	va_end(args);
 }
 
+/* init_on_alloc zeroes every allocation: zeroing cannot be told apart. */
+static BOOLEAN NtcAllocationsZeroed(VOID)
+{
+	return want_init_on_alloc(GFP_KERNEL);
+}
+
 static VOID NtcReport(const char *Key, ULONG_PTR Value)
 {
 	ntc_result_add(" %s=%lu", Key, Value);
@@ -2107,6 +2311,8 @@ static NTSTATUS ntc_run(char *cmd)
 		return NtcTypes();
 	if (!strcmp(verb, "irql") && !cmd)
 		return NtcIrql();
+	if (!strcmp(verb, "names") && !cmd)
+		return NtcNames();
 	if (!strcmp(verb, "dpc") && !cmd)
 		return ntc_dpc();
 	if (!strcmp(verb, "isr") && !cmd)
