@@ -34,6 +34,7 @@
 #include <linux/overflow.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
@@ -464,7 +465,9 @@ EXPORT_SYMBOL_GPL(ExFreePool);
 
 /*
  * Lay the scatterlist table out over the PFN array for the current byte
- * count: one entry per page, the last one in use marked as the end.
+ * count: one entry per page in use, the last of them marked as the end.
+ * Entries past it are left alone: a partial MDL fills only the PFNs of
+ * the pages it uses.
  */
 static void nt_mdl_layout(MDL *mdl)
 {
@@ -473,7 +476,7 @@ static void nt_mdl_layout(MDL *mdl)
 	ULONG off = BYTE_OFFSET(mdl->nt_va);
 	ULONG i;
 
-	for (i = 0; i < mdl->nt_nr_pages; i++) {
+	for (i = 0; i < used; i++) {
 		struct scatterlist *sg = &mdl->nt_sgl[i];
 		ULONG len = min_t(ULONG, left, PAGE_SIZE - off);
 
@@ -715,9 +718,11 @@ static PMDL nt_mdp_hand_out(struct nt_mdp_pool *handle, struct scatterlist *sg,
 	mdl->nt_magic = NT_MDL_MAGIC_POOL;
 	mdl->nt_byte_count = handle->buffer_size;
 	mdl->nt_max_byte_count = handle->buffer_size;
+	mdl->nt_alloc_byte_count = handle->buffer_size;
 	mdl->nt_nr_pages = ADDRESS_AND_SIZE_TO_SPAN_PAGES(buf, handle->buffer_size);
 	mdl->nt_va = buf;
 	mdl->nt_system_va = buf;
+	mdl->nt_kva = buf;
 	mdl->nt_sgl = sg;
 	mdl->nt_pin = NULL;
 	pfn = page_to_pfn(sg_page(sg));
@@ -875,22 +880,64 @@ EXPORT_SYMBOL_GPL(MdpFreeChain);
  * @nr_pages: entries in @pages
  * @dirty: the pages were locked for writing: dirty them on release, and
  *	only then may a kernel mapping of them be writable
- * @pages: the pinned pages
+ * @owned: the pages were allocated by MmAllocatePagesForMdlEx(): they are
+ *	freed, not unpinned
+ * @pages: the pinned or allocated pages
  */
 struct nt_mdl_pin {
 	struct llist_node node;
 	void *vaddr;
 	unsigned int nr_pages;
 	bool dirty;
+	bool owned;
 	struct page *pages[];
 };
 
 static void nt_mdl_pin_release(struct nt_mdl_pin *pin)
 {
+	unsigned int i;
+
 	if (pin->vaddr)
 		vunmap(pin->vaddr);
-	unpin_user_pages_dirty_lock(pin->pages, pin->nr_pages, pin->dirty);
+	if (pin->owned) {
+		for (i = 0; i < pin->nr_pages; i++)
+			__free_page(pin->pages[i]);
+	} else {
+		unpin_user_pages_dirty_lock(pin->pages, pin->nr_pages,
+					    pin->dirty);
+	}
 	kvfree(pin);
+}
+
+/*
+ * Locked user pages get their kernel mapping at lock time, at
+ * PASSIVE_LEVEL, because NT maps them later at any level up to
+ * DISPATCH_LEVEL (in completion and receive paths), where vmap() cannot
+ * run.  One page locked for writing needs no mapping of its own: the
+ * direct map is it.  Pages locked for IoReadAccess may be ones the caller
+ * cannot write (the zero page, page cache, pages shared copy-on-write with
+ * another process): the direct map would let the driver write them, so
+ * they always get a read-only mapping of their own.
+ */
+static bool nt_pin_needs_vmap(const struct nt_mdl_pin *pin)
+{
+	return !pin->dirty || pin->nr_pages > 1 || PageHighMem(pin->pages[0]);
+}
+
+static int nt_pin_map(struct nt_mdl_pin *pin)
+{
+	might_sleep();
+	if (!nt_pin_needs_vmap(pin))
+		return 0;
+	pin->vaddr = vmap(pin->pages, pin->nr_pages, VM_MAP,
+			  pin->dirty ? PAGE_KERNEL : PAGE_KERNEL_RO);
+	return pin->vaddr ? 0 : -ENOMEM;
+}
+
+/* The kernel address of the first locked page. */
+static void *nt_pin_address(const struct nt_mdl_pin *pin)
+{
+	return pin->vaddr ?: page_address(pin->pages[0]);
 }
 
 /*
@@ -937,6 +984,28 @@ static void nt_deferred_fn(struct work_struct *work)
 		vfree(block);
 }
 
+/* An MDL with room for @pages pages, from pool memory (ExFreePool() frees it). */
+static MDL *nt_mdl_alloc(PVOID va, ULONG length, ULONG pages)
+{
+	MDL *mdl;
+
+	mdl = nt_pool_alloc(false, size_add(struct_size(mdl, nt_pfns, pages),
+					    array_size(pages,
+						       sizeof(struct scatterlist))),
+			    true);
+	if (!mdl)
+		return NULL;
+	mdl->nt_magic = NT_MDL_MAGIC_IO;
+	mdl->nt_byte_count = length;
+	mdl->nt_max_byte_count = length;
+	mdl->nt_alloc_byte_count = length;
+	mdl->nt_nr_pages = pages;
+	mdl->nt_va = va;
+	mdl->nt_sgl = (struct scatterlist *)&mdl->nt_pfns[pages];
+	sg_init_table(mdl->nt_sgl, pages);
+	return mdl;
+}
+
 /**
  * IoAllocateMdl - allocate an MDL for a range of memory
  * @VirtualAddress: start of the range, a user or kernel address
@@ -959,7 +1028,6 @@ PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer,
 {
 	ULONG_PTR last;
 	ULONG pages;
-	MDL *mdl;
 
 	if (Irp) {
 		pr_warn_once("%s() with an IRP refused: there are no IRPs\n",
@@ -971,20 +1039,7 @@ PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer,
 			       &last))
 		return NULL;
 	pages = ADDRESS_AND_SIZE_TO_SPAN_PAGES(VirtualAddress, Length);
-	mdl = nt_pool_alloc(false, size_add(struct_size(mdl, nt_pfns, pages),
-					    array_size(pages,
-						       sizeof(struct scatterlist))),
-			    true);
-	if (!mdl)
-		return NULL;
-	mdl->nt_magic = NT_MDL_MAGIC_IO;
-	mdl->nt_byte_count = Length;
-	mdl->nt_max_byte_count = Length;
-	mdl->nt_nr_pages = pages;
-	mdl->nt_va = VirtualAddress;
-	mdl->nt_sgl = (struct scatterlist *)&mdl->nt_pfns[pages];
-	sg_init_table(mdl->nt_sgl, pages);
-	return mdl;
+	return nt_mdl_alloc(VirtualAddress, Length, pages);
 }
 EXPORT_SYMBOL_GPL(IoAllocateMdl);
 
@@ -995,13 +1050,42 @@ static bool nt_mdl_check_io(const MDL *mdl, const char *what)
 			  what, mdl);
 }
 
-/* Fill the PFN array from kernel memory; false if a page is not kernel memory. */
+/* Values of nt_lock_failed. */
+#define NT_LOCK_FAILED		1	/* MmProbeAndLockPages() failed */
+#define NT_LOCK_FAILED_SAID	2	/* ... and a use of the MDL was told so */
+
+/*
+ * NT code calls MmProbeAndLockPages() inside __try and reaches the next
+ * line only if the pages were locked.  Ported code that ignores the status
+ * instead goes on with an MDL that describes nothing: its first use says
+ * why, once per MDL, and every use is refused quietly (no warning, no
+ * bugcheck).  True if @mdl is such an MDL.
+ */
+static bool nt_mdl_lock_failed(MDL *mdl, const char *what)
+{
+	if (mdl->nt_magic != NT_MDL_MAGIC_IO || nt_mdl_described(mdl) ||
+	    !mdl->nt_lock_failed)
+		return false;
+	if (mdl->nt_lock_failed == NT_LOCK_FAILED) {
+		mdl->nt_lock_failed = NT_LOCK_FAILED_SAID;
+		pr_err_ratelimited("%s(%p): refused: MmProbeAndLockPages() failed on this MDL and its status was not checked: it describes nothing\n",
+				   what, mdl);
+	}
+	return true;
+}
+
+/*
+ * Fill the PFN array for the MDL's current byte count (NT describes
+ * ByteCount, which the driver may have cut since IoAllocateMdl()) from
+ * kernel memory; false if a page is not kernel memory.
+ */
 static bool nt_mdl_describe_kernel(MDL *mdl)
 {
 	ULONG_PTR base = (ULONG_PTR)MmGetMdlBaseVa(mdl);
+	ULONG pages = nt_mdl_pages_used(mdl, mdl->nt_byte_count);
 	ULONG i;
 
-	for (i = 0; i < mdl->nt_nr_pages; i++) {
+	for (i = 0; i < pages; i++) {
 		struct page *page = nt_kernel_page((void *)(base + i * PAGE_SIZE));
 
 		if (!page)
@@ -1009,7 +1093,9 @@ static bool nt_mdl_describe_kernel(MDL *mdl)
 		mdl->nt_pfns[i] = page_to_pfn(page);
 	}
 	nt_mdl_layout(mdl);
+	mdl->nt_max_byte_count = mdl->nt_byte_count;
 	mdl->nt_system_va = mdl->nt_va;
+	mdl->nt_kva = mdl->nt_va;
 	return true;
 }
 
@@ -1041,12 +1127,67 @@ VOID MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList)
 	if (!nt_mdl_describe_kernel(mdl)) {
 		pr_err_ratelimited("%s(%p): refused: %p..+%u is not kernel memory with a struct page (device memory?)\n",
 				   __func__, mdl, mdl->nt_va,
-				   mdl->nt_max_byte_count);
+				   mdl->nt_byte_count);
 		return;
 	}
 	mdl->nt_flags |= MDL_SOURCE_IS_NONPAGED_POOL;
 }
 EXPORT_SYMBOL_GPL(MmBuildMdlForNonPagedPool);
+
+/* MmProbeAndLockPages() of an MDL from IoAllocateMdl() that describes nothing. */
+static NTSTATUS nt_probe_and_lock(MDL *mdl, KPROCESSOR_MODE AccessMode,
+				  LOCK_OPERATION Operation)
+{
+	ULONG pages = nt_mdl_pages_used(mdl, mdl->nt_byte_count);
+	ULONG_PTR start = (ULONG_PTR)MmGetMdlBaseVa(mdl);
+	struct nt_mdl_pin *pin;
+	unsigned int gup = FOLL_LONGTERM;
+	ULONG i;
+	int got;
+
+	if (!access_ok(mdl->nt_va, mdl->nt_byte_count)) {
+		if (AccessMode != KernelMode || !nt_mdl_describe_kernel(mdl))
+			return STATUS_ACCESS_VIOLATION;
+		mdl->nt_flags |= MDL_PAGES_LOCKED;
+		return STATUS_SUCCESS;
+	}
+	/* pin_user_pages_fast() looks the address up in current->mm. */
+	if (!current->mm)
+		return STATUS_ACCESS_VIOLATION;
+	if (KeGetCurrentIrql() != PASSIVE_LEVEL)
+		return STATUS_INVALID_DEVICE_STATE;
+
+	pin = kvzalloc(struct_size(pin, pages, pages), GFP_KERNEL);
+	if (!pin)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	pin->dirty = Operation != IoReadAccess;
+	if (pin->dirty)
+		gup |= FOLL_WRITE;
+	got = pin_user_pages_fast(start, pages, gup, pin->pages);
+	if (got != (int)pages) {
+		if (got > 0)
+			unpin_user_pages(pin->pages, got);
+		kvfree(pin);
+		return got == -ENOMEM ? STATUS_INSUFFICIENT_RESOURCES :
+					STATUS_ACCESS_VIOLATION;
+	}
+	pin->nr_pages = got;
+	if (nt_pin_map(pin)) {
+		unpin_user_pages(pin->pages, got);
+		kvfree(pin);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	for (i = 0; i < pages; i++)
+		mdl->nt_pfns[i] = page_to_pfn(pin->pages[i]);
+	mdl->nt_max_byte_count = mdl->nt_byte_count;
+	nt_mdl_layout(mdl);
+	mdl->nt_pin = pin;
+	mdl->nt_kva = nt_pin_address(pin) + MmGetMdlByteOffset(mdl);
+	mdl->nt_flags |= MDL_PAGES_LOCKED;
+	if (pin->dirty)
+		mdl->nt_flags |= MDL_WRITE_OPERATION;
+	return STATUS_SUCCESS;
+}
 
 /**
  * MmProbeAndLockPages - lock the pages an MDL describes
@@ -1059,10 +1200,18 @@ EXPORT_SYMBOL_GPL(MmBuildMdlForNonPagedPool);
  *
  * A user address (any @AccessMode) is pinned with pin_user_pages_fast():
  * FOLL_LONGTERM, as an NT lock has no time limit, and FOLL_WRITE unless
- * @Operation is IoReadAccess.  A kernel address is accepted with KernelMode
+ * @Operation is IoReadAccess.  The pages get their kernel mapping now, at
+ * PASSIVE_LEVEL, so that mapping calls succeed later at DISPATCH_LEVEL
+ * (see nt_pin_map()).  A kernel address is accepted with KernelMode
  * only (a UserMode probe of it fails as in NT) and is described as
  * MmBuildMdlForNonPagedPool() does: kernel memory is never paged, so
  * nothing is pinned.
+ *
+ * The pages described are those of the MDL's byte count now, which the
+ * caller may have cut (NdisAdjustMdlLength()) since IoAllocateMdl().  A
+ * caller that ignores a failure and goes on with the MDL (as NT code whose
+ * exception handler is gone would) gets an error line naming the failed
+ * lock at its next use of it, and an MDL that describes nothing.
  *
  * A user address needs a user address space to look it up in: a kernel
  * thread has none (NT's system threads run in the system process, where
@@ -1076,56 +1225,21 @@ EXPORT_SYMBOL_GPL(MmBuildMdlForNonPagedPool);
  * without a user address space (a kernel thread, a work item);
  * STATUS_INVALID_DEVICE_STATE for a user address above PASSIVE_LEVEL;
  * STATUS_INVALID_PARAMETER for an MDL already built or locked, or a pool
- * MDL; STATUS_INSUFFICIENT_RESOURCES without memory.
+ * MDL; STATUS_INSUFFICIENT_RESOURCES without memory or vmalloc space for
+ * the mapping.
  */
 NTSTATUS MmProbeAndLockPages(PMDL MemoryDescriptorList,
 			     KPROCESSOR_MODE AccessMode,
 			     LOCK_OPERATION Operation)
 {
 	MDL *mdl = MemoryDescriptorList;
-	ULONG_PTR start = (ULONG_PTR)MmGetMdlBaseVa(mdl);
-	struct nt_mdl_pin *pin;
-	unsigned int gup = FOLL_LONGTERM;
-	ULONG i;
-	int got;
+	NTSTATUS status;
 
 	if (mdl->nt_magic != NT_MDL_MAGIC_IO || nt_mdl_described(mdl))
 		return STATUS_INVALID_PARAMETER;
-	if (!access_ok(mdl->nt_va, mdl->nt_max_byte_count)) {
-		if (AccessMode != KernelMode || !nt_mdl_describe_kernel(mdl))
-			return STATUS_ACCESS_VIOLATION;
-		mdl->nt_flags |= MDL_PAGES_LOCKED;
-		return STATUS_SUCCESS;
-	}
-	/* pin_user_pages_fast() looks the address up in current->mm. */
-	if (!current->mm)
-		return STATUS_ACCESS_VIOLATION;
-	if (KeGetCurrentIrql() != PASSIVE_LEVEL)
-		return STATUS_INVALID_DEVICE_STATE;
-
-	pin = kvzalloc(struct_size(pin, pages, mdl->nt_nr_pages), GFP_KERNEL);
-	if (!pin)
-		return STATUS_INSUFFICIENT_RESOURCES;
-	pin->dirty = Operation != IoReadAccess;
-	if (pin->dirty)
-		gup |= FOLL_WRITE;
-	got = pin_user_pages_fast(start, mdl->nt_nr_pages, gup, pin->pages);
-	if (got != (int)mdl->nt_nr_pages) {
-		if (got > 0)
-			unpin_user_pages(pin->pages, got);
-		kvfree(pin);
-		return got == -ENOMEM ? STATUS_INSUFFICIENT_RESOURCES :
-					STATUS_ACCESS_VIOLATION;
-	}
-	pin->nr_pages = got;
-	for (i = 0; i < mdl->nt_nr_pages; i++)
-		mdl->nt_pfns[i] = page_to_pfn(pin->pages[i]);
-	nt_mdl_layout(mdl);
-	mdl->nt_pin = pin;
-	mdl->nt_flags |= MDL_PAGES_LOCKED;
-	if (pin->dirty)
-		mdl->nt_flags |= MDL_WRITE_OPERATION;
-	return STATUS_SUCCESS;
+	status = nt_probe_and_lock(mdl, AccessMode, Operation);
+	mdl->nt_lock_failed = NT_SUCCESS(status) ? 0 : NT_LOCK_FAILED;
+	return status;
 }
 EXPORT_SYMBOL_GPL(MmProbeAndLockPages);
 
@@ -1148,11 +1262,19 @@ VOID MmUnlockPages(PMDL MemoryDescriptorList)
 	struct nt_mdl_pin *pin = mdl->nt_pin;
 
 	if (!nt_mdl_check_io(mdl, __func__) ||
+	    nt_mdl_lock_failed(mdl, __func__) ||
 	    WARN_ONCE(!(mdl->nt_flags & MDL_PAGES_LOCKED),
 		      "nt_compat: %s(%p): not locked\n", __func__, mdl))
 		return;
+	if (pin && pin->owned) {
+		pr_err_ratelimited("%s(%p): refused: its pages are from MmAllocatePagesForMdl(), MmFreePagesFromMdl() frees them\n",
+				   __func__, mdl);
+		return;
+	}
 	mdl->nt_pin = NULL;
 	mdl->nt_system_va = NULL;
+	mdl->nt_kva = NULL;
+	mdl->nt_max_byte_count = mdl->nt_alloc_byte_count;
 	mdl->nt_flags &= ~(MDL_PAGES_LOCKED | MDL_WRITE_OPERATION |
 			   MDL_MAPPED_TO_SYSTEM_VA);
 	if (!pin)
@@ -1167,59 +1289,35 @@ VOID MmUnlockPages(PMDL MemoryDescriptorList)
 EXPORT_SYMBOL_GPL(MmUnlockPages);
 
 /*
- * The kernel address of an MDL's first byte, making a mapping if needed.
+ * The kernel address of an MDL's first byte, marking the MDL mapped.
  *
- * NT lets several threads map one MDL at once, and each must get the one
- * mapping that MmUnmapLockedPages() or MmUnlockPages() later undoes.  A
- * vmap() sleeps, so it is not made under a lock: each caller that finds no
- * mapping makes one, the first to publish it in the pin wins, and the
- * others undo their own and take the winner's.
+ * The mapping exists from the time the pages were described on (locked,
+ * allocated, built, or borrowed by a partial MDL), so this never sleeps,
+ * and threads that map one MDL at once all return the one mapping.  They
+ * also store the same MappedSystemVa and flag bits, so their racing stores
+ * are harmless; they are marked (WRITE_ONCE) because each may overlap
+ * another's loads.  Changing other flags of the MDL (locking, unlocking)
+ * while it is being mapped is a caller's bug on NT as here.
  */
 static PVOID nt_mdl_map(MDL *mdl)
 {
-	struct nt_mdl_pin *pin = mdl->nt_pin;
-	void *va, *mine;
-	CSHORT flags;
+	CSHORT flags, mapped = MDL_MAPPED_TO_SYSTEM_VA;
 
-	if (!nt_mdl_described(mdl))
+	if (!nt_mdl_described(mdl)) {
+		nt_mdl_lock_failed(mdl, "a mapping call");
 		return NULL;		/* NT would bugcheck: nothing to map */
-	if (!pin)
-		return mdl->nt_va;	/* kernel memory: its own address */
-	va = READ_ONCE(mdl->nt_system_va);
-	if (va)
-		return va;
-	/* A vmap() kept from before an unmap at DISPATCH_LEVEL is reused. */
-	va = READ_ONCE(pin->vaddr);
-	if (!va && pin->dirty && pin->nr_pages == 1 &&
-	    !PageHighMem(pin->pages[0])) {
-		va = page_address(pin->pages[0]);
-	} else if (!va) {
-		/* vmap() sleeps: a new mapping needs PASSIVE_LEVEL. */
-		if (KeGetCurrentIrql() != PASSIVE_LEVEL)
-			return NULL;
-		/*
-		 * Pages locked for IoReadAccess may be ones the caller cannot
-		 * write (the zero page, page cache, pages shared copy-on-write
-		 * with another process): the direct map would let the driver
-		 * write them, so they get a read-only mapping of their own.
-		 */
-		mine = vmap(pin->pages, pin->nr_pages, VM_MAP,
-			    pin->dirty ? PAGE_KERNEL : PAGE_KERNEL_RO);
-		if (!mine)
-			return NULL;
-		va = cmpxchg(&pin->vaddr, NULL, mine);
-		if (va)
-			vunmap(mine);
-		else
-			va = mine;
 	}
-	va += MmGetMdlByteOffset(mdl);
-	/* Racing callers store the same values. */
-	WRITE_ONCE(mdl->nt_system_va, va);
 	flags = READ_ONCE(mdl->nt_flags);
-	if (!(flags & MDL_MAPPED_TO_SYSTEM_VA))
-		WRITE_ONCE(mdl->nt_flags, flags | MDL_MAPPED_TO_SYSTEM_VA);
-	return va;
+	/* Pool buffers and built MDLs are mapped from the start. */
+	if (mdl->nt_magic == NT_MDL_MAGIC_POOL ||
+	    (flags & MDL_SOURCE_IS_NONPAGED_POOL))
+		return mdl->nt_kva;
+	if (flags & MDL_PARTIAL)
+		mapped |= MDL_PARTIAL_HAS_BEEN_MAPPED;
+	WRITE_ONCE(mdl->nt_system_va, mdl->nt_kva);
+	if ((flags & mapped) != mapped)
+		WRITE_ONCE(mdl->nt_flags, flags | mapped);
+	return mdl->nt_kva;
 }
 
 /**
@@ -1228,16 +1326,15 @@ static PVOID nt_mdl_map(MDL *mdl)
  * @Priority: accepted and ignored
  *
  * Pool MDLs and kernel memory are their own address.  Locked user pages
- * are mapped: one page locked for writing through the direct map at any
- * level up to DISPATCH_LEVEL; pages locked for IoReadAccess (read-only)
- * and several pages through vmap(), which needs PASSIVE_LEVEL.  Map once
- * at PASSIVE_LEVEL and later calls at DISPATCH_LEVEL return that mapping.
- * Threads that call this for one MDL at once all get the same mapping.
+ * were mapped when MmProbeAndLockPages() locked them (one page locked for
+ * writing through the direct map, pages locked for IoReadAccess read-only
+ * and several pages through vmap()), so this succeeds at any level up to
+ * DISPATCH_LEVEL, and threads that call it for one MDL at once all get the
+ * same mapping.  It sets MappedSystemVa and MDL_MAPPED_TO_SYSTEM_VA.
  *
- * Context: up to DISPATCH_LEVEL; a new vmap() mapping at PASSIVE_LEVEL only.
+ * Context: up to DISPATCH_LEVEL.
  * Return: the address of the MDL's first byte; NULL for an MDL not built
- * or locked, for a new vmap() mapping above PASSIVE_LEVEL, and above
- * DISPATCH_LEVEL.
+ * or locked, and above DISPATCH_LEVEL.
  */
 PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority)
 {
@@ -1287,10 +1384,11 @@ EXPORT_SYMBOL_GPL(nt_map_locked_pages);
  *	MmMapLockedPagesSpecifyCache() returned
  * @MemoryDescriptorList: the MDL
  *
- * A vmap() is undone now at PASSIVE_LEVEL; at DISPATCH_LEVEL it is kept
- * until MmUnlockPages() (vunmap() sleeps).  Pool and kernel-memory MDLs
- * have no mapping of their own to drop.  An address that is not the MDL's
- * mapping is refused with a warning.
+ * Clears MappedSystemVa and MDL_MAPPED_TO_SYSTEM_VA.  The mapping of locked
+ * user pages itself stays until MmUnlockPages(): it was made at lock time
+ * so that mapping again works at DISPATCH_LEVEL.  Pool and kernel-memory
+ * MDLs have no mapping of their own to drop.  An address that is not the
+ * MDL's mapping is refused with a warning.
  *
  * Context: up to DISPATCH_LEVEL.
  * Return: nothing (VOID).
@@ -1298,30 +1396,393 @@ EXPORT_SYMBOL_GPL(nt_map_locked_pages);
 VOID MmUnmapLockedPages(PVOID BaseAddress, PMDL MemoryDescriptorList)
 {
 	MDL *mdl = MemoryDescriptorList;
-	struct nt_mdl_pin *pin = mdl->nt_pin;
 
-	if (!pin)
-		return;
+	if (mdl->nt_magic == NT_MDL_MAGIC_POOL ||
+	    (mdl->nt_flags & MDL_SOURCE_IS_NONPAGED_POOL))
+		return;		/* their own address: nothing to undo */
 	if (WARN_ONCE(!(mdl->nt_flags & MDL_MAPPED_TO_SYSTEM_VA) ||
 		      BaseAddress != mdl->nt_system_va,
 		      "nt_compat: %s(%p, %p): not this MDL's mapping\n",
 		      __func__, BaseAddress, mdl))
 		return;
 	mdl->nt_system_va = NULL;
-	mdl->nt_flags &= ~MDL_MAPPED_TO_SYSTEM_VA;
-	if (pin->vaddr && KeGetCurrentIrql() == PASSIVE_LEVEL) {
-		vunmap(pin->vaddr);
-		pin->vaddr = NULL;
-	}
+	mdl->nt_flags &= ~(MDL_MAPPED_TO_SYSTEM_VA |
+			   MDL_PARTIAL_HAS_BEEN_MAPPED);
 }
 EXPORT_SYMBOL_GPL(MmUnmapLockedPages);
 
+/* Flags an MDL has for what it describes (IoBuildPartialMdl() resets them). */
+#define NT_MDL_DESCRIBED_FLAGS	(MDL_MAPPED_TO_SYSTEM_VA | MDL_PAGES_LOCKED | \
+				 MDL_SOURCE_IS_NONPAGED_POOL | MDL_PARTIAL | \
+				 MDL_PARTIAL_HAS_BEEN_MAPPED | MDL_WRITE_OPERATION)
+
+/* Why IoBuildPartialMdl() cannot build this target, or NULL if it can. */
+static const char *nt_partial_refused(const MDL *src, const MDL *dst,
+				      ULONG_PTR start, ULONG *length)
+{
+	ULONG_PTR src_start = (ULONG_PTR)src->nt_va;
+	ULONG offset;
+
+	if (src->nt_magic != NT_MDL_MAGIC_POOL &&
+	    src->nt_magic != NT_MDL_MAGIC_IO)
+		return "the source is not an MDL";
+	if (!nt_mdl_described(src))
+		return "the source is neither built nor locked";
+	if ((dst->nt_flags & (MDL_PAGES_LOCKED | MDL_SOURCE_IS_NONPAGED_POOL)) &&
+	    !(dst->nt_flags & MDL_PARTIAL))
+		return "the target is built or locked itself";
+	if (start < src_start || start - src_start > src->nt_byte_count)
+		return "the address is outside the source";
+	offset = start - src_start;
+	if (!*length)
+		*length = src->nt_byte_count - offset;
+	if (!*length || *length > src->nt_byte_count - offset)
+		return "the range runs past the end of the source";
+	if (ADDRESS_AND_SIZE_TO_SPAN_PAGES(start, *length) > dst->nt_nr_pages)
+		return "the target has room for fewer pages";
+	return NULL;
+}
+
 /**
- * IoFreeMdl - free an MDL from IoAllocateMdl()
+ * IoBuildPartialMdl - describe part of an MDL with another MDL
+ * @SourceMdl: a pool MDL, or one built, locked, allocated or partial
+ * @TargetMdl: from IoAllocateMdl(), with room for the pages of the range;
+ *	not built or locked itself (a partial MDL may be built again)
+ * @VirtualAddress: first byte of the range, inside the source's
+ * @Length: bytes in the range; 0 for all the rest of the source
+ *
+ * The target describes the range with the source's pages, and its
+ * mapping calls hand out the source's mapping from @VirtualAddress on, at
+ * any level up to DISPATCH_LEVEL.  It inherits MDL_SOURCE_IS_NONPAGED_POOL,
+ * MDL_WRITE_OPERATION and, with MappedSystemVa, MDL_MAPPED_TO_SYSTEM_VA
+ * from the source, and gets MDL_PARTIAL.  It borrows, as on NT: free it
+ * (IoFreeMdl()) or reuse it (MmPrepareMdlForReuse()) before the source is
+ * unlocked or freed.  Where NT bugchecks (a range not inside the source, a
+ * target too small), this refuses with an error line and leaves the
+ * target undescribed.
+ *
+ * Context: any level up to DISPATCH_LEVEL.
+ * Return: nothing (VOID).
+ */
+VOID IoBuildPartialMdl(PMDL SourceMdl, PMDL TargetMdl, PVOID VirtualAddress,
+		       ULONG Length)
+{
+	MDL *src = SourceMdl, *dst = TargetMdl;
+	ULONG_PTR start = (ULONG_PTR)VirtualAddress;
+	ULONG offset, first, i;
+	const char *refused;
+	CSHORT inherited;
+
+	if (!nt_mdl_check_io(dst, __func__) || nt_mdl_lock_failed(src, __func__))
+		return;
+	refused = nt_partial_refused(src, dst, start, &Length);
+	if (refused) {
+		pr_err_ratelimited("%s(%p, %p, source offset %lld, %u bytes of %u): refused: %s\n",
+				   __func__, src, dst,
+				   (long long)(start - (ULONG_PTR)src->nt_va),
+				   Length, src->nt_byte_count, refused);
+		return;
+	}
+	offset = start - (ULONG_PTR)src->nt_va;
+	first = (PAGE_ALIGN_DOWN(start) -
+		 PAGE_ALIGN_DOWN((ULONG_PTR)src->nt_va)) >> PAGE_SHIFT;
+	for (i = 0; i < ADDRESS_AND_SIZE_TO_SPAN_PAGES(start, Length); i++)
+		dst->nt_pfns[i] = src->nt_pfns[first + i];
+	dst->nt_va = VirtualAddress;
+	dst->nt_byte_count = Length;
+	dst->nt_max_byte_count = Length;
+	dst->nt_kva = src->nt_kva + offset;
+	nt_mdl_layout(dst);
+
+	inherited = src->nt_flags & (MDL_SOURCE_IS_NONPAGED_POOL |
+				     MDL_WRITE_OPERATION |
+				     MDL_MAPPED_TO_SYSTEM_VA);
+	if (src->nt_magic == NT_MDL_MAGIC_POOL)
+		inherited |= MDL_SOURCE_IS_NONPAGED_POOL;
+	dst->nt_system_va = inherited & (MDL_SOURCE_IS_NONPAGED_POOL |
+					 MDL_MAPPED_TO_SYSTEM_VA) ?
+			    dst->nt_kva : NULL;
+	dst->nt_flags = (dst->nt_flags & ~NT_MDL_DESCRIBED_FLAGS) |
+			inherited | MDL_PARTIAL;
+}
+EXPORT_SYMBOL_GPL(IoBuildPartialMdl);
+
+/**
+ * MmPrepareMdlForReuse - undo IoBuildPartialMdl() before building again
+ * @Mdl: a partial MDL, mapped or not
+ *
+ * Drops the mapped state and the description: the MDL describes nothing
+ * until the next IoBuildPartialMdl().  An MDL that is not partial is left
+ * alone, as on NT; a locked one draws a warning (NT asserts).
+ *
+ * Context: any level up to DISPATCH_LEVEL.
+ * Return: nothing (VOID).
+ */
+VOID MmPrepareMdlForReuse(PMDL Mdl)
+{
+	if (!nt_mdl_check_io(Mdl, __func__) ||
+	    WARN_ONCE(Mdl->nt_flags & MDL_PAGES_LOCKED,
+		      "nt_compat: %s(%p): locked, not partial\n", __func__,
+		      Mdl) ||
+	    !(Mdl->nt_flags & MDL_PARTIAL))
+		return;
+	Mdl->nt_flags &= ~NT_MDL_DESCRIBED_FLAGS;
+	Mdl->nt_system_va = NULL;
+	Mdl->nt_kva = NULL;
+	Mdl->nt_max_byte_count = Mdl->nt_alloc_byte_count;
+}
+EXPORT_SYMBOL_GPL(MmPrepareMdlForReuse);
+
+/* What MmAllocatePagesForMdlEx() accepts: others are refused. */
+#define NT_PAGES_FLAGS_KNOWN	(MM_DONT_ZERO_ALLOCATION | \
+				 MM_ALLOCATE_FROM_LOCAL_NODE_ONLY | \
+				 MM_ALLOCATE_FULLY_REQUIRED | \
+				 MM_ALLOCATE_PREFER_CONTIGUOUS | \
+				 MM_ALLOCATE_REQUIRE_CONTIGUOUS_CHUNKS)
+
+/*
+ * The zone whose pages all lie at or below @high, or ~0 if none does.  A
+ * bound from 4 GiB up has no zone of its own: any zone is tried, and pages
+ * above the bound are refused one by one (nt_page_in()).
+ */
+static gfp_t nt_gfp_below(ULONGLONG high)
+{
+	if (high >= SZ_4G)
+		return 0;
+#ifdef CONFIG_ZONE_DMA32
+	if (high == SZ_4G - 1)
+		return GFP_DMA32;
+#endif
+#ifdef CONFIG_ZONE_DMA
+	if (high >= SZ_16M - 1)
+		return GFP_DMA;
+#endif
+	return (gfp_t)~0U;
+}
+
+static bool nt_page_in(struct page *page, ULONGLONG low, ULONGLONG high)
+{
+	ULONGLONG phys = PFN_PHYS(page_to_pfn(page));
+
+	return phys >= low && phys + PAGE_SIZE - 1 <= high;
+}
+
+/*
+ * @nr physically contiguous pages, each freeable alone (as
+ * alloc_pages_exact() leaves them), from the local node (there is no
+ * exported call for another); the run is refused, as a whole, if it is not
+ * all inside [@low, @high].
+ */
+static unsigned int nt_alloc_contiguous(struct page **pages, unsigned int nr,
+					gfp_t gfp, ULONGLONG low, ULONGLONG high)
+{
+	size_t size = (size_t)nr << PAGE_SHIFT;
+	struct page *head;
+	void *va;
+	unsigned int i;
+
+	va = alloc_pages_exact(size, gfp);
+	if (!va)
+		return 0;
+	head = virt_to_page(va);
+	if (!nt_page_in(head, low, high) ||
+	    !nt_page_in(head + nr - 1, low, high)) {
+		free_pages_exact(va, size);
+		return 0;
+	}
+	for (i = 0; i < nr; i++)
+		pages[i] = head + i;
+	return nr;
+}
+
+/* Up to @nr pages one by one, stopping at the first that cannot be had. */
+static unsigned int nt_alloc_scattered(struct page **pages, unsigned int nr,
+				       gfp_t gfp, int nid, ULONGLONG low,
+				       ULONGLONG high)
+{
+	unsigned int got = 0;
+	struct page *page;
+
+	while (got < nr) {
+		page = alloc_pages_node(nid, gfp, 0);
+		if (!page)
+			break;
+		if (!nt_page_in(page, low, high)) {
+			__free_page(page);
+			break;
+		}
+		pages[got++] = page;
+	}
+	return got;
+}
+
+/* Pages for MmAllocatePagesForMdlEx(), held as a pin of its own pages. */
+static struct nt_mdl_pin *nt_pages_alloc(ULONGLONG low, ULONGLONG high,
+					 unsigned int nr, ULONG flags)
+{
+	gfp_t zone = nt_gfp_below(high);
+	gfp_t gfp = GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN;
+	int nid = NUMA_NO_NODE;
+	struct nt_mdl_pin *pin;
+	unsigned int got;
+
+	if (zone == (gfp_t)~0U || low > high)
+		return NULL;
+	gfp |= zone;
+	if (!(flags & MM_DONT_ZERO_ALLOCATION))
+		gfp |= __GFP_ZERO;
+	if (flags & MM_ALLOCATE_FROM_LOCAL_NODE_ONLY) {
+		gfp |= __GFP_THISNODE;
+		nid = numa_mem_id();
+	}
+	pin = kvzalloc(struct_size(pin, pages, nr), GFP_KERNEL);
+	if (!pin)
+		return NULL;
+	if (flags & MM_ALLOCATE_REQUIRE_CONTIGUOUS_CHUNKS)
+		got = nt_alloc_contiguous(pin->pages, nr, gfp, low, high);
+	else
+		got = nt_alloc_scattered(pin->pages, nr, gfp, nid, low, high);
+	pin->nr_pages = got;
+	pin->dirty = true;
+	pin->owned = true;
+	if (!got || (got < nr && (flags & MM_ALLOCATE_FULLY_REQUIRED)) ||
+	    nt_pin_map(pin)) {
+		nt_mdl_pin_release(pin);
+		return NULL;
+	}
+	return pin;
+}
+
+/**
+ * MmAllocatePagesForMdlEx - allocate pages and an MDL that describes them
+ * @LowAddress: lowest physical address a page may have
+ * @HighAddress: highest physical address a page may have
+ * @SkipBytes: accepted and ignored (NT's stride for a second try)
+ * @TotalBytes: bytes wanted; up to 4 GiB less a page are described
+ * @CacheType: MmCached only
+ * @Flags: MM_DONT_ZERO_ALLOCATION, MM_ALLOCATE_FROM_LOCAL_NODE_ONLY,
+ *	MM_ALLOCATE_FULLY_REQUIRED, MM_ALLOCATE_PREFER_CONTIGUOUS (a hint,
+ *	ignored), MM_ALLOCATE_REQUIRE_CONTIGUOUS_CHUNKS (here: one
+ *	physically contiguous run)
+ *
+ * Pages come from the zone that keeps them at or below @HighAddress
+ * (ZONE_DMA32 for 4 GiB, say), zeroed unless MM_DONT_ZERO_ALLOCATION, and
+ * get their kernel mapping now, so that mapping calls work up to
+ * DISPATCH_LEVEL.  Without MM_ALLOCATE_FULLY_REQUIRED the MDL may describe
+ * fewer bytes than asked for, as on NT: check MmGetMdlByteCount().  The
+ * MDL's virtual address is 0 (its StartVa on NT) and it is marked
+ * MDL_PAGES_LOCKED; MmUnlockPages() refuses it.  Other cache types and
+ * flags (MM_ALLOCATE_NO_WAIT among them: the mapping sleeps) are refused
+ * with an error line.
+ *
+ * Context: PASSIVE_LEVEL (NT: up to APC_LEVEL).
+ * Return: the MDL; release the pages with MmFreePagesFromMdl(), then the
+ * MDL with ExFreePool() or IoFreeMdl().  NULL if no page could be had, if
+ * not all could with MM_ALLOCATE_FULLY_REQUIRED, for a range no zone
+ * keeps, above PASSIVE_LEVEL, and for what is refused.
+ */
+PMDL MmAllocatePagesForMdlEx(PHYSICAL_ADDRESS LowAddress,
+			     PHYSICAL_ADDRESS HighAddress,
+			     PHYSICAL_ADDRESS SkipBytes, SIZE_T TotalBytes,
+			     MEMORY_CACHING_TYPE CacheType, ULONG Flags)
+{
+	ULONGLONG bytes = min_t(ULONGLONG, TotalBytes, NT_MDL_MAX_BYTES);
+	struct nt_mdl_pin *pin;
+	ULONG i;
+	MDL *mdl;
+
+	if (CacheType != MmCached || (Flags & ~NT_PAGES_FLAGS_KNOWN)) {
+		pr_err_ratelimited("%s(cache type %d, flags %#x): refused: only MmCached, and flags %#x\n",
+				   __func__, CacheType, Flags,
+				   NT_PAGES_FLAGS_KNOWN);
+		return NULL;
+	}
+	if (!bytes || KeGetCurrentIrql() != PASSIVE_LEVEL)
+		return NULL;
+	pin = nt_pages_alloc(LowAddress.QuadPart, HighAddress.QuadPart,
+			     DIV_ROUND_UP(bytes, PAGE_SIZE), Flags);
+	if (!pin)
+		return NULL;
+	bytes = min_t(ULONGLONG, bytes, (ULONGLONG)pin->nr_pages << PAGE_SHIFT);
+	mdl = nt_mdl_alloc(NULL, bytes, pin->nr_pages);
+	if (!mdl) {
+		nt_mdl_pin_release(pin);
+		return NULL;
+	}
+	for (i = 0; i < pin->nr_pages; i++)
+		mdl->nt_pfns[i] = page_to_pfn(pin->pages[i]);
+	nt_mdl_layout(mdl);
+	mdl->nt_pin = pin;
+	mdl->nt_kva = nt_pin_address(pin);
+	mdl->nt_flags = MDL_PAGES_LOCKED;
+	return mdl;
+}
+EXPORT_SYMBOL_GPL(MmAllocatePagesForMdlEx);
+
+/**
+ * MmAllocatePagesForMdl - MmAllocatePagesForMdlEx() of zeroed cached pages
+ * @LowAddress: lowest physical address a page may have
+ * @HighAddress: highest physical address a page may have
+ * @SkipBytes: accepted and ignored
+ * @TotalBytes: bytes wanted
+ *
+ * Context: PASSIVE_LEVEL.
+ * Return: as MmAllocatePagesForMdlEx().
+ */
+PMDL MmAllocatePagesForMdl(PHYSICAL_ADDRESS LowAddress,
+			   PHYSICAL_ADDRESS HighAddress,
+			   PHYSICAL_ADDRESS SkipBytes, SIZE_T TotalBytes)
+{
+	return MmAllocatePagesForMdlEx(LowAddress, HighAddress, SkipBytes,
+				       TotalBytes, MmCached, 0);
+}
+EXPORT_SYMBOL_GPL(MmAllocatePagesForMdl);
+
+/**
+ * MmFreePagesFromMdl - free the pages of an MDL from MmAllocatePagesForMdl()
+ * @MemoryDescriptorList: the MDL
+ *
+ * The pages and their mapping go; the MDL stays, describing nothing, for
+ * the caller to free with ExFreePool() or IoFreeMdl().  At DISPATCH_LEVEL
+ * (which NT does not allow) the release is deferred as MmUnlockPages()'s.
+ * Any other MDL is refused with a warning.
+ *
+ * Context: PASSIVE_LEVEL (NT: up to APC_LEVEL).
+ * Return: nothing (VOID).
+ */
+VOID MmFreePagesFromMdl(PMDL MemoryDescriptorList)
+{
+	MDL *mdl = MemoryDescriptorList;
+	struct nt_mdl_pin *pin = mdl->nt_pin;
+
+	if (!nt_mdl_check_io(mdl, __func__) ||
+	    WARN_ONCE(!pin || !pin->owned,
+		      "nt_compat: %s(%p): not from MmAllocatePagesForMdl()\n",
+		      __func__, mdl))
+		return;
+	mdl->nt_pin = NULL;
+	mdl->nt_system_va = NULL;
+	mdl->nt_kva = NULL;
+	mdl->nt_byte_count = 0;
+	mdl->nt_max_byte_count = 0;
+	mdl->nt_flags &= ~NT_MDL_DESCRIBED_FLAGS;
+	if (KeGetCurrentIrql() == PASSIVE_LEVEL) {
+		nt_mdl_pin_release(pin);
+		return;
+	}
+	if (llist_add(&pin->node, &nt_deferred_list))
+		schedule_work(&nt_deferred_work);
+}
+EXPORT_SYMBOL_GPL(MmFreePagesFromMdl);
+
+/**
+ * IoFreeMdl - free an MDL from IoAllocateMdl() or MmAllocatePagesForMdl()
  * @Mdl: the MDL
  *
  * It does not follow Next, as in NT.  An MDL still locked is unlocked
- * first (NT would leave the pages locked for good), with a warning.  An
+ * first (NT would leave the pages locked for good), with a warning; one
+ * still holding pages from MmAllocatePagesForMdl() frees them, with an
+ * error line.  An
  * MDL big enough to be vmalloc() memory (a range of about 400 MiB or more)
  * freed where the caller cannot sleep, under a Linux spinlock say, is
  * freed a little later by this module's worker.
@@ -1333,6 +1794,11 @@ VOID IoFreeMdl(PMDL Mdl)
 {
 	if (!nt_mdl_check_io(Mdl, __func__))
 		return;
+	if (Mdl->nt_pin && Mdl->nt_pin->owned) {
+		pr_err_ratelimited("%s(%p): its pages from MmAllocatePagesForMdl() are freed with it: call MmFreePagesFromMdl() first\n",
+				   __func__, Mdl);
+		MmFreePagesFromMdl(Mdl);
+	}
 	if (WARN_ONCE(Mdl->nt_flags & MDL_PAGES_LOCKED,
 		      "nt_compat: %s(%p): still locked\n", __func__, Mdl))
 		MmUnlockPages(Mdl);

@@ -414,6 +414,8 @@ PVOID ExAllocatePool3(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag,
 #define MDL_MAPPED_TO_SYSTEM_VA		0x0001
 #define MDL_PAGES_LOCKED		0x0002
 #define MDL_SOURCE_IS_NONPAGED_POOL	0x0004
+#define MDL_PARTIAL			0x0010
+#define MDL_PARTIAL_HAS_BEEN_MAPPED	0x0020
 #define MDL_WRITE_OPERATION		0x0080
 
 /* Values of nt_magic: which kind of MDL this is, or none any more. */
@@ -429,12 +431,20 @@ struct nt_mdl_pin;
  *	buffer overrun, which reaches the MDL behind it, spoils it first
  * @MdlFlags: MDL_* flags, kept by nt_compat.ko; read-only to drivers
  * @nt_flags: the writable view of @MdlFlags
+ * @nt_lock_failed: NT_LOCK_FAILED* once MmProbeAndLockPages() failed, 0
+ *	after it succeeds
  * @Next: NT's link to the next MDL of a chain; drivers read and write it
  * @nt_byte_count: MmGetMdlByteCount()
- * @nt_max_byte_count: the most bytes the MDL can describe
+ * @nt_max_byte_count: the most bytes the MDL can describe now: what its
+ *	pages describe, or @nt_alloc_byte_count while it describes none
  * @nt_nr_pages: entries in @nt_pfns and in the scatterlist table
+ * @nt_alloc_byte_count: the most bytes it can ever describe (the pool's
+ *	buffer size, IoAllocateMdl()'s Length)
  * @nt_va: MmGetMdlVirtualAddress(): a user or kernel address
- * @nt_system_va: kernel address of the first byte, once there is one
+ * @nt_system_va: MappedSystemVa: kernel address of the first byte, once
+ *	the MDL is mapped (at once for kernel memory)
+ * @nt_kva: kernel address of the first byte, set when the pages are
+ *	described: what a mapping call hands out
  * @nt_sgl: the scatterlist table; for a pool MDL the pool's descriptor
  * @nt_pin: pinned user pages and their kernel mapping, if any
  * @nt_pfns: the PFN array, MmGetMdlPfnArray()
@@ -445,12 +455,15 @@ typedef struct _MDL {
 		const CSHORT MdlFlags;
 		CSHORT nt_flags;
 	};
+	u8 nt_lock_failed;
 	struct _MDL *Next;
 	ULONG nt_byte_count;
 	ULONG nt_max_byte_count;
 	ULONG nt_nr_pages;
+	ULONG nt_alloc_byte_count;
 	PVOID nt_va;
 	PVOID nt_system_va;
+	PVOID nt_kva;
 	struct scatterlist *nt_sgl;
 	struct nt_mdl_pin *nt_pin;
 	PFN_NUMBER nt_pfns[];
@@ -528,8 +541,10 @@ static inline ULONG nt_mdl_pages_used(const MDL *mdl, ULONG count)
 /* True once the MDL's PFNs and scatterlist describe real pages. */
 static inline bool nt_mdl_described(const MDL *mdl)
 {
+	/* Marked: a thread mapping the MDL may set a flag meanwhile. */
 	return mdl->nt_magic == NT_MDL_MAGIC_POOL ||
-	       (mdl->nt_flags & (MDL_SOURCE_IS_NONPAGED_POOL | MDL_PAGES_LOCKED));
+	       (READ_ONCE(mdl->nt_flags) &
+		(MDL_SOURCE_IS_NONPAGED_POOL | MDL_PAGES_LOCKED | MDL_PARTIAL));
 }
 
 /**
@@ -610,6 +625,41 @@ NTSTATUS __must_check MmProbeAndLockPages(PMDL MemoryDescriptorList,
 VOID MmUnlockPages(PMDL MemoryDescriptorList);
 
 PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority);
+
+/*
+ * TargetMdl (from IoAllocateMdl(), big enough) describes Length bytes of
+ * SourceMdl from VirtualAddress on (Length 0: to the end).  It borrows the
+ * source's pages and mapping: free or reuse it before the source is
+ * unlocked or freed.  A range outside the source is refused with an error
+ * line where NT bugchecks, and leaves the target undescribed.
+ */
+VOID IoBuildPartialMdl(PMDL SourceMdl, PMDL TargetMdl, PVOID VirtualAddress,
+		       ULONG Length);
+/* Makes a partial MDL ready for the next IoBuildPartialMdl(). */
+VOID MmPrepareMdlForReuse(PMDL Mdl);
+
+/* MmAllocatePagesForMdlEx()'s Flags, with NT's values. */
+#define MM_DONT_ZERO_ALLOCATION			0x00000001
+#define MM_ALLOCATE_FROM_LOCAL_NODE_ONLY	0x00000002
+#define MM_ALLOCATE_FULLY_REQUIRED		0x00000004
+#define MM_ALLOCATE_NO_WAIT			0x00000008
+#define MM_ALLOCATE_PREFER_CONTIGUOUS		0x00000010
+#define MM_ALLOCATE_REQUIRE_CONTIGUOUS_CHUNKS	0x00000020
+
+/*
+ * Pages for an MDL, mapped at once so that mapping calls work at
+ * DISPATCH_LEVEL; release them with MmFreePagesFromMdl() and then the MDL
+ * with ExFreePool() (or IoFreeMdl()).  The MDL may describe fewer bytes
+ * than asked for: check MmGetMdlByteCount().
+ */
+PMDL MmAllocatePagesForMdl(PHYSICAL_ADDRESS LowAddress,
+			   PHYSICAL_ADDRESS HighAddress,
+			   PHYSICAL_ADDRESS SkipBytes, SIZE_T TotalBytes);
+PMDL MmAllocatePagesForMdlEx(PHYSICAL_ADDRESS LowAddress,
+			     PHYSICAL_ADDRESS HighAddress,
+			     PHYSICAL_ADDRESS SkipBytes, SIZE_T TotalBytes,
+			     MEMORY_CACHING_TYPE CacheType, ULONG Flags);
+VOID MmFreePagesFromMdl(PMDL MemoryDescriptorList);
 
 PVOID nt_map_locked_pages(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode,
 			  MEMORY_CACHING_TYPE CacheType, PVOID RequestedAddress,

@@ -21,7 +21,7 @@ if [ ! -r "$DBG/summary" ] || [ ! -f "$ko" ] || [ ! -f "$ntko" ]; then
 	ktap_skip_script "nt_compat" "mdlpool is not loaded or nt_compat.ko/mdlpool_ntclient.ko is not built"
 fi
 ktap_print_header
-ktap_set_plan 104
+ktap_set_plan 115
 save_params
 # The byte-count tests want the freed block back: no scavenge in between.
 set_param scavenge_period_ms 600000
@@ -233,10 +233,10 @@ ntpool=$(basename "$(dirname "${ntpool:-/x/none/stats}")")
 ktap_test_result "pool: MdpCreatePool(1500, 'NtCl') makes a pool nt-NtCl-N with that tag" \
 	sh -c "[ $nt_rc -eq 0 ] && case '$ntpool' in nt-NtCl-*) true ;; *) false ;; esac"
 ktap_test_result "pool: MdpCreatePool(0) is refused" is zero_refused 1
-# mdl_bytes SIZE: the 64-byte MDL and room for the PFNs of every page a
+# mdl_bytes SIZE: the 72-byte MDL and room for the PFNs of every page a
 # buffer of SIZE bytes can touch (SIZE / 4096 + 2), as nt_compat.c keeps.
 mdl_bytes() {
-	echo $((64 + 8 * ($1 / 4096 + 2)))
+	echo $((72 + 8 * ($1 / 4096 + 2)))
 }
 linux_max=$(summary max_buffer_size)
 max=$(((linux_max - $(mdl_bytes "$linux_max")) / 8 * 8))
@@ -414,6 +414,45 @@ ktap_test_result "device memory (an ioremap of the HPET) has no struct page: MmB
 	sh -c "[ $nt_rc -eq 0 ] &&
 	       [ '$(v built) $(v no_sysva) $(v lock_status)' = '0 1 0xc0000005' ]"
 
+# --- what the MDL describes is its ByteCount then ------------------------
+# Two pages with nothing mapped after them, and an MDL made for three.
+nt cutlength user
+ktap_print_msg "$nt_out"
+ktap_test_result "MmProbeAndLockPages of a 3-page MDL over 2 mapped pages fails (STATUS_ACCESS_VIOLATION); cut to 2 pages less 8 bytes first, it locks those, maps them and lays out 2 scatterlist entries" \
+	is full_status 0xc0000005 cut_status 0x00000000 cut_ok 1 regrown 1
+said=$(dmesg | grep -c 'MmProbeAndLockPages() failed on this MDL and its status was not checked')
+ktap_test_result "a driver that ignores the failed lock's status: its mapping call, IoBuildPartialMdl and MmUnlockPages are refused quietly, with one error line for the MDL ($said)" \
+	sh -c "[ '$(v ignored_refused)' = 1 ] && [ $said -eq 1 ]"
+nt cutlength kernel
+ktap_print_msg "$nt_out"
+ktap_test_result "MmBuildMdlForNonPagedPool of a 3-page MDL over 2 pages of vmalloc() memory is refused; cut to 2 pages less 8 bytes first, it builds them" \
+	is full_built 0 cut_status 0x00000000 cut_ok 1 regrown 1
+
+# --- partial MDLs, pages for MDLs ----------------------------------------
+nt partial
+ktap_print_msg "$nt_out"
+ktap_test_result "IoBuildPartialMdl: 7000 bytes from inside a built 3-page buffer, and the rest of it (Length 0): the source's pages, scatterlist and mapping (at DISPATCH_LEVEL), with MDL_PARTIAL and MDL_SOURCE_IS_NONPAGED_POOL" \
+	is middle_ok 1 nonpaged_inherited 1 rest_ok 1
+ktap_test_result "IoBuildPartialMdl: a pool buffer's payload after a 14-byte header" \
+	is pool_ok 1
+ktap_test_result "IoBuildPartialMdl: ranges not inside the source, and a target too small, are refused and the target describes nothing; MmPrepareMdlForReuse leaves it undescribed" \
+	is outside_refused 1 reuse_undescribed 1
+
+vmaps0=$(nt_vmaps)
+nt pagesformdl
+vmaps1=$(nt_vmaps)
+page=$(v page_size)
+ktap_print_msg "$nt_out; nt_compat vmap areas: $vmaps0 before, $vmaps1 after"
+ktap_test_result "MmAllocatePagesForMdl: $((5 * page + 100)) bytes, zeroed, first mapped at DISPATCH_LEVEL; the mapping, the PFN array and the scatterlist name the same pages" \
+	is bytes $((5 * page + 100)) locked 1 dispatch_mapped 1 zeroed 1 pfns_ok 1 pages_hold 1
+ktap_test_result "MmAllocatePagesForMdlEx: 16 physically contiguous pages below 4 GiB (FULLY_REQUIRED, REQUIRE_CONTIGUOUS_CHUNKS, DONT_ZERO)" \
+	is contiguous_bytes $((16 * page)) contiguous 1 below_4g 1
+ktap_test_result "MmAllocatePagesForMdlEx refuses MmNonCached, MM_ALLOCATE_NO_WAIT, a bound below 16 MiB, and DISPATCH_LEVEL" \
+	is noncached_refused 1 no_wait_refused 1 below_1m_refused 1 dispatch_refused 1
+ktap_test_result "MmUnlockPages refuses such an MDL; MmFreePagesFromMdl frees its pages and mapping (vmap areas back to $vmaps0), leaving an empty MDL for ExFreePool; IoFreeMdl of one still holding pages frees them" \
+	sh -c "[ $nt_rc -eq 0 ] && [ '$(v unlock_refused) $(v freed) $(v io_free_with_pages)' = '1 1 1' ] &&
+	       [ $vmaps1 -eq $vmaps0 ]"
+
 # --- user buffers --------------------------------------------------------
 lines=2200			# 8 bytes each: 17600 bytes
 awk -v n=$lines 'BEGIN { for (i = 0; i < n; i++) printf "%07d\n", i }' > "$TMP/ntc_lines"
@@ -437,12 +476,14 @@ ktap_test_result "user buffer: locking user memory at DISPATCH_LEVEL is refused 
 	is dispatch_lock_status 0xc0000184
 ktap_test_result "user buffer: the PFN array names the user's pages (read through them: what user space wrote)" \
 	is pfn_hold 1 sg_ok 1
-ktap_test_result "user buffer: MmGetSystemAddressForMdlSafe maps them in order: all $described bytes match across page boundaries" \
-	is mapped 1 match $described map_pfn_ok 1
-ktap_test_result "user buffer: a new multi-page mapping at DISPATCH_LEVEL is refused, an existing one returned" \
-	is dispatch_map_refused 1 dispatch_reuse 1
-ktap_test_result "user buffer: MmUnmapLockedPages and MmUnlockPages clear the MDL's state" \
-	is unmapped 1 unlocked 1
+ktap_test_result "user buffer: the first MmGetSystemAddressForMdlSafe, at DISPATCH_LEVEL, maps the pages locked for IoReadAccess: all $described bytes match there" \
+	is dispatch_mapped 1 dispatch_match $described
+ktap_test_result "user buffer: at PASSIVE_LEVEL it returns the same mapping, which maps the pages in order: all $described bytes match across page boundaries" \
+	is mapped 1 same_mapping 1 match $described map_pfn_ok 1
+ktap_test_result "user buffer: IoBuildPartialMdl of 2 pages from byte 10 of its second page, mapped at DISPATCH_LEVEL before the buffer is: those bytes, MDL_PARTIAL_HAS_BEEN_MAPPED, and the buffer's mapping from there on" \
+	is partial_ok 1 partial_same_mapping 1
+ktap_test_result "user buffer: after MmUnmapLockedPages a new mapping at DISPATCH_LEVEL works; MmUnlockPages clears the MDL's state" \
+	is unmapped 1 dispatch_remapped $described unlocked 1
 
 # Threads that map one MDL at once must share one mapping.
 vmaps0=$(nt_vmaps)
@@ -464,7 +505,7 @@ nt_out=$(cat "$NTCTL")
 ktap_print_msg "$nt_out"
 tail -c +$((skip + 1)) "$TMP/ntc_read" > "$TMP/ntc_read.tail"
 head -c $((len - skip)) "$TMP/ntc_lines" > "$TMP/ntc_expect"
-ktap_test_result "user buffer: read() buffer locked for IoWriteAccess and mapped: user space reads the $((len - skip)) bytes the driver wrote" \
+ktap_test_result "user buffer: read() buffer locked for IoWriteAccess, first mapped and written at DISPATCH_LEVEL: user space reads the $((len - skip)) bytes the driver wrote" \
 	sh -c "[ $nt_rc -eq 0 ] && [ '$(v lock_status) $(v write_op) $(v mapped)' = '0x00000000 1 1' ] &&
 	       [ '$(v pages)' -ge 4 ] && [ $(wc -c < "$TMP/ntc_read") -eq $len ] &&
 	       cmp -s '$TMP/ntc_read.tail' '$TMP/ntc_expect'"
@@ -578,7 +619,7 @@ for cmd in bogus "pool" "pool 70000" "percpu x" "nonpaged wrong" "refusals 1" \
 	   "lockaddr 0x1000" "lockaddr 0x1000 16 sideways" "types extra" \
 	   "readonly anon" "readonly anon 0" "mmio x" "cpuids x" \
 	   "badchain 40 5" "badchain 40 5 sideways" "maprace 0" "bigfree x" \
-	   "systemlock x" "lockedirql x"; do
+	   "systemlock x" "lockedirql x" "partial x" "pagesformdl x" "cutlength" "cutlength x"; do
 	nt "$cmd"
 	fails_with "Invalid argument" 0xc000000d > /dev/null || {
 		ktap_print_msg "'$cmd': $nt_err / $nt_out"

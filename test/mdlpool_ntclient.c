@@ -35,6 +35,7 @@
 #include <linux/smp.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 
 #include "mdlpool_compat.h"
 #include "nt_compat.h"
@@ -1119,6 +1120,308 @@ out:
 }
 
 /*
+ * Does a partial MDL describe the Length bytes Expected at Va: the right
+ * pages (read through the PFNs), the scatterlist, and a mapping at
+ * DISPATCH_LEVEL that holds them, at ExpectedVa unless that is NULL.
+ */
+static BOOLEAN NtcPartialMatches(PMDL Partial, PVOID Va, ULONG Length,
+				 const UCHAR *Expected, PVOID ExpectedVa)
+{
+	PVOID Mapped;
+	KIRQL OldIrql;
+	BOOLEAN Same;
+
+	OldIrql = KeRaiseIrqlToDpcLevel();
+	Mapped = MmGetSystemAddressForMdlSafe(Partial, NormalPagePriority);
+	Same = Mapped && (!ExpectedVa || Mapped == ExpectedVa) &&
+	       RtlCompareMemory(Mapped, Expected, Length) == Length;
+	KeLowerIrql(OldIrql);
+	return Same && MmGetMdlVirtualAddress(Partial) == Va &&
+	       MmGetMdlByteCount(Partial) == Length &&
+	       (Partial->MdlFlags & MDL_PARTIAL) &&
+	       NtcPagesHold(Partial, Expected) && NtcScatterlistMatches(Partial);
+}
+
+/*
+ * IoBuildPartialMdl() as drivers use it: a header split off a built
+ * buffer, the rest of it (Length 0), a pool buffer's payload, ranges that
+ * are not inside the source, and a target reused.
+ */
+static NTSTATUS NtcPartial(VOID)
+{
+	ULONG Length = 3 * PAGE_SIZE + 100, i;
+	PUCHAR Memory, Buffer;
+	PMDL Source, Target, Small;
+	HANDLE Pool;
+	NTSTATUS Status = STATUS_INSUFFICIENT_RESOURCES;
+
+	Memory = ExAllocatePoolWithTag(NonPagedPoolNx, Length, NTC_POOL_TAG);
+	if (!Memory)
+		return Status;
+	for (i = 0; i < Length; i++)
+		Memory[i] = (UCHAR)(i * 7 + i / 251);
+	Source = IoAllocateMdl(Memory, Length, FALSE, FALSE, NULL);
+	Target = IoAllocateMdl(Memory, Length, FALSE, FALSE, NULL);
+	Small = IoAllocateMdl(Memory + 10, 20, FALSE, FALSE, NULL);
+	if (!Source || !Target || !Small)
+		goto out;
+	MmBuildMdlForNonPagedPool(Source);
+
+	/* Bytes 1000 to 7999: over a page boundary, from inside a page. */
+	IoBuildPartialMdl(Source, Target, Memory + 1000, 7000);
+	NtcReport("middle_ok", NtcPartialMatches(Target, Memory + 1000, 7000,
+						 Memory + 1000, Memory + 1000));
+	NtcReport("nonpaged_inherited",
+		  (Target->MdlFlags & MDL_SOURCE_IS_NONPAGED_POOL) != 0);
+	MmPrepareMdlForReuse(Target);
+	NtcReport("reuse_undescribed",
+		  !(Target->MdlFlags & MDL_PARTIAL) &&
+		  !MmGetSystemAddressForMdlSafe(Target, NormalPagePriority));
+
+	/* Length 0: from PAGE_SIZE + 1 to the end of the source. */
+	IoBuildPartialMdl(Source, Target, Memory + PAGE_SIZE + 1, 0);
+	NtcReport("rest_ok",
+		  NtcPartialMatches(Target, Memory + PAGE_SIZE + 1,
+				    Length - PAGE_SIZE - 1,
+				    Memory + PAGE_SIZE + 1,
+				    Memory + PAGE_SIZE + 1));
+	MmPrepareMdlForReuse(Target);
+
+	/* Where NT bugchecks: refused, and the target describes nothing. */
+	IoBuildPartialMdl(Source, Target, Memory + Length - 10, 11);
+	IoBuildPartialMdl(Source, Target, Memory - 1, 10);
+	IoBuildPartialMdl(Source, Target, Memory + Length, 0);
+	IoBuildPartialMdl(Source, Small, Memory + 10, 2 * PAGE_SIZE);
+	NtcReport("outside_refused",
+		  !(Target->MdlFlags & MDL_PARTIAL) &&
+		  !(Small->MdlFlags & MDL_PARTIAL) &&
+		  !MmGetSystemAddressForMdlSafe(Target, NormalPagePriority) &&
+		  !nt_mdl_sg(Target));
+
+	/* A pool buffer's payload after a 14-byte header. */
+	Pool = MdpCreatePool(3000, NTC_POOL_TAG);
+	if (Pool) {
+		PMDL Mdl = MdpAllocate(Pool, (PVOID *)&Buffer);
+
+		if (Mdl) {
+			for (i = 0; i < 3000; i++)
+				Buffer[i] = (UCHAR)(255 - i % 253);
+			IoBuildPartialMdl(Mdl, Target, Buffer + 14, 0);
+			NtcReport("pool_ok",
+				  NtcPartialMatches(Target, Buffer + 14, 2986,
+						    Buffer + 14, Buffer + 14));
+			MmPrepareMdlForReuse(Target);
+			MdpFree(Mdl);
+		}
+		MdpDestroyPool(Pool);
+	}
+	Status = STATUS_SUCCESS;
+out:
+	if (Small)
+		IoFreeMdl(Small);
+	if (Target)
+		IoFreeMdl(Target);
+	if (Source)
+		IoFreeMdl(Source);
+	ExFreePoolWithTag(Memory, NTC_POOL_TAG);
+	return Status;
+}
+
+/* True if every byte of Va..+Length is Value. */
+static BOOLEAN NtcAllBytes(const UCHAR *Va, SIZE_T Length, UCHAR Value)
+{
+	SIZE_T i;
+
+	for (i = 0; i < Length; i++) {
+		if (Va[i] != Value)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* The mapping of an MDL maps its PFN array, page by page. */
+static BOOLEAN NtcMappingMatchesPfns(PMDL Mdl, PUCHAR Va)
+{
+	ULONG Pages = ADDRESS_AND_SIZE_TO_SPAN_PAGES(MmGetMdlVirtualAddress(Mdl),
+						     MmGetMdlByteCount(Mdl));
+	PPFN_NUMBER Pfns = MmGetMdlPfnArray(Mdl);
+	ULONG i;
+
+	for (i = 0; i < Pages; i++) {
+		if ((PFN_NUMBER)(MmGetPhysicalAddress(Va + i * PAGE_SIZE).QuadPart >>
+				 PAGE_SHIFT) != Pfns[i])
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/*
+ * MmAllocatePagesForMdl(Ex) as drivers use them for DMA memory: zeroed
+ * pages mapped first at DISPATCH_LEVEL; contiguous pages below 4 GiB; the
+ * refusals; MmFreePagesFromMdl() and ExFreePool() of the MDL.
+ */
+static NTSTATUS NtcPagesForMdl(VOID)
+{
+	PHYSICAL_ADDRESS Low = { .QuadPart = 0 }, High = { .QuadPart = -1 };
+	PHYSICAL_ADDRESS Below4G = { .QuadPart = 0xffffffffLL };
+	PHYSICAL_ADDRESS Tiny = { .QuadPart = 0xfffffLL };
+	SIZE_T Total = 5 * PAGE_SIZE + 100;
+	PPFN_NUMBER Pfns;
+	PUCHAR Va;
+	KIRQL OldIrql;
+	ULONG i, Contiguous = 1, Below = 1;
+	PMDL Mdl, Other;
+
+	NtcReport("page_size", PAGE_SIZE);
+	Mdl = MmAllocatePagesForMdl(Low, High, Low, Total);
+	if (!Mdl)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	NtcReport("bytes", MmGetMdlByteCount(Mdl));
+	NtcReport("locked", (Mdl->MdlFlags & MDL_PAGES_LOCKED) != 0);
+	OldIrql = KeRaiseIrqlToDpcLevel();
+	Va = MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority | MdlMappingNoExecute);
+	KeLowerIrql(OldIrql);
+	NtcReport("dispatch_mapped", !!Va);
+	if (Va) {
+		NtcReport("zeroed", NtcAllBytes(Va, Total, 0));
+		RtlFillMemory(Va, Total, 0x5a);
+		NtcReport("pfns_ok", NtcMappingMatchesPfns(Mdl, Va) &&
+			  NtcScatterlistMatches(Mdl));
+		NtcReport("pages_hold", NtcAllBytes(Va, Total, 0x5a));
+		MmUnmapLockedPages(Va, Mdl);
+	}
+	MmUnlockPages(Mdl);
+	NtcReport("unlock_refused", (Mdl->MdlFlags & MDL_PAGES_LOCKED) != 0);
+	MmFreePagesFromMdl(Mdl);
+	NtcReport("freed", MmGetMdlByteCount(Mdl) == 0 &&
+		  !(Mdl->MdlFlags & MDL_PAGES_LOCKED) &&
+		  !MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority));
+	ExFreePool(Mdl);
+
+	Mdl = MmAllocatePagesForMdlEx(Low, Below4G, Low, 16 * PAGE_SIZE, MmCached,
+				      MM_ALLOCATE_FULLY_REQUIRED |
+				      MM_ALLOCATE_REQUIRE_CONTIGUOUS_CHUNKS |
+				      MM_DONT_ZERO_ALLOCATION);
+	NtcReport("contiguous_bytes", Mdl ? MmGetMdlByteCount(Mdl) : 0);
+	if (Mdl) {
+		Pfns = MmGetMdlPfnArray(Mdl);
+		for (i = 0; i < 16; i++) {
+			if (Pfns[i] != Pfns[0] + i)
+				Contiguous = 0;
+			if (((ULONGLONG)Pfns[i] + 1) << PAGE_SHIFT > 0x100000000ULL)
+				Below = 0;
+		}
+		NtcReport("contiguous", Contiguous);
+		NtcReport("below_4g", Below);
+		MmFreePagesFromMdl(Mdl);
+		IoFreeMdl(Mdl);
+	}
+
+	/* Refused: another cache type, NO_WAIT, a range no zone keeps, DISPATCH_LEVEL. */
+	Other = MmAllocatePagesForMdlEx(Low, High, Low, PAGE_SIZE, MmNonCached, 0);
+	NtcReport("noncached_refused", !Other);
+	if (Other)
+		ExFreePool(Other);
+	Other = MmAllocatePagesForMdlEx(Low, High, Low, PAGE_SIZE, MmCached,
+					MM_ALLOCATE_NO_WAIT);
+	NtcReport("no_wait_refused", !Other);
+	if (Other)
+		ExFreePool(Other);
+	Other = MmAllocatePagesForMdl(Low, Tiny, Low, PAGE_SIZE);
+	NtcReport("below_1m_refused", !Other);
+	if (Other)
+		ExFreePool(Other);
+	OldIrql = KeRaiseIrqlToDpcLevel();
+	Other = MmAllocatePagesForMdl(Low, High, Low, PAGE_SIZE);
+	KeLowerIrql(OldIrql);
+	NtcReport("dispatch_refused", !Other);
+	if (Other)
+		ExFreePool(Other);
+
+	/* IoFreeMdl() of an MDL still holding its pages frees them too. */
+	Mdl = MmAllocatePagesForMdl(Low, High, Low, 3 * PAGE_SIZE);
+	NtcReport("io_free_with_pages", !!Mdl);
+	if (Mdl)
+		IoFreeMdl(Mdl);
+	return STATUS_SUCCESS;
+}
+
+/*
+ * An MDL describes its ByteCount as it is when the pages are described,
+ * not IoAllocateMdl()'s Length.  Va has two pages and nothing mapped
+ * after them; the MDL is made for three.  Locking (or building) all three
+ * fails; a driver that ignores that status gets NULL mappings and no
+ * crash; once cut to two pages less 8 bytes, the MDL locks (or builds).
+ */
+static NTSTATUS NtcCutLength(PVOID Va, BOOLEAN User)
+{
+	ULONG Cut = 2 * PAGE_SIZE - 8;
+	PUCHAR Mapped, Expected;
+	PMDL Mdl, Partial;
+	NTSTATUS Status;
+
+	Mdl = IoAllocateMdl(Va, 3 * PAGE_SIZE, FALSE, FALSE, NULL);
+	Partial = IoAllocateMdl(Va, PAGE_SIZE, FALSE, FALSE, NULL);
+	Expected = ExAllocatePoolWithTag(NonPagedPoolNx, Cut, NTC_POOL_TAG);
+	if (!Mdl || !Partial || !Expected) {
+		if (Mdl)
+			IoFreeMdl(Mdl);
+		if (Partial)
+			IoFreeMdl(Partial);
+		if (Expected)
+			ExFreePoolWithTag(Expected, NTC_POOL_TAG);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	if (User) {
+		Status = MmProbeAndLockPages(Mdl, UserMode, IoWriteAccess);
+		NtcReportStatus("full_status", Status);
+		/* What NT code does after the lock when nothing was raised. */
+		Mapped = MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority);
+		IoBuildPartialMdl(Mdl, Partial, Va, PAGE_SIZE);
+		MmUnlockPages(Mdl);
+		NtcReport("ignored_refused", !Mapped && !(Partial->MdlFlags & MDL_PARTIAL) &&
+			  !(Mdl->MdlFlags & MDL_PAGES_LOCKED));
+	} else {
+		MmBuildMdlForNonPagedPool(Mdl);
+		NtcReport("full_built", (Mdl->MdlFlags & MDL_SOURCE_IS_NONPAGED_POOL) != 0);
+	}
+
+	NdisAdjustMdlLength(Mdl, Cut);
+	if (User) {
+		Status = MmProbeAndLockPages(Mdl, UserMode, IoWriteAccess);
+	} else {
+		MmBuildMdlForNonPagedPool(Mdl);
+		Status = (Mdl->MdlFlags & MDL_SOURCE_IS_NONPAGED_POOL) ?
+			 STATUS_SUCCESS : STATUS_ACCESS_VIOLATION;
+	}
+	NtcReportStatus("cut_status", Status);
+	if (NT_SUCCESS(Status)) {
+		RtlFillMemory(Expected, Cut, 0x3c);
+		Mapped = MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority);
+		if (Mapped)
+			RtlFillMemory(Mapped, Cut, 0x3c);
+		/* Read back through the PFNs: the mapping wrote those pages. */
+		NtcReport("cut_ok", Mapped && nt_mdl_sg_nents(Mdl) == 2 &&
+			  NtcScatterlistMatches(Mdl) &&
+			  NtcPagesHold(Mdl, Expected));
+		/* Described bytes are the most it can grow back to. */
+		NdisAdjustMdlLength(Mdl, Cut / 2);
+		NdisAdjustMdlLength(Mdl, Cut);
+		NtcReport("regrown", MmGetMdlByteCount(Mdl) == Cut &&
+			  NtcScatterlistMatches(Mdl));
+		if (User) {
+			if (Mapped)
+				MmUnmapLockedPages(Mapped, Mdl);
+			MmUnlockPages(Mdl);
+		}
+	}
+	ExFreePoolWithTag(Expected, NTC_POOL_TAG);
+	IoFreeMdl(Partial);
+	IoFreeMdl(Mdl);
+	return STATUS_SUCCESS;
+}
+
+/*
  * Mode and CacheType come from the command, so the compiler cannot see
  * them: these are the run-time refusals.  As constants they do not compile.
  */
@@ -1193,6 +1496,8 @@ static NTSTATUS NtcCheckUserBuffer(PVOID UserVa, ULONG Length, const UCHAR *Expe
 {
 	PVOID SystemVa, AtDispatch;
 	ULONG Pages, Offset, i, PfnBad = 0;
+	SIZE_T Match = 0;
+	PMDL Partial;
 	PHYSICAL_ADDRESS Physical;
 	KIRQL OldIrql;
 	NTSTATUS Status;
@@ -1228,14 +1533,38 @@ static NTSTATUS NtcCheckUserBuffer(PVOID UserVa, ULONG Length, const UCHAR *Expe
 	NtcReport("pfn_hold", NtcPagesHold(Mdl, Expected));
 	NtcReport("sg_ok", NtcScatterlistMatches(Mdl));
 
-	/* A new multi-page mapping needs PASSIVE_LEVEL. */
+	/* A partial MDL of a locked buffer, mapped before the buffer is. */
+	Partial = IoAllocateMdl((PUCHAR)UserVa + PAGE_SIZE + 10, 2 * PAGE_SIZE,
+				FALSE, FALSE, NULL);
+	if (Partial) {
+		IoBuildPartialMdl(Mdl, Partial, (PUCHAR)UserVa + PAGE_SIZE + 10,
+				  2 * PAGE_SIZE);
+		NtcReport("partial_ok",
+			  NtcPartialMatches(Partial, (PUCHAR)UserVa + PAGE_SIZE + 10,
+					    2 * PAGE_SIZE, Expected + PAGE_SIZE + 10,
+					    NULL) &&
+			  (Partial->MdlFlags & MDL_PARTIAL_HAS_BEEN_MAPPED));
+	}
+
+	/* Drivers map late, in completion routines: first at DISPATCH_LEVEL. */
 	OldIrql = KeRaiseIrqlToDpcLevel();
 	AtDispatch = MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority);
+	if (AtDispatch)
+		Match = RtlCompareMemory(AtDispatch, Expected, Length);
 	KeLowerIrql(OldIrql);
-	NtcReport("dispatch_map_refused", !AtDispatch);
+	NtcReport("dispatch_mapped", AtDispatch &&
+		  (Mdl->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA));
+	NtcReport("dispatch_match", Match);
 
 	SystemVa = MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority);
 	NtcReport("mapped", SystemVa && (Mdl->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA));
+	NtcReport("same_mapping", SystemVa == AtDispatch);
+	if (Partial) {
+		NtcReport("partial_same_mapping",
+			  SystemVa && MmGetSystemAddressForMdlSafe(Partial, NormalPagePriority) ==
+			  (PUCHAR)SystemVa + PAGE_SIZE + 10);
+		IoFreeMdl(Partial);
+	}
 	if (SystemVa) {
 		NtcReport("match", RtlCompareMemory(SystemVa, Expected, Length));
 		/* The mapping maps the locked pages, in order. */
@@ -1248,13 +1577,17 @@ static NTSTATUS NtcCheckUserBuffer(PVOID UserVa, ULONG Length, const UCHAR *Expe
 		}
 		NtcReport("map_pfn_ok", PfnBad == 0);
 
-		OldIrql = KeRaiseIrqlToDpcLevel();
-		AtDispatch = MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority);
-		KeLowerIrql(OldIrql);
-		NtcReport("dispatch_reuse", AtDispatch == SystemVa);
-
 		MmUnmapLockedPages(SystemVa, Mdl);
 		NtcReport("unmapped", !(Mdl->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA));
+
+		/* Mapped again after an unmap, at DISPATCH_LEVEL again. */
+		OldIrql = KeRaiseIrqlToDpcLevel();
+		AtDispatch = MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority);
+		Match = AtDispatch ? RtlCompareMemory(AtDispatch, Expected, Length) : 0;
+		if (AtDispatch)
+			MmUnmapLockedPages(AtDispatch, Mdl);
+		KeLowerIrql(OldIrql);
+		NtcReport("dispatch_remapped", Match);
 	}
 	MmUnlockPages(Mdl);
 	NtcReport("unlocked", !(Mdl->MdlFlags & MDL_PAGES_LOCKED));
@@ -1285,15 +1618,16 @@ static NTSTATUS NtcFillUserBuffer(PVOID UserVa, ULONG Length)
 	}
 	NtcReport("pages", ADDRESS_AND_SIZE_TO_SPAN_PAGES(UserVa, Length));
 	NtcReport("write_op", (Mdl->MdlFlags & MDL_WRITE_OPERATION) != 0);
+
+	/* Filled and completed in a DPC, as a driver's completion path does. */
+	OldIrql = KeRaiseIrqlToDpcLevel();
 	SystemVa = MmMapLockedPagesSpecifyCache(Mdl, KernelMode, MmCached, NULL,
 						FALSE, NormalPagePriority);
 	NtcReport("mapped", !!SystemVa);
-	if (SystemVa)
+	if (SystemVa) {
 		NtcWriteLines(SystemVa, Length);
-
-	OldIrql = KeRaiseIrqlToDpcLevel();
-	if (SystemVa)
 		MmUnmapLockedPages(SystemVa, Mdl);
+	}
 	MmUnlockPages(Mdl);
 	NtcReport("unlocked", !(Mdl->MdlFlags & (MDL_PAGES_LOCKED |
 						 MDL_MAPPED_TO_SYSTEM_VA)));
@@ -1976,6 +2310,34 @@ static NTSTATUS ntc_mmio(void)
 	return status;
 }
 
+/*
+ * cutlength user|kernel: two pages with nothing mapped after them, in the
+ * writer's address space or in vmalloc space (its guard page).
+ */
+static NTSTATUS ntc_cutlength(bool user)
+{
+	unsigned long va;
+	void *kva;
+	NTSTATUS status;
+
+	if (!user) {
+		kva = vzalloc(2 * PAGE_SIZE);
+		if (!kva)
+			return STATUS_INSUFFICIENT_RESOURCES;
+		status = NtcCutLength(kva, FALSE);
+		vfree(kva);
+		return status;
+	}
+	va = vm_mmap(NULL, 0, 3 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, 0);
+	if (IS_ERR_VALUE(va))
+		return STATUS_INSUFFICIENT_RESOURCES;
+	vm_munmap(va + 2 * PAGE_SIZE, PAGE_SIZE);
+	status = NtcCutLength((PVOID)va, TRUE);
+	vm_munmap(va, 2 * PAGE_SIZE);
+	return status;
+}
+
 /* Linux code that calls NT code with one of its spinlocks held. */
 static DEFINE_SPINLOCK(ntc_spin);
 
@@ -2334,6 +2696,14 @@ static NTSTATUS ntc_run(char *cmd)
 		return NtcByteCount();
 	if (!strcmp(verb, "chain") && !cmd)
 		return NtcChain();
+	if (!strcmp(verb, "partial") && !cmd)
+		return NtcPartial();
+	if (!strcmp(verb, "cutlength") && cmd && !strcmp(cmd, "user"))
+		return ntc_cutlength(true);
+	if (!strcmp(verb, "cutlength") && cmd && !strcmp(cmd, "kernel"))
+		return ntc_cutlength(false);
+	if (!strcmp(verb, "pagesformdl") && !cmd)
+		return NtcPagesForMdl();
 	if (!strcmp(verb, "freechain") && cmd && !kstrtouint(cmd, 0, &a) &&
 	    a && a <= 4096)
 		return NtcFreeChain(a);
