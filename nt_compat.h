@@ -46,6 +46,7 @@
 #include <linux/bug.h>
 #include <linux/cpumask.h>
 #include <linux/irqflags.h>
+#include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/preempt.h>
 #include <linux/printk.h>
@@ -210,7 +211,31 @@ static inline PVOID RtlSecureZeroMemory(PVOID Destination, SIZE_T Length)
 #define RtlFillMemoryNonTemporal(Destination, Length, Fill) \
 	memset((Destination), (Fill), (Length))
 
-/* NT's PAGE_ALIGN rounds down; Linux's rounds up, so it is not redefined. */
+/*
+ * PAGE_ALIGN: NT's rounds an address down to the start of its page,
+ * Linux's rounds a size up to whole pages, and Linux headers and macros
+ * use theirs.  So Linux's stays, unless a translation unit of NT code
+ * defines NT_COMPAT_NT_PAGE_ALIGN before it includes this header, which it
+ * must then include after every Linux header: a Linux macro that expands
+ * PAGE_ALIGN there would get NT's.  NT_PAGE_ALIGN is NT's by a name of its
+ * own, for code that mixes both.
+ */
+#define NT_PAGE_ALIGN(Va)	((PVOID)((ULONG_PTR)(Va) & PAGE_MASK))
+#ifdef NT_COMPAT_NT_PAGE_ALIGN
+#undef PAGE_ALIGN
+#define PAGE_ALIGN(Va)		NT_PAGE_ALIGN(Va)
+#endif
+
+/*
+ * MIN and MAX: Linux's (linux/minmax.h) compare without type checks, as
+ * the definitions NT code carries do, so NT code drops its own or wraps
+ * them in #ifndef MIN.  NT's lowercase min()/max() become Linux's, which
+ * check types: write MIN()/MAX() or min_t() instead.
+ */
+#if !defined(MIN) || !defined(MAX)
+#error "this kernel has no MIN() and MAX() in linux/minmax.h"
+#endif
+
 #define BYTE_OFFSET(Va)		((ULONG)((ULONG_PTR)(Va) & (PAGE_SIZE - 1)))
 /* Pages a size needs, and the size rounded up to whole pages. */
 #define BYTES_TO_PAGES(Size)						\

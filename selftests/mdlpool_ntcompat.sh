@@ -21,7 +21,7 @@ if [ ! -r "$DBG/summary" ] || [ ! -f "$ko" ] || [ ! -f "$ntko" ]; then
 	ktap_skip_script "nt_compat" "mdlpool is not loaded or nt_compat.ko/mdlpool_ntclient.ko is not built"
 fi
 ktap_print_header
-ktap_set_plan 115
+ktap_set_plan 116
 save_params
 # The byte-count tests want the freed block back: no scavenge in between.
 set_param scavenge_period_ms 600000
@@ -135,6 +135,8 @@ ktap_test_result "names: PtrToUlong keeps a pointer's low 32 bits, ULongToPtr wi
 	is ptr_to_ulong $((0x23456789)) ulong_to_ptr 1
 ktap_test_result "names: BYTES_TO_PAGES and ROUND_TO_PAGES at 0, 1, a page and a page plus one" \
 	is bytes_to_pages 1 round_to_pages 1
+ktap_test_result "names: in a unit that asks for it (NT_COMPAT_NT_PAGE_ALIGN), PAGE_ALIGN rounds an address down to its page, as NT_PAGE_ALIGN; MIN and MAX compare mixed types" \
+	is page_align 1 min_max 1
 ktap_test_result "names: RtlSecureZeroMemory zeroes and returns the buffer; the NonTemporal fill and copy" \
 	is secure_zero 1 nontemporal 1
 ktap_test_result "names: ExAllocatePool2 (NON_PAGED, UNINITIALIZED, PAGED, CACHE_ALIGNED), ExAllocatePool3, ExAllocatePoolZero/Uninitialized, ExAllocatePool each give a block" \

@@ -38,6 +38,8 @@
 #include <linux/vmalloc.h>
 
 #include "mdlpool_compat.h"
+/* NT code here: PAGE_ALIGN is NT's, so nt_compat.h comes last. */
+#define NT_COMPAT_NT_PAGE_ALIGN
 #include "nt_compat.h"
 
 /* Glue the NT part calls: results, and Linux's view of an MDL. */
@@ -358,6 +360,7 @@ static NTSTATUS NtcNames(VOID)
 {
 	UCHAR Secret[16], Source[64], Target[64];
 	PHYSICAL_ADDRESS Physical;
+	LONG Minus = -1;
 	PUINT8 Bytes;
 	PUCHAR Buffer;
 
@@ -378,6 +381,14 @@ static NTSTATUS NtcNames(VOID)
 		  ROUND_TO_PAGES(1) == PAGE_SIZE &&
 		  ROUND_TO_PAGES(PAGE_SIZE) == PAGE_SIZE &&
 		  ROUND_TO_PAGES(PAGE_SIZE + 1) == 2 * PAGE_SIZE);
+	/* NT's PAGE_ALIGN, asked for above, and the untyped MIN/MAX. */
+	NtcReport("page_align",
+		  PAGE_ALIGN(Source + PAGE_SIZE) ==
+		  (PVOID)((ULONG_PTR)(Source + PAGE_SIZE) & ~(ULONG_PTR)(PAGE_SIZE - 1)) &&
+		  PAGE_ALIGN(NT_PAGE_ALIGN(Source) + PAGE_SIZE - 1) == NT_PAGE_ALIGN(Source));
+	NtcReport("min_max", MIN((ULONG)3, (SIZE_T)5) == 3 &&
+		  MAX(Minus, (LONG)2) == 2 &&
+		  MIN(BYTE_OFFSET(Source), PAGE_SIZE) == BYTE_OFFSET(Source));
 	RtlFillMemory(Secret, sizeof(Secret), 0xA5);
 	NtcReport("secure_zero",
 		  RtlSecureZeroMemory(Secret, sizeof(Secret)) == (PVOID)Secret &&
