@@ -463,6 +463,51 @@ EXPORT_SYMBOL_GPL(ExFreePool);
  * MDLs.
  */
 
+/* Values of nt_state: how an MDL's pages came to be described. */
+#define NT_STATE_BUILT		BIT(0)	/* kernel memory (not pinned) */
+#define NT_STATE_LOCKED		BIT(1)	/* MmProbeAndLockPages() */
+#define NT_STATE_PARTIAL	BIT(2)	/* IoBuildPartialMdl(): borrowed */
+#define NT_STATE_PAGES		BIT(3)	/* MmAllocatePagesForMdlEx() */
+#define NT_STATE_ADOPTED	BIT(4)	/* a PFN array the driver wrote */
+
+/*
+ * The MdlFlags bits drivers set as hints.  They are kept and change
+ * nothing: every mapping here may fail, and says so with NULL.
+ */
+#define NT_FLAGS_HINTS	(MDL_ALLOCATED_FIXED_SIZE | MDL_IO_PAGE_READ | \
+			 MDL_NETWORK_HEADER | MDL_MAPPING_CAN_FAIL | \
+			 MDL_PAGE_CONTENTS_INVARIANT)
+/* The bits nt_compat.ko keeps, which the driver may read and flip. */
+#define NT_FLAGS_KEPT	(MDL_MAPPED_TO_SYSTEM_VA | MDL_PAGES_LOCKED | \
+			 MDL_SOURCE_IS_NONPAGED_POOL | MDL_PARTIAL | \
+			 MDL_PARTIAL_HAS_BEEN_MAPPED | MDL_WRITE_OPERATION)
+
+/* MdlFlags as nt_compat.ko leaves them: what nt_mdl_follow() compares with. */
+static void nt_mdl_set_flags(MDL *mdl, CSHORT flags)
+{
+	WRITE_ONCE(mdl->nt_flags_seen, flags);
+	WRITE_ONCE(mdl->MdlFlags, flags);
+}
+
+static void nt_mdl_add_flags(MDL *mdl, CSHORT flags)
+{
+	nt_mdl_set_flags(mdl, READ_ONCE(mdl->MdlFlags) | flags);
+}
+
+static void nt_mdl_drop_flags(MDL *mdl, CSHORT flags)
+{
+	nt_mdl_set_flags(mdl, READ_ONCE(mdl->MdlFlags) & ~flags);
+}
+
+static void nt_mdl_follow(MDL *mdl, const char *what);
+
+static void nt_mdl_set_va(MDL *mdl, PVOID va)
+{
+	mdl->StartVa = (PVOID)((ULONG_PTR)va & PAGE_MASK);
+	mdl->ByteOffset = BYTE_OFFSET(va);
+	mdl->nt_va_seen = va;
+}
+
 /*
  * Lay the scatterlist table out over the PFN array for the current byte
  * count: one entry per page in use, the last of them marked as the end.
@@ -471,10 +516,16 @@ EXPORT_SYMBOL_GPL(ExFreePool);
  */
 static void nt_mdl_layout(MDL *mdl)
 {
-	ULONG used = nt_mdl_pages_used(mdl, mdl->nt_byte_count);
-	ULONG left = mdl->nt_byte_count;
-	ULONG off = BYTE_OFFSET(mdl->nt_va);
+	ULONG used = nt_mdl_pages_used(mdl, mdl->ByteCount);
+	ULONG left = mdl->ByteCount;
+	ULONG off = mdl->ByteOffset;
 	ULONG i;
+
+	mdl->nt_sg_count = mdl->ByteCount;
+	if (mdl->nt_magic == NT_MDL_MAGIC_POOL) {
+		mdl->nt_sgl->length = mdl->ByteCount;
+		return;
+	}
 
 	for (i = 0; i < used; i++) {
 		struct scatterlist *sg = &mdl->nt_sgl[i];
@@ -493,24 +544,24 @@ static void nt_mdl_layout(MDL *mdl)
  * @Mdl: a pool MDL or one from IoAllocateMdl()
  * @Length: the new byte count
  *
- * What NDIS drivers do to trim a buffer they fill, and what NT code that
- * writes Mdl->ByteCount must call instead.  The scatterlist follows.  An
- * MDL cannot grow past what it was made for (the pool's buffer size,
- * IoAllocateMdl()'s Length): that is refused with a warning.
+ * What NDIS drivers do to trim a buffer they fill: the same as a write of
+ * Mdl->ByteCount, followed at once.  The scatterlist follows.  An MDL
+ * cannot grow past what it was made for (the pool's buffer size,
+ * IoAllocateMdl()'s Length), nor past what its pages describe once built
+ * or locked: that is refused with a warning.
  *
  * Context: any context.
  * Return: nothing (VOID).
  */
 VOID NdisAdjustMdlLength(PMDL Mdl, ULONG Length)
 {
+	nt_mdl_follow(Mdl, __func__);
 	if (WARN_ONCE(Length > Mdl->nt_max_byte_count,
 		      "nt_compat: MDL %p cannot grow to %u bytes (at most %u)\n",
 		      Mdl, Length, Mdl->nt_max_byte_count))
 		return;
-	Mdl->nt_byte_count = Length;
-	if (Mdl->nt_magic == NT_MDL_MAGIC_POOL)
-		Mdl->nt_sgl->length = Length;
-	else if (nt_mdl_described(Mdl))
+	Mdl->ByteCount = Length;
+	if (nt_mdl_described(Mdl))
 		nt_mdl_layout(Mdl);
 }
 EXPORT_SYMBOL_GPL(NdisAdjustMdlLength);
@@ -714,22 +765,26 @@ static PMDL nt_mdp_hand_out(struct nt_mdp_pool *handle, struct scatterlist *sg,
 		return NULL;
 	mdl = buf + NT_POOL_MDL_OFFSET(handle->buffer_size);
 	mdl->Next = NULL;
-	mdl->nt_flags = MDL_SOURCE_IS_NONPAGED_POOL;
+	nt_mdl_set_flags(mdl, MDL_SOURCE_IS_NONPAGED_POOL);
 	mdl->nt_magic = NT_MDL_MAGIC_POOL;
-	mdl->nt_byte_count = handle->buffer_size;
+	mdl->nt_nr_pages = ADDRESS_AND_SIZE_TO_SPAN_PAGES(buf, handle->buffer_size);
+	mdl->Size = struct_size(mdl, nt_pfns, mdl->nt_nr_pages);
+	mdl->Process = NULL;
+	mdl->ByteCount = handle->buffer_size;
 	mdl->nt_max_byte_count = handle->buffer_size;
 	mdl->nt_alloc_byte_count = handle->buffer_size;
-	mdl->nt_nr_pages = ADDRESS_AND_SIZE_TO_SPAN_PAGES(buf, handle->buffer_size);
-	mdl->nt_va = buf;
-	mdl->nt_system_va = buf;
+	nt_mdl_set_va(mdl, buf);
+	mdl->MappedSystemVa = buf;
 	mdl->nt_kva = buf;
 	mdl->nt_sgl = sg;
 	mdl->nt_pin = NULL;
+	mdl->nt_state = 0;
+	mdl->nt_lock_failed = 0;
 	pfn = page_to_pfn(sg_page(sg));
 	for (i = 0; i < mdl->nt_nr_pages; i++)
 		mdl->nt_pfns[i] = pfn + i;
 	/* The pool reset the length to its own size, which includes the MDL. */
-	sg->length = handle->buffer_size;
+	nt_mdl_layout(mdl);
 	*Buffer = buf;
 	return mdl;
 }
@@ -880,18 +935,23 @@ EXPORT_SYMBOL_GPL(MdpFreeChain);
  * @nr_pages: entries in @pages
  * @dirty: the pages were locked for writing: dirty them on release, and
  *	only then may a kernel mapping of them be writable
- * @owned: the pages were allocated by MmAllocatePagesForMdlEx(): they are
- *	freed, not unpinned
- * @pages: the pinned or allocated pages
+ * @kind: NT_PIN_USER (pinned: unpinned on release), NT_PIN_OWNED
+ *	(allocated by MmAllocatePagesForMdlEx(): freed) or NT_PIN_ADOPTED (a
+ *	PFN array the driver wrote: only the mapping is ours)
+ * @pages: the pages
  */
 struct nt_mdl_pin {
 	struct llist_node node;
 	void *vaddr;
 	unsigned int nr_pages;
 	bool dirty;
-	bool owned;
+	u8 kind;
 	struct page *pages[];
 };
+
+#define NT_PIN_USER	0
+#define NT_PIN_OWNED	1
+#define NT_PIN_ADOPTED	2
 
 static void nt_mdl_pin_release(struct nt_mdl_pin *pin)
 {
@@ -899,10 +959,10 @@ static void nt_mdl_pin_release(struct nt_mdl_pin *pin)
 
 	if (pin->vaddr)
 		vunmap(pin->vaddr);
-	if (pin->owned) {
+	if (pin->kind == NT_PIN_OWNED) {
 		for (i = 0; i < pin->nr_pages; i++)
 			__free_page(pin->pages[i]);
-	} else {
+	} else if (pin->kind == NT_PIN_USER) {
 		unpin_user_pages_dirty_lock(pin->pages, pin->nr_pages,
 					    pin->dirty);
 	}
@@ -984,6 +1044,17 @@ static void nt_deferred_fn(struct work_struct *work)
 		vfree(block);
 }
 
+/* Release @pin now at PASSIVE_LEVEL; above it, in the worker. */
+static void nt_mdl_pin_drop(struct nt_mdl_pin *pin)
+{
+	if (KeGetCurrentIrql() == PASSIVE_LEVEL) {
+		nt_mdl_pin_release(pin);
+		return;
+	}
+	if (llist_add(&pin->node, &nt_deferred_list))
+		schedule_work(&nt_deferred_work);
+}
+
 /* An MDL with room for @pages pages, from pool memory (ExFreePool() frees it). */
 static MDL *nt_mdl_alloc(PVOID va, ULONG length, ULONG pages)
 {
@@ -996,11 +1067,13 @@ static MDL *nt_mdl_alloc(PVOID va, ULONG length, ULONG pages)
 	if (!mdl)
 		return NULL;
 	mdl->nt_magic = NT_MDL_MAGIC_IO;
-	mdl->nt_byte_count = length;
+	mdl->Size = struct_size(mdl, nt_pfns, pages);
+	mdl->ByteCount = length;
+	mdl->nt_sg_count = length;
 	mdl->nt_max_byte_count = length;
 	mdl->nt_alloc_byte_count = length;
 	mdl->nt_nr_pages = pages;
-	mdl->nt_va = va;
+	nt_mdl_set_va(mdl, va);
 	mdl->nt_sgl = (struct scatterlist *)&mdl->nt_pfns[pages];
 	sg_init_table(mdl->nt_sgl, pages);
 	return mdl;
@@ -1075,6 +1148,186 @@ static bool nt_mdl_lock_failed(MDL *mdl, const char *what)
 }
 
 /*
+ * MDL fields.
+ *
+ * NT code reads the MDL's fields, and writes some that NT calls private:
+ * it cuts ByteCount, sets and clears MdlFlags bits, fills a PFN array
+ * itself.  The fields are plain memory here as there, so nt_compat.ko
+ * cannot see a write when it happens.  Each call that takes an MDL first
+ * compares the fields with what it last left in them (nt_mdl_follow())
+ * and follows the change, or refuses it with an error line and puts the
+ * field back:
+ *
+ * - ByteCount: cut, or grown back within what the pages describe, it is
+ *   what the MDL describes from then on (the scatterlist is laid out
+ *   again; chain walks and mappings read the field).  Past that: refused.
+ * - StartVa, ByteOffset: moved: refused (the pages and their mapping were
+ *   taken for the old address).
+ * - MdlFlags: hint bits (MDL_MAPPING_CAN_FAIL, MDL_NETWORK_HEADER, ...) are
+ *   kept and change nothing.  The bits nt_compat.ko keeps are the
+ *   driver's to flip: what the MDL describes and how it maps follow its
+ *   own state (nt_state), so a driver that sets MDL_PAGES_LOCKED and
+ *   clears MDL_SOURCE_IS_NONPAGED_POOL to get a mapping call to map a
+ *   built MDL gets the mapping there is.  MDL_PAGES_LOCKED set on an MDL
+ *   that describes nothing adopts the PFN array the driver wrote, and
+ *   cleared again drops it (nt_mdl_adopt_pfns()).  Other bits (MDL_IO_SPACE
+ *   and NT's internal ones) cannot be followed: refused.
+ * - MappedSystemVa: the mapping calls write it; a mapping call that finds
+ *   another value there puts its own back, with an error line.
+ *
+ * Threads that map one MDL at once run this too.  They write nothing
+ * unless a driver changed a field, which it may not do while the MDL is in
+ * use elsewhere (on NT as here), so the loads are marked and need no lock.
+ */
+static void nt_mdl_follow_count(MDL *mdl, const char *what)
+{
+	ULONG count = READ_ONCE(mdl->ByteCount);
+
+	if (!nt_mdl_described(mdl))
+		return;		/* describing it will take the new count */
+	if (count > mdl->nt_max_byte_count ||
+	    (mdl->nt_magic == NT_MDL_MAGIC_POOL && !count)) {
+		pr_err_ratelimited("%s(%p): ByteCount %u refused: the MDL describes %u bytes; %u put back\n",
+				   what, mdl, count, mdl->nt_max_byte_count,
+				   mdl->nt_sg_count);
+		mdl->ByteCount = mdl->nt_sg_count;
+		return;
+	}
+	nt_mdl_layout(mdl);
+}
+
+/* Keep @mdl's PFN array, which the driver wrote, as what it describes. */
+static bool nt_mdl_adopt_pfns(MDL *mdl, const char *what)
+{
+	ULONG pages = nt_mdl_pages_used(mdl, mdl->ByteCount), i;
+	struct nt_mdl_pin *pin;
+	const char *refused = NULL;
+
+	if (mdl->nt_magic != NT_MDL_MAGIC_IO)
+		refused = "not an MDL from IoAllocateMdl()";
+	else if (pages > mdl->nt_nr_pages)
+		refused = "ByteCount runs past the PFN array";
+	else if (KeGetCurrentIrql() != PASSIVE_LEVEL)
+		refused = "its mapping needs PASSIVE_LEVEL";
+	for (i = 0; !refused && i < pages; i++) {
+		if (!pfn_valid(mdl->nt_pfns[i]))
+			refused = "a PFN is not RAM with a struct page";
+	}
+	if (refused) {
+		pr_err_ratelimited("%s(%p): MDL_PAGES_LOCKED set on an MDL that describes nothing: refused, %s\n",
+				   what, mdl, refused);
+		return false;
+	}
+	pin = kvzalloc(struct_size(pin, pages, pages), GFP_KERNEL);
+	if (!pin)
+		return false;
+	for (i = 0; i < pages; i++)
+		pin->pages[i] = pfn_to_page(mdl->nt_pfns[i]);
+	pin->nr_pages = pages;
+	pin->dirty = true;
+	pin->kind = NT_PIN_ADOPTED;
+	if (nt_pin_map(pin)) {
+		kvfree(pin);
+		return false;
+	}
+	mdl->nt_pin = pin;
+	mdl->nt_kva = nt_pin_address(pin) + mdl->ByteOffset;
+	mdl->nt_max_byte_count = mdl->ByteCount;
+	nt_mdl_layout(mdl);
+	mdl->nt_state = NT_STATE_ADOPTED;
+	return true;
+}
+
+/* The driver cleared MDL_PAGES_LOCKED of an adopted array: drop it. */
+static void nt_mdl_drop_adopted(MDL *mdl)
+{
+	struct nt_mdl_pin *pin = mdl->nt_pin;
+
+	mdl->nt_pin = NULL;
+	mdl->nt_kva = NULL;
+	mdl->nt_state = 0;
+	mdl->nt_max_byte_count = mdl->nt_alloc_byte_count;
+	nt_mdl_pin_drop(pin);
+}
+
+static void nt_mdl_follow_flags(MDL *mdl, CSHORT flags, const char *what)
+{
+	CSHORT seen = READ_ONCE(mdl->nt_flags_seen);
+	CSHORT refused = (flags ^ seen) & ~(NT_FLAGS_HINTS | NT_FLAGS_KEPT);
+	bool put_back = false;
+
+	if (refused) {
+		pr_err_ratelimited("%s(%p): MdlFlags %#x cannot be followed: refused, cleared\n",
+				   what, mdl, (u16)refused);
+		flags ^= refused;
+		put_back = true;
+	}
+	if ((flags & MDL_PAGES_LOCKED) && !(seen & MDL_PAGES_LOCKED) &&
+	    !nt_mdl_described(mdl)) {
+		if (!nt_mdl_adopt_pfns(mdl, what)) {
+			flags &= ~MDL_PAGES_LOCKED;
+			put_back = true;
+		}
+	} else if (!(flags & MDL_PAGES_LOCKED) &&
+		   (mdl->nt_state & NT_STATE_ADOPTED)) {
+		nt_mdl_drop_adopted(mdl);
+	}
+	/*
+	 * Only a refusal writes MdlFlags: a thread mapping the MDL meanwhile
+	 * may have set MDL_MAPPED_TO_SYSTEM_VA since @flags was read.
+	 */
+	if (put_back)
+		nt_mdl_set_flags(mdl, flags);
+	else
+		WRITE_ONCE(mdl->nt_flags_seen, flags);
+}
+
+/*
+ * Follow what the driver wrote into @mdl's fields since nt_compat.ko last
+ * did (see "MDL fields" above).  @what names the caller in messages.
+ */
+static void nt_mdl_follow(MDL *mdl, const char *what)
+{
+	CSHORT flags = READ_ONCE(mdl->MdlFlags);
+	PVOID va = MmGetMdlVirtualAddress(mdl), mva;
+
+	if (unlikely(va != mdl->nt_va_seen)) {
+		pr_err_ratelimited("%s(%p): StartVa/ByteOffset moved to %p: refused, put back\n",
+				   what, mdl, va);
+		nt_mdl_set_va(mdl, mdl->nt_va_seen);
+	}
+	if (unlikely(flags != READ_ONCE(mdl->nt_flags_seen)))
+		nt_mdl_follow_flags(mdl, flags, what);
+	if (unlikely(READ_ONCE(mdl->ByteCount) != mdl->nt_sg_count))
+		nt_mdl_follow_count(mdl, what);
+	/* MappedSystemVa is NULL or the mapping there is. */
+	mva = READ_ONCE(mdl->MappedSystemVa);
+	if (unlikely(mva && mva != mdl->nt_kva)) {
+		pr_err_ratelimited("%s(%p): MappedSystemVa %p is not the MDL's mapping: refused, put back\n",
+				   what, mdl, mva);
+		WRITE_ONCE(mdl->MappedSystemVa, mdl->nt_kva);
+	}
+}
+
+/**
+ * nt_mdl_sg_follow - nt_mdl_sg() after a driver wrote the MDL's ByteCount
+ * @mdl: a described MDL
+ *
+ * Linux glue, called by nt_mdl_sg().  Follows the write as the NT calls
+ * do (see "MDL fields" above).
+ *
+ * Context: any context.
+ * Return: the first entry of the scatterlist laid out for the new count,
+ * or for the old one if the new count was refused.
+ */
+struct scatterlist *nt_mdl_sg_follow(MDL *mdl)
+{
+	nt_mdl_follow(mdl, __func__);
+	return nt_mdl_described(mdl) ? mdl->nt_sgl : NULL;
+}
+EXPORT_SYMBOL_GPL(nt_mdl_sg_follow);
+
+/*
  * Fill the PFN array for the MDL's current byte count (NT describes
  * ByteCount, which the driver may have cut since IoAllocateMdl()) from
  * kernel memory; false if a page is not kernel memory.
@@ -1082,9 +1335,11 @@ static bool nt_mdl_lock_failed(MDL *mdl, const char *what)
 static bool nt_mdl_describe_kernel(MDL *mdl)
 {
 	ULONG_PTR base = (ULONG_PTR)MmGetMdlBaseVa(mdl);
-	ULONG pages = nt_mdl_pages_used(mdl, mdl->nt_byte_count);
+	ULONG pages = nt_mdl_pages_used(mdl, mdl->ByteCount);
 	ULONG i;
 
+	if (pages > mdl->nt_nr_pages)
+		return false;	/* ByteCount written past what it was made for */
 	for (i = 0; i < pages; i++) {
 		struct page *page = nt_kernel_page((void *)(base + i * PAGE_SIZE));
 
@@ -1093,9 +1348,9 @@ static bool nt_mdl_describe_kernel(MDL *mdl)
 		mdl->nt_pfns[i] = page_to_pfn(page);
 	}
 	nt_mdl_layout(mdl);
-	mdl->nt_max_byte_count = mdl->nt_byte_count;
-	mdl->nt_system_va = mdl->nt_va;
-	mdl->nt_kva = mdl->nt_va;
+	mdl->nt_max_byte_count = mdl->ByteCount;
+	mdl->MappedSystemVa = MmGetMdlVirtualAddress(mdl);
+	mdl->nt_kva = MmGetMdlVirtualAddress(mdl);
 	return true;
 }
 
@@ -1119,18 +1374,21 @@ VOID MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList)
 
 	if (mdl->nt_magic == NT_MDL_MAGIC_POOL)
 		return;		/* the pool built it so already */
-	if (!nt_mdl_check_io(mdl, __func__) ||
-	    WARN_ONCE(nt_mdl_described(mdl),
+	if (!nt_mdl_check_io(mdl, __func__))
+		return;
+	nt_mdl_follow(mdl, __func__);
+	if (WARN_ONCE(nt_mdl_described(mdl),
 		      "nt_compat: %s(%p): already built or locked\n",
 		      __func__, mdl))
 		return;
 	if (!nt_mdl_describe_kernel(mdl)) {
 		pr_err_ratelimited("%s(%p): refused: %p..+%u is not kernel memory with a struct page (device memory?)\n",
-				   __func__, mdl, mdl->nt_va,
-				   mdl->nt_byte_count);
+				   __func__, mdl, MmGetMdlVirtualAddress(mdl),
+				   mdl->ByteCount);
 		return;
 	}
-	mdl->nt_flags |= MDL_SOURCE_IS_NONPAGED_POOL;
+	mdl->nt_state = NT_STATE_BUILT;
+	nt_mdl_add_flags(mdl, MDL_SOURCE_IS_NONPAGED_POOL);
 }
 EXPORT_SYMBOL_GPL(MmBuildMdlForNonPagedPool);
 
@@ -1138,17 +1396,20 @@ EXPORT_SYMBOL_GPL(MmBuildMdlForNonPagedPool);
 static NTSTATUS nt_probe_and_lock(MDL *mdl, KPROCESSOR_MODE AccessMode,
 				  LOCK_OPERATION Operation)
 {
-	ULONG pages = nt_mdl_pages_used(mdl, mdl->nt_byte_count);
+	ULONG pages = nt_mdl_pages_used(mdl, mdl->ByteCount);
 	ULONG_PTR start = (ULONG_PTR)MmGetMdlBaseVa(mdl);
 	struct nt_mdl_pin *pin;
 	unsigned int gup = FOLL_LONGTERM;
 	ULONG i;
 	int got;
 
-	if (!access_ok(mdl->nt_va, mdl->nt_byte_count)) {
+	if (pages > mdl->nt_nr_pages)
+		return STATUS_INVALID_PARAMETER;	/* ByteCount written too big */
+	if (!access_ok(MmGetMdlVirtualAddress(mdl), mdl->ByteCount)) {
 		if (AccessMode != KernelMode || !nt_mdl_describe_kernel(mdl))
 			return STATUS_ACCESS_VIOLATION;
-		mdl->nt_flags |= MDL_PAGES_LOCKED;
+		mdl->nt_state = NT_STATE_LOCKED;
+		nt_mdl_add_flags(mdl, MDL_PAGES_LOCKED);
 		return STATUS_SUCCESS;
 	}
 	/* pin_user_pages_fast() looks the address up in current->mm. */
@@ -1179,13 +1440,15 @@ static NTSTATUS nt_probe_and_lock(MDL *mdl, KPROCESSOR_MODE AccessMode,
 	}
 	for (i = 0; i < pages; i++)
 		mdl->nt_pfns[i] = page_to_pfn(pin->pages[i]);
-	mdl->nt_max_byte_count = mdl->nt_byte_count;
+	mdl->nt_max_byte_count = mdl->ByteCount;
 	nt_mdl_layout(mdl);
 	mdl->nt_pin = pin;
 	mdl->nt_kva = nt_pin_address(pin) + MmGetMdlByteOffset(mdl);
-	mdl->nt_flags |= MDL_PAGES_LOCKED;
+	mdl->Process = current;
+	mdl->nt_state = NT_STATE_LOCKED;
+	nt_mdl_add_flags(mdl, MDL_PAGES_LOCKED);
 	if (pin->dirty)
-		mdl->nt_flags |= MDL_WRITE_OPERATION;
+		nt_mdl_add_flags(mdl, MDL_WRITE_OPERATION);
 	return STATUS_SUCCESS;
 }
 
@@ -1235,7 +1498,10 @@ NTSTATUS MmProbeAndLockPages(PMDL MemoryDescriptorList,
 	MDL *mdl = MemoryDescriptorList;
 	NTSTATUS status;
 
-	if (mdl->nt_magic != NT_MDL_MAGIC_IO || nt_mdl_described(mdl))
+	if (mdl->nt_magic != NT_MDL_MAGIC_IO)
+		return STATUS_INVALID_PARAMETER;
+	nt_mdl_follow(mdl, __func__);
+	if (nt_mdl_described(mdl))
 		return STATUS_INVALID_PARAMETER;
 	status = nt_probe_and_lock(mdl, AccessMode, Operation);
 	mdl->nt_lock_failed = NT_SUCCESS(status) ? 0 : NT_LOCK_FAILED;
@@ -1259,32 +1525,32 @@ EXPORT_SYMBOL_GPL(MmProbeAndLockPages);
 VOID MmUnlockPages(PMDL MemoryDescriptorList)
 {
 	MDL *mdl = MemoryDescriptorList;
-	struct nt_mdl_pin *pin = mdl->nt_pin;
+	struct nt_mdl_pin *pin;
 
-	if (!nt_mdl_check_io(mdl, __func__) ||
-	    nt_mdl_lock_failed(mdl, __func__) ||
-	    WARN_ONCE(!(mdl->nt_flags & MDL_PAGES_LOCKED),
-		      "nt_compat: %s(%p): not locked\n", __func__, mdl))
+	if (!nt_mdl_check_io(mdl, __func__))
 		return;
-	if (pin && pin->owned) {
+	nt_mdl_follow(mdl, __func__);
+	if (nt_mdl_lock_failed(mdl, __func__))
+		return;
+	if (mdl->nt_state & NT_STATE_PAGES) {
 		pr_err_ratelimited("%s(%p): refused: its pages are from MmAllocatePagesForMdl(), MmFreePagesFromMdl() frees them\n",
 				   __func__, mdl);
 		return;
 	}
+	if (WARN_ONCE(!(mdl->nt_state & NT_STATE_LOCKED),
+		      "nt_compat: %s(%p): not locked\n", __func__, mdl))
+		return;
+	pin = mdl->nt_pin;
 	mdl->nt_pin = NULL;
-	mdl->nt_system_va = NULL;
+	mdl->MappedSystemVa = NULL;
+	mdl->Process = NULL;
 	mdl->nt_kva = NULL;
+	mdl->nt_state = 0;
 	mdl->nt_max_byte_count = mdl->nt_alloc_byte_count;
-	mdl->nt_flags &= ~(MDL_PAGES_LOCKED | MDL_WRITE_OPERATION |
+	nt_mdl_drop_flags(mdl, MDL_PAGES_LOCKED | MDL_WRITE_OPERATION |
 			   MDL_MAPPED_TO_SYSTEM_VA);
-	if (!pin)
-		return;
-	if (KeGetCurrentIrql() == PASSIVE_LEVEL) {
-		nt_mdl_pin_release(pin);
-		return;
-	}
-	if (llist_add(&pin->node, &nt_deferred_list))
-		schedule_work(&nt_deferred_work);
+	if (pin)
+		nt_mdl_pin_drop(pin);
 }
 EXPORT_SYMBOL_GPL(MmUnlockPages);
 
@@ -1303,20 +1569,21 @@ static PVOID nt_mdl_map(MDL *mdl)
 {
 	CSHORT flags, mapped = MDL_MAPPED_TO_SYSTEM_VA;
 
+	nt_mdl_follow(mdl, "a mapping call");
 	if (!nt_mdl_described(mdl)) {
 		nt_mdl_lock_failed(mdl, "a mapping call");
 		return NULL;		/* NT would bugcheck: nothing to map */
 	}
-	flags = READ_ONCE(mdl->nt_flags);
 	/* Pool buffers and built MDLs are mapped from the start. */
 	if (mdl->nt_magic == NT_MDL_MAGIC_POOL ||
-	    (flags & MDL_SOURCE_IS_NONPAGED_POOL))
+	    (mdl->nt_state & NT_STATE_BUILT))
 		return mdl->nt_kva;
-	if (flags & MDL_PARTIAL)
+	flags = READ_ONCE(mdl->MdlFlags);
+	if (mdl->nt_state & NT_STATE_PARTIAL)
 		mapped |= MDL_PARTIAL_HAS_BEEN_MAPPED;
-	WRITE_ONCE(mdl->nt_system_va, mdl->nt_kva);
+	WRITE_ONCE(mdl->MappedSystemVa, mdl->nt_kva);
 	if ((flags & mapped) != mapped)
-		WRITE_ONCE(mdl->nt_flags, flags | mapped);
+		nt_mdl_set_flags(mdl, flags | mapped);
 	return mdl->nt_kva;
 }
 
@@ -1397,30 +1664,26 @@ VOID MmUnmapLockedPages(PVOID BaseAddress, PMDL MemoryDescriptorList)
 {
 	MDL *mdl = MemoryDescriptorList;
 
+	nt_mdl_follow(mdl, __func__);
 	if (mdl->nt_magic == NT_MDL_MAGIC_POOL ||
-	    (mdl->nt_flags & MDL_SOURCE_IS_NONPAGED_POOL))
+	    (mdl->nt_state & NT_STATE_BUILT))
 		return;		/* their own address: nothing to undo */
-	if (WARN_ONCE(!(mdl->nt_flags & MDL_MAPPED_TO_SYSTEM_VA) ||
-		      BaseAddress != mdl->nt_system_va,
+	if (WARN_ONCE(!(mdl->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA) ||
+		      BaseAddress != mdl->MappedSystemVa,
 		      "nt_compat: %s(%p, %p): not this MDL's mapping\n",
 		      __func__, BaseAddress, mdl))
 		return;
-	mdl->nt_system_va = NULL;
-	mdl->nt_flags &= ~(MDL_MAPPED_TO_SYSTEM_VA |
+	mdl->MappedSystemVa = NULL;
+	nt_mdl_drop_flags(mdl, MDL_MAPPED_TO_SYSTEM_VA |
 			   MDL_PARTIAL_HAS_BEEN_MAPPED);
 }
 EXPORT_SYMBOL_GPL(MmUnmapLockedPages);
-
-/* Flags an MDL has for what it describes (IoBuildPartialMdl() resets them). */
-#define NT_MDL_DESCRIBED_FLAGS	(MDL_MAPPED_TO_SYSTEM_VA | MDL_PAGES_LOCKED | \
-				 MDL_SOURCE_IS_NONPAGED_POOL | MDL_PARTIAL | \
-				 MDL_PARTIAL_HAS_BEEN_MAPPED | MDL_WRITE_OPERATION)
 
 /* Why IoBuildPartialMdl() cannot build this target, or NULL if it can. */
 static const char *nt_partial_refused(const MDL *src, const MDL *dst,
 				      ULONG_PTR start, ULONG *length)
 {
-	ULONG_PTR src_start = (ULONG_PTR)src->nt_va;
+	ULONG_PTR src_start = (ULONG_PTR)MmGetMdlVirtualAddress(src);
 	ULONG offset;
 
 	if (src->nt_magic != NT_MDL_MAGIC_POOL &&
@@ -1428,15 +1691,14 @@ static const char *nt_partial_refused(const MDL *src, const MDL *dst,
 		return "the source is not an MDL";
 	if (!nt_mdl_described(src))
 		return "the source is neither built nor locked";
-	if ((dst->nt_flags & (MDL_PAGES_LOCKED | MDL_SOURCE_IS_NONPAGED_POOL)) &&
-	    !(dst->nt_flags & MDL_PARTIAL))
+	if (dst->nt_state && !(dst->nt_state & NT_STATE_PARTIAL))
 		return "the target is built or locked itself";
-	if (start < src_start || start - src_start > src->nt_byte_count)
+	if (start < src_start || start - src_start > src->ByteCount)
 		return "the address is outside the source";
 	offset = start - src_start;
 	if (!*length)
-		*length = src->nt_byte_count - offset;
-	if (!*length || *length > src->nt_byte_count - offset)
+		*length = src->ByteCount - offset;
+	if (!*length || *length > src->ByteCount - offset)
 		return "the range runs past the end of the source";
 	if (ADDRESS_AND_SIZE_TO_SPAN_PAGES(start, *length) > dst->nt_nr_pages)
 		return "the target has room for fewer pages";
@@ -1473,37 +1735,45 @@ VOID IoBuildPartialMdl(PMDL SourceMdl, PMDL TargetMdl, PVOID VirtualAddress,
 	const char *refused;
 	CSHORT inherited;
 
-	if (!nt_mdl_check_io(dst, __func__) || nt_mdl_lock_failed(src, __func__))
+	if (!nt_mdl_check_io(dst, __func__))
+		return;
+	nt_mdl_follow(src, __func__);
+	nt_mdl_follow(dst, __func__);
+	if (nt_mdl_lock_failed(src, __func__))
 		return;
 	refused = nt_partial_refused(src, dst, start, &Length);
 	if (refused) {
 		pr_err_ratelimited("%s(%p, %p, source offset %lld, %u bytes of %u): refused: %s\n",
 				   __func__, src, dst,
-				   (long long)(start - (ULONG_PTR)src->nt_va),
-				   Length, src->nt_byte_count, refused);
+				   (long long)(start - (ULONG_PTR)MmGetMdlVirtualAddress(src)),
+				   Length, src->ByteCount, refused);
 		return;
 	}
-	offset = start - (ULONG_PTR)src->nt_va;
+	offset = start - (ULONG_PTR)MmGetMdlVirtualAddress(src);
 	first = (PAGE_ALIGN_DOWN(start) -
-		 PAGE_ALIGN_DOWN((ULONG_PTR)src->nt_va)) >> PAGE_SHIFT;
+		 (ULONG_PTR)MmGetMdlBaseVa(src)) >> PAGE_SHIFT;
 	for (i = 0; i < ADDRESS_AND_SIZE_TO_SPAN_PAGES(start, Length); i++)
 		dst->nt_pfns[i] = src->nt_pfns[first + i];
-	dst->nt_va = VirtualAddress;
-	dst->nt_byte_count = Length;
+	nt_mdl_set_va(dst, VirtualAddress);
+	dst->ByteCount = Length;
 	dst->nt_max_byte_count = Length;
 	dst->nt_kva = src->nt_kva + offset;
 	nt_mdl_layout(dst);
 
-	inherited = src->nt_flags & (MDL_SOURCE_IS_NONPAGED_POOL |
+	inherited = src->MdlFlags & (MDL_SOURCE_IS_NONPAGED_POOL |
 				     MDL_WRITE_OPERATION |
 				     MDL_MAPPED_TO_SYSTEM_VA);
-	if (src->nt_magic == NT_MDL_MAGIC_POOL)
+	dst->nt_state = NT_STATE_PARTIAL;
+	if (src->nt_magic == NT_MDL_MAGIC_POOL ||
+	    (src->nt_state & NT_STATE_BUILT)) {
 		inherited |= MDL_SOURCE_IS_NONPAGED_POOL;
-	dst->nt_system_va = inherited & (MDL_SOURCE_IS_NONPAGED_POOL |
+		dst->nt_state |= NT_STATE_BUILT;
+	}
+	dst->MappedSystemVa = inherited & (MDL_SOURCE_IS_NONPAGED_POOL |
 					 MDL_MAPPED_TO_SYSTEM_VA) ?
 			    dst->nt_kva : NULL;
-	dst->nt_flags = (dst->nt_flags & ~NT_MDL_DESCRIBED_FLAGS) |
-			inherited | MDL_PARTIAL;
+	nt_mdl_set_flags(dst, (dst->MdlFlags & ~NT_FLAGS_KEPT) |
+			 inherited | MDL_PARTIAL);
 }
 EXPORT_SYMBOL_GPL(IoBuildPartialMdl);
 
@@ -1520,15 +1790,18 @@ EXPORT_SYMBOL_GPL(IoBuildPartialMdl);
  */
 VOID MmPrepareMdlForReuse(PMDL Mdl)
 {
-	if (!nt_mdl_check_io(Mdl, __func__) ||
-	    WARN_ONCE(Mdl->nt_flags & MDL_PAGES_LOCKED,
+	if (!nt_mdl_check_io(Mdl, __func__))
+		return;
+	nt_mdl_follow(Mdl, __func__);
+	if (WARN_ONCE(Mdl->nt_state & NT_STATE_LOCKED,
 		      "nt_compat: %s(%p): locked, not partial\n", __func__,
 		      Mdl) ||
-	    !(Mdl->nt_flags & MDL_PARTIAL))
+	    !(Mdl->nt_state & NT_STATE_PARTIAL))
 		return;
-	Mdl->nt_flags &= ~NT_MDL_DESCRIBED_FLAGS;
-	Mdl->nt_system_va = NULL;
+	nt_mdl_drop_flags(Mdl, NT_FLAGS_KEPT);
+	Mdl->MappedSystemVa = NULL;
 	Mdl->nt_kva = NULL;
+	Mdl->nt_state = 0;
 	Mdl->nt_max_byte_count = Mdl->nt_alloc_byte_count;
 }
 EXPORT_SYMBOL_GPL(MmPrepareMdlForReuse);
@@ -1644,7 +1917,7 @@ static struct nt_mdl_pin *nt_pages_alloc(ULONGLONG low, ULONGLONG high,
 		got = nt_alloc_scattered(pin->pages, nr, gfp, nid, low, high);
 	pin->nr_pages = got;
 	pin->dirty = true;
-	pin->owned = true;
+	pin->kind = NT_PIN_OWNED;
 	if (!got || (got < nr && (flags & MM_ALLOCATE_FULLY_REQUIRED)) ||
 	    nt_pin_map(pin)) {
 		nt_mdl_pin_release(pin);
@@ -1714,7 +1987,8 @@ PMDL MmAllocatePagesForMdlEx(PHYSICAL_ADDRESS LowAddress,
 	nt_mdl_layout(mdl);
 	mdl->nt_pin = pin;
 	mdl->nt_kva = nt_pin_address(pin);
-	mdl->nt_flags = MDL_PAGES_LOCKED;
+	mdl->nt_state = NT_STATE_PAGES;
+	nt_mdl_set_flags(mdl, MDL_PAGES_LOCKED);
 	return mdl;
 }
 EXPORT_SYMBOL_GPL(MmAllocatePagesForMdlEx);
@@ -1755,23 +2029,22 @@ VOID MmFreePagesFromMdl(PMDL MemoryDescriptorList)
 	MDL *mdl = MemoryDescriptorList;
 	struct nt_mdl_pin *pin = mdl->nt_pin;
 
-	if (!nt_mdl_check_io(mdl, __func__) ||
-	    WARN_ONCE(!pin || !pin->owned,
+	if (!nt_mdl_check_io(mdl, __func__))
+		return;
+	nt_mdl_follow(mdl, __func__);
+	if (WARN_ONCE(!(mdl->nt_state & NT_STATE_PAGES),
 		      "nt_compat: %s(%p): not from MmAllocatePagesForMdl()\n",
 		      __func__, mdl))
 		return;
 	mdl->nt_pin = NULL;
-	mdl->nt_system_va = NULL;
+	mdl->MappedSystemVa = NULL;
 	mdl->nt_kva = NULL;
-	mdl->nt_byte_count = 0;
+	mdl->nt_state = 0;
+	mdl->ByteCount = 0;
+	mdl->nt_sg_count = 0;
 	mdl->nt_max_byte_count = 0;
-	mdl->nt_flags &= ~NT_MDL_DESCRIBED_FLAGS;
-	if (KeGetCurrentIrql() == PASSIVE_LEVEL) {
-		nt_mdl_pin_release(pin);
-		return;
-	}
-	if (llist_add(&pin->node, &nt_deferred_list))
-		schedule_work(&nt_deferred_work);
+	nt_mdl_drop_flags(mdl, NT_FLAGS_KEPT);
+	nt_mdl_pin_drop(pin);
 }
 EXPORT_SYMBOL_GPL(MmFreePagesFromMdl);
 
@@ -1794,12 +2067,16 @@ VOID IoFreeMdl(PMDL Mdl)
 {
 	if (!nt_mdl_check_io(Mdl, __func__))
 		return;
-	if (Mdl->nt_pin && Mdl->nt_pin->owned) {
+	nt_mdl_follow(Mdl, __func__);
+	if (Mdl->nt_state & NT_STATE_PAGES) {
 		pr_err_ratelimited("%s(%p): its pages from MmAllocatePagesForMdl() are freed with it: call MmFreePagesFromMdl() first\n",
 				   __func__, Mdl);
 		MmFreePagesFromMdl(Mdl);
 	}
-	if (WARN_ONCE(Mdl->nt_flags & MDL_PAGES_LOCKED,
+	/* A driver frees the MDL it built over its PFN array as it is. */
+	if (Mdl->nt_state & NT_STATE_ADOPTED)
+		nt_mdl_drop_adopted(Mdl);
+	if (WARN_ONCE(Mdl->nt_state & NT_STATE_LOCKED,
 		      "nt_compat: %s(%p): still locked\n", __func__, Mdl))
 		MmUnlockPages(Mdl);
 	Mdl->nt_magic = NT_MDL_MAGIC_DEAD;

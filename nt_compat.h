@@ -439,9 +439,15 @@ PVOID ExAllocatePool3(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag,
 #define MDL_MAPPED_TO_SYSTEM_VA		0x0001
 #define MDL_PAGES_LOCKED		0x0002
 #define MDL_SOURCE_IS_NONPAGED_POOL	0x0004
+#define MDL_ALLOCATED_FIXED_SIZE	0x0008
 #define MDL_PARTIAL			0x0010
 #define MDL_PARTIAL_HAS_BEEN_MAPPED	0x0020
+#define MDL_IO_PAGE_READ		0x0040
 #define MDL_WRITE_OPERATION		0x0080
+#define MDL_IO_SPACE			0x0800
+#define MDL_NETWORK_HEADER		0x1000
+#define MDL_MAPPING_CAN_FAIL		0x2000
+#define MDL_PAGE_CONTENTS_INVARIANT	0x4000
 
 /* Values of nt_magic: which kind of MDL this is, or none any more. */
 #define NT_MDL_MAGIC_POOL	0x4c444d50U	/* "PMDL" */
@@ -454,40 +460,52 @@ struct nt_mdl_pin;
  * struct _MDL - an NT memory descriptor list entry
  * @nt_magic: NT_MDL_MAGIC_POOL or NT_MDL_MAGIC_IO; first, so that a pool
  *	buffer overrun, which reaches the MDL behind it, spoils it first
- * @MdlFlags: MDL_* flags, kept by nt_compat.ko; read-only to drivers
- * @nt_flags: the writable view of @MdlFlags
+ * @MdlFlags: MDL_* flags.  nt_compat.ko keeps them; a driver may read and
+ *	write them, as NT drivers do (see "MDL fields" in nt_compat.c)
+ * @Size: bytes of the MDL and its PFN array, as NT counts them
+ * @Next: NT's link to the next MDL of a chain; drivers read and write it
+ * @Process: the task whose user pages are locked, or NULL
+ * @MappedSystemVa: kernel address of the first byte once the MDL is
+ *	mapped (at once for kernel memory)
+ * @StartVa: the page of the first byte, a user or kernel address
+ * @ByteCount: bytes described; a driver may cut it and grow it back
+ * @ByteOffset: offset of the first byte in @StartVa's page
+ * @nt_state: NT_STATE_*: how its pages came to be described, or 0
  * @nt_lock_failed: NT_LOCK_FAILED* once MmProbeAndLockPages() failed, 0
  *	after it succeeds
- * @Next: NT's link to the next MDL of a chain; drivers read and write it
- * @nt_byte_count: MmGetMdlByteCount()
+ * @nt_flags_seen: @MdlFlags as nt_compat.ko last left them
+ * @nt_sg_count: the @ByteCount the scatterlist was laid out for
  * @nt_max_byte_count: the most bytes the MDL can describe now: what its
  *	pages describe, or @nt_alloc_byte_count while it describes none
  * @nt_nr_pages: entries in @nt_pfns and in the scatterlist table
  * @nt_alloc_byte_count: the most bytes it can ever describe (the pool's
  *	buffer size, IoAllocateMdl()'s Length)
- * @nt_va: MmGetMdlVirtualAddress(): a user or kernel address
- * @nt_system_va: MappedSystemVa: kernel address of the first byte, once
- *	the MDL is mapped (at once for kernel memory)
+ * @nt_va_seen: @StartVa + @ByteOffset as nt_compat.ko last left them
  * @nt_kva: kernel address of the first byte, set when the pages are
  *	described: what a mapping call hands out
  * @nt_sgl: the scatterlist table; for a pool MDL the pool's descriptor
- * @nt_pin: pinned user pages and their kernel mapping, if any
- * @nt_pfns: the PFN array, MmGetMdlPfnArray()
+ * @nt_pin: pinned, allocated or adopted pages and their kernel mapping
+ * @nt_pfns: the PFN array, MmGetMdlPfnArray(), right behind the MDL as NT
+ *	code expects ((PPFN_NUMBER)(Mdl + 1))
  */
 typedef struct _MDL {
 	u32 nt_magic;
-	union {
-		const CSHORT MdlFlags;
-		CSHORT nt_flags;
-	};
-	u8 nt_lock_failed;
+	CSHORT MdlFlags;
+	CSHORT Size;
 	struct _MDL *Next;
-	ULONG nt_byte_count;
+	PVOID Process;
+	PVOID MappedSystemVa;
+	PVOID StartVa;
+	ULONG ByteCount;
+	ULONG ByteOffset;
+	u8 nt_state;
+	u8 nt_lock_failed;
+	CSHORT nt_flags_seen;
+	ULONG nt_sg_count;
 	ULONG nt_max_byte_count;
 	ULONG nt_nr_pages;
 	ULONG nt_alloc_byte_count;
-	PVOID nt_va;
-	PVOID nt_system_va;
+	PVOID nt_va_seen;
 	PVOID nt_kva;
 	struct scatterlist *nt_sgl;
 	struct nt_mdl_pin *nt_pin;
@@ -527,22 +545,22 @@ typedef enum _MM_PAGE_PRIORITY {
 
 static inline ULONG MmGetMdlByteCount(const MDL *Mdl)
 {
-	return Mdl->nt_byte_count;
+	return Mdl->ByteCount;
 }
 
 static inline ULONG MmGetMdlByteOffset(const MDL *Mdl)
 {
-	return BYTE_OFFSET(Mdl->nt_va);
+	return Mdl->ByteOffset;
 }
 
 static inline PVOID MmGetMdlVirtualAddress(const MDL *Mdl)
 {
-	return Mdl->nt_va;
+	return (PVOID)((ULONG_PTR)Mdl->StartVa + Mdl->ByteOffset);
 }
 
 static inline PVOID MmGetMdlBaseVa(const MDL *Mdl)
 {
-	return (PVOID)((ULONG_PTR)Mdl->nt_va & PAGE_MASK);
+	return Mdl->StartVa;
 }
 
 /* CPU page frame numbers: bus addresses come from the DMA API instead. */
@@ -558,7 +576,8 @@ static inline PPFN_NUMBER MmGetMdlPfnArray(MDL *Mdl)
 /* Pages the first @count bytes of an MDL span; at least one entry. */
 static inline ULONG nt_mdl_pages_used(const MDL *mdl, ULONG count)
 {
-	ULONG pages = ADDRESS_AND_SIZE_TO_SPAN_PAGES(mdl->nt_va, count);
+	ULONG pages = ADDRESS_AND_SIZE_TO_SPAN_PAGES(MmGetMdlVirtualAddress(mdl),
+						     count);
 
 	return pages ? pages : 1;
 }
@@ -566,11 +585,11 @@ static inline ULONG nt_mdl_pages_used(const MDL *mdl, ULONG count)
 /* True once the MDL's PFNs and scatterlist describe real pages. */
 static inline bool nt_mdl_described(const MDL *mdl)
 {
-	/* Marked: a thread mapping the MDL may set a flag meanwhile. */
-	return mdl->nt_magic == NT_MDL_MAGIC_POOL ||
-	       (READ_ONCE(mdl->nt_flags) &
-		(MDL_SOURCE_IS_NONPAGED_POOL | MDL_PAGES_LOCKED | MDL_PARTIAL));
+	return mdl->nt_magic == NT_MDL_MAGIC_POOL || mdl->nt_state;
 }
+
+/* Lays the scatterlist out again after a driver's write of ByteCount. */
+struct scatterlist *nt_mdl_sg_follow(MDL *mdl);
 
 /**
  * nt_mdl_sg - the scatterlist a Linux consumer (dma_map_sg, ...) uses
@@ -584,7 +603,11 @@ static inline bool nt_mdl_described(const MDL *mdl)
  */
 static inline struct scatterlist *nt_mdl_sg(MDL *mdl)
 {
-	return nt_mdl_described(mdl) ? mdl->nt_sgl : NULL;
+	if (!nt_mdl_described(mdl))
+		return NULL;
+	if (unlikely(mdl->ByteCount != mdl->nt_sg_count))
+		return nt_mdl_sg_follow(mdl);
+	return mdl->nt_sgl;
 }
 
 /* Linux glue: entries of nt_mdl_sg() in use, for dma_map_sg(). */
@@ -592,10 +615,10 @@ static inline unsigned int nt_mdl_sg_nents(const MDL *mdl)
 {
 	if (mdl->nt_magic == NT_MDL_MAGIC_POOL)
 		return 1;
-	return nt_mdl_pages_used(mdl, mdl->nt_byte_count);
+	return nt_mdl_pages_used(mdl, mdl->nt_sg_count);
 }
 
-/* Set the byte count (NT code's write of ByteCount); it cannot grow. */
+/* Set the byte count, as a write of ByteCount does; see nt_mdl_sg(). */
 VOID NdisAdjustMdlLength(PMDL Mdl, ULONG Length);
 
 /* 0 for an address that is not kernel memory with a struct page. */

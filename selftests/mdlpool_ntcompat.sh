@@ -21,7 +21,7 @@ if [ ! -r "$DBG/summary" ] || [ ! -f "$ko" ] || [ ! -f "$ntko" ]; then
 	ktap_skip_script "nt_compat" "mdlpool is not loaded or nt_compat.ko/mdlpool_ntclient.ko is not built"
 fi
 ktap_print_header
-ktap_set_plan 116
+ktap_set_plan 123
 save_params
 # The byte-count tests want the freed block back: no scavenge in between.
 set_param scavenge_period_ms 600000
@@ -235,10 +235,12 @@ ntpool=$(basename "$(dirname "${ntpool:-/x/none/stats}")")
 ktap_test_result "pool: MdpCreatePool(1500, 'NtCl') makes a pool nt-NtCl-N with that tag" \
 	sh -c "[ $nt_rc -eq 0 ] && case '$ntpool' in nt-NtCl-*) true ;; *) false ;; esac"
 ktap_test_result "pool: MdpCreatePool(0) is refused" is zero_refused 1
-# mdl_bytes SIZE: the 72-byte MDL and room for the PFNs of every page a
-# buffer of SIZE bytes can touch (SIZE / 4096 + 2), as nt_compat.c keeps.
+# mdl_bytes SIZE: the MDL (sizeof(MDL), as the client reports it) and room
+# for the PFNs of every page a buffer of SIZE bytes can touch
+# (SIZE / 4096 + 2), as nt_compat.c keeps.
+mdl_size=$(v mdl_size)
 mdl_bytes() {
-	echo $((72 + 8 * ($1 / 4096 + 2)))
+	echo $((mdl_size + 8 * ($1 / 4096 + 2)))
 }
 linux_max=$(summary max_buffer_size)
 max=$(((linux_max - $(mdl_bytes "$linux_max")) / 8 * 8))
@@ -429,6 +431,40 @@ nt cutlength kernel
 ktap_print_msg "$nt_out"
 ktap_test_result "MmBuildMdlForNonPagedPool of a 3-page MDL over 2 pages of vmalloc() memory is refused; cut to 2 pages less 8 bytes first, it builds them" \
 	is full_built 0 cut_status 0x00000000 cut_ok 1 regrown 1
+
+# --- the MDL's fields, as NT code reads and writes them ----------------------
+said() {
+	dmesg | grep -c -- "$1"
+}
+said_count0=$(said 'ByteCount [0-9]* refused')
+said_flags0=$(said 'MdlFlags 0x800 cannot be followed')
+said_move0=$(said 'StartVa/ByteOffset moved')
+said_mva0=$(said 'MappedSystemVa .* is not the MDL.s mapping')
+nt fields
+ktap_print_msg "$nt_out"
+ktap_test_result "fields: a built MDL's StartVa, ByteOffset, ByteCount, MappedSystemVa, Process and Size read as NT's; the PFN array is at Mdl + 1" \
+	is read_fields 1
+ktap_test_result "fields: ByteCount cut by the driver is what the MDL describes (byte count, scatterlist, mapping); grown back, it follows" \
+	is cut_followed 1 regrown_followed 1 pool_cut_followed 1
+ktap_test_result "fields: ByteCount grown past what the MDL describes is refused and put back, with an error line" \
+	sh -c "[ '$(v grow_refused)' = 1 ] && [ $(said 'ByteCount [0-9]* refused') -gt $said_count0 ]"
+ktap_test_result "fields: MdlFlags flipped (MDL_PAGES_LOCKED set, MDL_SOURCE_IS_NONPAGED_POOL cleared, MDL_MAPPING_CAN_FAIL) map a built MDL at its address; the hint stays" \
+	is flags_flipped 1
+ktap_test_result "fields: MDL_IO_SPACE, ByteOffset and MappedSystemVa written by the driver are refused and put back, each with an error line" \
+	sh -c "[ '$(v io_space_refused) $(v move_refused) $(v mapped_va_put_back)' = '1 1 1' ] &&
+	       [ $(said 'MdlFlags 0x800 cannot be followed') -gt $said_flags0 ] &&
+	       [ $(said 'StartVa/ByteOffset moved') -gt $said_move0 ] &&
+	       [ $(said 'MappedSystemVa .* is not the MDL.s mapping') -gt $said_mva0 ]"
+
+vmaps0=$(nt_vmaps)
+nt pfnarray
+vmaps1=$(nt_vmaps)
+ktap_print_msg "$nt_out; nt_compat vmap areas: $vmaps0 before, $vmaps1 after"
+ktap_test_result "PFN array written by the driver, then MDL_PAGES_LOCKED: mapped at PASSIVE_LEVEL, the pages in the array's order; a write through the mapping reaches them" \
+	is adopted 1 written 1
+ktap_test_result "... clearing MDL_PAGES_LOCKED lets the pages go; a first mapping at DISPATCH_LEVEL and a PFN that is not RAM are refused, the bit cleared; IoFreeMdl with the bit set leaves no mapping ($vmaps0 before, $vmaps1 after)" \
+	sh -c "[ '$(v dropped) $(v dispatch_refused) $(v bad_pfn_refused) $(v adopted_again)' = '1 1 1 1' ] &&
+	       [ $vmaps1 -eq $vmaps0 ]"
 
 # --- partial MDLs, pages for MDLs ----------------------------------------
 nt partial
@@ -621,7 +657,7 @@ for cmd in bogus "pool" "pool 70000" "percpu x" "nonpaged wrong" "refusals 1" \
 	   "lockaddr 0x1000" "lockaddr 0x1000 16 sideways" "types extra" \
 	   "readonly anon" "readonly anon 0" "mmio x" "cpuids x" \
 	   "badchain 40 5" "badchain 40 5 sideways" "maprace 0" "bigfree x" \
-	   "systemlock x" "lockedirql x" "partial x" "pagesformdl x" "cutlength" "cutlength x"; do
+	   "systemlock x" "lockedirql x" "partial x" "pagesformdl x" "cutlength" "cutlength x" "fields x" "pfnarray x"; do
 	nt "$cmd"
 	fails_with "Invalid argument" 0xc000000d > /dev/null || {
 		ktap_print_msg "'$cmd': $nt_err / $nt_out"

@@ -562,6 +562,8 @@ static NTSTATUS NtcPoolCreate(USHORT BufferSize, ULONG MaxBufferSize)
 	if (!NtcContext.Pool)
 		return STATUS_INSUFFICIENT_RESOURCES;
 	NtcContext.BufferSize = BufferSize;
+	/* NT's own size of an MDL without PFNs. */
+	NtcReport("mdl_size", sizeof(MDL));
 
 	Other = MdpCreatePool(0, NTC_POOL_TAG);
 	NtcReport("zero_refused", !Other);
@@ -1429,6 +1431,162 @@ static NTSTATUS NtcCutLength(PVOID Va, BOOLEAN User)
 	ExFreePoolWithTag(Expected, NTC_POOL_TAG);
 	IoFreeMdl(Partial);
 	IoFreeMdl(Mdl);
+	return STATUS_SUCCESS;
+}
+
+/*
+ * The MDL's fields as NT code reads and writes them: a built MDL's fields
+ * read; ByteCount cut, grown back and grown too far; MdlFlags flipped to
+ * map a built MDL as if locked, a hint kept, MDL_IO_SPACE refused;
+ * ByteOffset and MappedSystemVa written; a pool MDL's ByteCount cut.
+ */
+static NTSTATUS NtcFields(VOID)
+{
+	ULONG Length = 2 * PAGE_SIZE + 300, Cut = PAGE_SIZE / 2;
+	PUCHAR Memory, Start, Mapped, Buffer;
+	CSHORT Flags;
+	HANDLE Pool;
+	PMDL Mdl;
+
+	Memory = ExAllocatePoolWithTag(NonPagedPoolNx, Length + 100, NTC_POOL_TAG);
+	if (!Memory)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	Start = Memory + 100;
+	Mdl = IoAllocateMdl(Start, Length, FALSE, FALSE, NULL);
+	if (!Mdl) {
+		ExFreePoolWithTag(Memory, NTC_POOL_TAG);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	MmBuildMdlForNonPagedPool(Mdl);
+	NtcReport("read_fields",
+		  Mdl->StartVa == NT_PAGE_ALIGN(Start) &&
+		  Mdl->ByteOffset == BYTE_OFFSET(Start) &&
+		  Mdl->ByteCount == Length && Mdl->MappedSystemVa == Start &&
+		  !Mdl->Process && (PPFN_NUMBER)(Mdl + 1) == MmGetMdlPfnArray(Mdl) &&
+		  Mdl->Size == sizeof(MDL) + sizeof(PFN_NUMBER) *
+		  ADDRESS_AND_SIZE_TO_SPAN_PAGES(Start, Length));
+
+	Mdl->ByteCount = Cut;
+	NtcReport("cut_followed", MmGetMdlByteCount(Mdl) == Cut &&
+		  NtcScatterlistMatches(Mdl) &&
+		  MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority) == Start);
+	Mdl->ByteCount = Length;
+	NtcReport("regrown_followed", NtcScatterlistMatches(Mdl));
+	Mdl->ByteCount = Length + PAGE_SIZE;
+	Mapped = MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority);
+	NtcReport("grow_refused", Mdl->ByteCount == Length && Mapped == Start &&
+		  NtcScatterlistMatches(Mdl));
+
+	/* What drivers do to have a built MDL mapped as if it were locked. */
+	Flags = Mdl->MdlFlags;
+	Mdl->MdlFlags |= MDL_PAGES_LOCKED | MDL_MAPPING_CAN_FAIL;
+	Mdl->MdlFlags &= ~MDL_SOURCE_IS_NONPAGED_POOL;
+	Mapped = MmMapLockedPagesSpecifyCache(Mdl, KernelMode, MmCached, NULL,
+					      FALSE, HighPagePriority);
+	NtcReport("flags_flipped", Mapped == Start &&
+		  (Mdl->MdlFlags & MDL_MAPPING_CAN_FAIL) &&
+		  (Mdl->MdlFlags & MDL_PAGES_LOCKED));
+	if (Mapped)
+		MmUnmapLockedPages(Mapped, Mdl);
+	Mdl->MdlFlags = Flags;
+
+	Mdl->MdlFlags |= MDL_IO_SPACE;
+	Mapped = MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority);
+	NtcReport("io_space_refused", Mapped == Start &&
+		  !(Mdl->MdlFlags & MDL_IO_SPACE) && Mdl->MdlFlags == Flags);
+
+	Mdl->ByteOffset = (Mdl->ByteOffset + 8) % PAGE_SIZE;
+	Mapped = MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority);
+	NtcReport("move_refused", Mapped == Start &&
+		  MmGetMdlVirtualAddress(Mdl) == Start);
+
+	Mdl->MappedSystemVa = Memory;
+	Mapped = MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority);
+	NtcReport("mapped_va_put_back", Mapped == Start &&
+		  Mdl->MappedSystemVa == Start);
+	IoFreeMdl(Mdl);
+	ExFreePoolWithTag(Memory, NTC_POOL_TAG);
+
+	/* A receive path cuts a pool buffer's MDL to the frame's length. */
+	Pool = MdpCreatePool(1500, NTC_POOL_TAG);
+	if (!Pool)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	Mdl = MdpAllocate(Pool, (PVOID *)&Buffer);
+	if (Mdl) {
+		Mdl->ByteCount = 60;
+		NtcReport("pool_cut_followed", nt_mdl_sg(Mdl)->length == 60 &&
+			  nt_mdl_sg_nents(Mdl) == 1);
+		MdpFree(Mdl);
+	}
+	MdpDestroyPool(Pool);
+	return STATUS_SUCCESS;
+}
+
+/*
+ * An MDL over pages the driver names by PFN, as NT code builds one for
+ * pages it holds: IoAllocateMdl(NULL), the PFN array filled, and
+ * MDL_PAGES_LOCKED set.  Mapped at PASSIVE_LEVEL it maps those pages in
+ * the array's order; clearing the bit lets it go.  Refused: the first
+ * mapping at DISPATCH_LEVEL and a PFN that is not RAM.  The last one is
+ * freed as NT code frees it, with the bit still set.
+ */
+static NTSTATUS NtcPfnArray(VOID)
+{
+	PUCHAR Memory, Aligned, Mapped;
+	PPFN_NUMBER Pfns;
+	KIRQL OldIrql;
+	ULONG i;
+	PMDL Mdl;
+
+	Memory = ExAllocatePoolWithTag(NonPagedPoolNx, 3 * PAGE_SIZE, NTC_POOL_TAG);
+	Mdl = IoAllocateMdl(NULL, 2 * PAGE_SIZE, FALSE, FALSE, NULL);
+	if (!Memory || !Mdl) {
+		if (Mdl)
+			IoFreeMdl(Mdl);
+		if (Memory)
+			ExFreePoolWithTag(Memory, NTC_POOL_TAG);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	Aligned = NT_PAGE_ALIGN(Memory + PAGE_SIZE - 1);
+	for (i = 0; i < 2 * PAGE_SIZE; i++)
+		Aligned[i] = (UCHAR)(i / PAGE_SIZE + 1);
+	/* The second page first: the mapping follows the array. */
+	Pfns = (PPFN_NUMBER)(Mdl + 1);
+	Pfns[0] = (PFN_NUMBER)(MmGetPhysicalAddress(Aligned + PAGE_SIZE).QuadPart >> PAGE_SHIFT);
+	Pfns[1] = (PFN_NUMBER)(MmGetPhysicalAddress(Aligned).QuadPart >> PAGE_SHIFT);
+
+	OldIrql = KeRaiseIrqlToDpcLevel();
+	Mdl->MdlFlags |= MDL_PAGES_LOCKED;
+	Mapped = MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority);
+	KeLowerIrql(OldIrql);
+	NtcReport("dispatch_refused", !Mapped && !(Mdl->MdlFlags & MDL_PAGES_LOCKED));
+
+	Mdl->MdlFlags |= MDL_PAGES_LOCKED;
+	Mapped = MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority);
+	NtcReport("adopted", Mapped && Mapped[0] == 2 && Mapped[PAGE_SIZE - 1] == 2 &&
+		  Mapped[PAGE_SIZE] == 1 && Mapped[2 * PAGE_SIZE - 1] == 1 &&
+		  NtcScatterlistMatches(Mdl));
+	if (Mapped) {
+		Mapped[0] = 0x77;
+		MmUnmapLockedPages(Mapped, Mdl);
+	}
+	NtcReport("written", Aligned[PAGE_SIZE] == 0x77);
+	Mdl->MdlFlags &= ~MDL_PAGES_LOCKED;
+	NtcReport("dropped", !MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority) &&
+		  !nt_mdl_sg(Mdl));
+
+	Pfns[1] = (PFN_NUMBER)0xfffffffffULL;	/* 64 TiB up: no RAM here */
+	Mdl->MdlFlags |= MDL_PAGES_LOCKED;
+	NtcReport("bad_pfn_refused",
+		  !MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority) &&
+		  !(Mdl->MdlFlags & MDL_PAGES_LOCKED));
+
+	Pfns[1] = (PFN_NUMBER)(MmGetPhysicalAddress(Aligned).QuadPart >> PAGE_SHIFT);
+	Mdl->MdlFlags |= MDL_PAGES_LOCKED;
+	NtcReport("adopted_again",
+		  !!MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority));
+	IoFreeMdl(Mdl);
+	ExFreePoolWithTag(Memory, NTC_POOL_TAG);
 	return STATUS_SUCCESS;
 }
 
@@ -2709,6 +2867,10 @@ static NTSTATUS ntc_run(char *cmd)
 		return NtcChain();
 	if (!strcmp(verb, "partial") && !cmd)
 		return NtcPartial();
+	if (!strcmp(verb, "fields") && !cmd)
+		return NtcFields();
+	if (!strcmp(verb, "pfnarray") && !cmd)
+		return NtcPfnArray();
 	if (!strcmp(verb, "cutlength") && cmd && !strcmp(cmd, "user"))
 		return ntc_cutlength(true);
 	if (!strcmp(verb, "cutlength") && cmd && !strcmp(cmd, "kernel"))
