@@ -27,7 +27,7 @@ SRCDIR := $(DESTDIR)/usr/src/mdlpool-$(VERSION)
 LIB_SRC := dkms.conf Kbuild Makefile mdlpool.c mdlpool_checks.c mdlpool_create.c \
 	mdlpool_dma.c mdlpool_fault.c mdlpool_reclaim.c mdlpool_reserve.c mdlpool_stats.c \
 	mdlpool.h mdlpool_stats.h mdlpool_compat.h mdlpool_trace.h mdlpool_internal.h \
-	nt_compat.c nt_compat.h
+	nt_compat.c nt_mdp.c nt_mdl.c nt_mdl_pages.c nt_compat.h nt_compat_internal.h
 # The release modules_install installs for (Debian's headers say 6.1.192 in
 # kernel.release, and 6.1.0-N-amd64 here).
 KREL = $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h)

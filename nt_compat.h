@@ -10,13 +10,14 @@
  *
  * This header has the types, constants, macros, the small inline MDL
  * accessors and IRQL helpers, and the prototypes.  The rest lives in
- * nt_compat.c, the module nt_compat.ko, which depends on mdlpool.ko: load
- * both before a module that uses these names.  It has one pool-name
- * counter and one deferred-unlock worker for all its users, so a user has
- * nothing to call at module exit.  Where Linux cannot give an NT meaning
- * the name is missing (so the port fails to compile), the call fails to
- * compile when its arguments are constants, or it refuses at run time in
- * the way Documentation/nt-porting.rst documents for that name.
+ * nt_compat.ko (nt_compat.c, nt_mdp.c, nt_mdl.c, nt_mdl_pages.c), which
+ * depends on mdlpool.ko: load both before a module that uses these
+ * names.  It has one pool-name counter and one deferred-unlock worker for
+ * all its users, so a user has nothing to call at module exit.  Where
+ * Linux cannot give an NT meaning the name is missing (so the port fails
+ * to compile), the call fails to compile when its arguments are
+ * constants, or it refuses at run time in the way
+ * Documentation/nt-porting.rst documents for that name.
  * It never silently does something else.
  *
  * The mapping in short:
@@ -461,7 +462,7 @@ struct nt_mdl_pin;
  * @nt_magic: NT_MDL_MAGIC_POOL or NT_MDL_MAGIC_IO; first, so that a pool
  *	buffer overrun, which reaches the MDL behind it, spoils it first
  * @MdlFlags: MDL_* flags.  nt_compat.ko keeps them; a driver may read and
- *	write them, as NT drivers do (see "MDL fields" in nt_compat.c)
+ *	write them, as NT drivers do (see "MDL fields" in nt_mdl.c)
  * @Size: bytes of the MDL and its PFN array, as NT counts them
  * @Next: NT's link to the next MDL of a chain; drivers read and write it
  * @Process: the task whose user pages are locked, or NULL

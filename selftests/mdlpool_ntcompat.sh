@@ -237,7 +237,7 @@ ktap_test_result "pool: MdpCreatePool(1500, 'NtCl') makes a pool nt-NtCl-N with 
 ktap_test_result "pool: MdpCreatePool(0) is refused" is zero_refused 1
 # mdl_bytes SIZE: the MDL (sizeof(MDL), as the client reports it) and room
 # for the PFNs of every page a buffer of SIZE bytes can touch
-# (SIZE / 4096 + 2), as nt_compat.c keeps.
+# (SIZE / 4096 + 2), as nt_mdp.c keeps.
 mdl_size=$(v mdl_size)
 mdl_bytes() {
 	echo $((mdl_size + 8 * ($1 / 4096 + 2)))
