@@ -264,19 +264,17 @@ void *nt_pool_alloc(bool paged, SIZE_T size, bool zero)
 	return NULL;
 }
 
-/* The pool types there are; NULL from the callers for any other. */
-static bool nt_pool_type_paged(POOL_TYPE type, bool *paged)
+/* A block from one of the pool types there are; NULL for any other. */
+static void *nt_pool_typed_alloc(POOL_TYPE type, SIZE_T size, bool zero)
 {
 	switch (type) {
 	case PagedPool:
-		*paged = true;
-		return true;
+		return nt_pool_alloc(true, size, zero);
 	case NonPagedPool:
 	case NonPagedPoolNx:
-		*paged = false;
-		return true;
+		return nt_pool_alloc(false, size, zero);
 	default:
-		return false;
+		return NULL;
 	}
 }
 
@@ -298,11 +296,7 @@ static bool nt_pool_type_paged(POOL_TYPE type, bool *paged)
  */
 PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
-	bool paged;
-
-	if (!nt_pool_type_paged(PoolType, &paged))
-		return NULL;
-	return nt_pool_alloc(paged, NumberOfBytes, false);
+	return nt_pool_typed_alloc(PoolType, NumberOfBytes, false);
 }
 EXPORT_SYMBOL_GPL(ExAllocatePoolWithTag);
 
@@ -317,11 +311,7 @@ EXPORT_SYMBOL_GPL(ExAllocatePoolWithTag);
  */
 PVOID ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
-	bool paged;
-
-	if (!nt_pool_type_paged(PoolType, &paged))
-		return NULL;
-	return nt_pool_alloc(paged, NumberOfBytes, true);
+	return nt_pool_typed_alloc(PoolType, NumberOfBytes, true);
 }
 EXPORT_SYMBOL_GPL(ExAllocatePoolZero);
 

@@ -1240,18 +1240,6 @@ out:
 	return Status;
 }
 
-/* True if every byte of Va..+Length is Value. */
-static BOOLEAN NtcAllBytes(const UCHAR *Va, SIZE_T Length, UCHAR Value)
-{
-	SIZE_T i;
-
-	for (i = 0; i < Length; i++) {
-		if (Va[i] != Value)
-			return FALSE;
-	}
-	return TRUE;
-}
-
 /* The mapping of an MDL maps its PFN array, page by page. */
 static BOOLEAN NtcMappingMatchesPfns(PMDL Mdl, PUCHAR Va)
 {
@@ -1296,11 +1284,11 @@ static NTSTATUS NtcPagesForMdl(VOID)
 	KeLowerIrql(OldIrql);
 	NtcReport("dispatch_mapped", !!Va);
 	if (Va) {
-		NtcReport("zeroed", NtcAllBytes(Va, Total, 0));
+		NtcReport("zeroed", NtcBufferHas(Va, (ULONG)Total, 0));
 		RtlFillMemory(Va, Total, 0x5a);
 		NtcReport("pfns_ok", NtcMappingMatchesPfns(Mdl, Va) &&
 			  NtcScatterlistMatches(Mdl));
-		NtcReport("pages_hold", NtcAllBytes(Va, Total, 0x5a));
+		NtcReport("pages_hold", NtcBufferHas(Va, (ULONG)Total, 0x5a));
 		MmUnmapLockedPages(Va, Mdl);
 	}
 	MmUnlockPages(Mdl);
