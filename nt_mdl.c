@@ -466,6 +466,7 @@ static void nt_mdl_drop_adopted(MDL *mdl)
 
 	mdl->nt_pin = NULL;
 	mdl->nt_kva = NULL;
+	mdl->MappedSystemVa = NULL;	/* its mapping goes with the pages */
 	mdl->nt_state = 0;
 	mdl->nt_max_byte_count = mdl->nt_alloc_byte_count;
 	nt_mdl_pin_drop(pin);
@@ -492,6 +493,10 @@ static void nt_mdl_follow_flags(MDL *mdl, CSHORT flags, const char *what)
 	} else if (!(flags & MDL_PAGES_LOCKED) &&
 		   (mdl->nt_state & NT_STATE_ADOPTED)) {
 		nt_mdl_drop_adopted(mdl);
+		if (flags & MDL_MAPPED_TO_SYSTEM_VA) {
+			flags &= ~MDL_MAPPED_TO_SYSTEM_VA;
+			put_back = true;
+		}
 	}
 	/*
 	 * Only a refusal writes MdlFlags: a thread mapping the MDL meanwhile

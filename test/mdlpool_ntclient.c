@@ -1554,14 +1554,14 @@ static NTSTATUS NtcPfnArray(VOID)
 	NtcReport("adopted", Mapped && Mapped[0] == 2 && Mapped[PAGE_SIZE - 1] == 2 &&
 		  Mapped[PAGE_SIZE] == 1 && Mapped[2 * PAGE_SIZE - 1] == 1 &&
 		  NtcScatterlistMatches(Mdl));
-	if (Mapped) {
+	if (Mapped)
 		Mapped[0] = 0x77;
-		MmUnmapLockedPages(Mapped, Mdl);
-	}
 	NtcReport("written", Aligned[PAGE_SIZE] == 0x77);
+	/* Let go while still mapped, as such code does. */
 	Mdl->MdlFlags &= ~MDL_PAGES_LOCKED;
 	NtcReport("dropped", !MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority) &&
-		  !nt_mdl_sg(Mdl));
+		  !nt_mdl_sg(Mdl) && !Mdl->MappedSystemVa &&
+		  !(Mdl->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA));
 
 	Pfns[1] = (PFN_NUMBER)0xfffffffffULL;	/* 64 TiB up: no RAM here */
 	Mdl->MdlFlags |= MDL_PAGES_LOCKED;
