@@ -93,10 +93,13 @@ ctl_ok free wk all
 
 # Softirq callers of a GFP_KERNEL pool must never sleep: a stress where a
 # third of page allocations fail, with softirq steps beside the threads.
-# A sleep in softirq context is a kernel BUG that fails the run.
+# A sleep in softirq context is a kernel BUG that fails the run.  Each
+# thread holds up to 2048 buffers, so that it takes tens of slabs and some
+# of its page allocations fail for sure: with 32 it took a few, and once
+# none of them failed (6.1-debug, stop 29's first run: waited_slabs=0).
 set_param fail_page_percent 30
 ctl_ok create sk 1500 gfp=kernel
-ctl_ok stress sk threads=2 secs=2 softirq=8 hold=32
+ctl_ok stress sk threads=2 secs=2 softirq=8 hold=2048
 set_param fail_page_percent 0
 ktap_print_msg "$(grep '^stress sk ' "$CTL")"
 ktap_print_msg "sk: waited_slabs=$(pool_stat sk waited_slabs) alloc_failures=$(pool_stat sk alloc_failures)"
