@@ -611,11 +611,17 @@ static inline struct scatterlist *nt_mdl_sg(MDL *mdl)
 	return mdl->nt_sgl;
 }
 
-/* Linux glue: entries of nt_mdl_sg() in use, for dma_map_sg(). */
-static inline unsigned int nt_mdl_sg_nents(const MDL *mdl)
+/*
+ * Linux glue: entries of nt_mdl_sg() in use, for dma_map_sg().  It follows
+ * a ByteCount write as nt_mdl_sg() does: the two may be called either
+ * way round, as arguments of one call.
+ */
+static inline unsigned int nt_mdl_sg_nents(MDL *mdl)
 {
 	if (mdl->nt_magic == NT_MDL_MAGIC_POOL)
 		return 1;
+	if (unlikely(mdl->ByteCount != mdl->nt_sg_count))
+		nt_mdl_sg_follow(mdl);
 	return nt_mdl_pages_used(mdl, mdl->nt_sg_count);
 }
 

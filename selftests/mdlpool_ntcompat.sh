@@ -21,7 +21,7 @@ if [ ! -r "$DBG/summary" ] || [ ! -f "$ko" ] || [ ! -f "$ntko" ]; then
 	ktap_skip_script "nt_compat" "mdlpool is not loaded or nt_compat.ko/mdlpool_ntclient.ko is not built"
 fi
 ktap_print_header
-ktap_set_plan 123
+ktap_set_plan 124
 save_params
 # The byte-count tests want the freed block back: no scavenge in between.
 set_param scavenge_period_ms 600000
@@ -446,6 +446,8 @@ ktap_test_result "fields: a built MDL's StartVa, ByteOffset, ByteCount, MappedSy
 	is read_fields 1
 ktap_test_result "fields: ByteCount cut by the driver is what the MDL describes (byte count, scatterlist, mapping); grown back, it follows" \
 	is cut_followed 1 regrown_followed 1 pool_cut_followed 1
+ktap_test_result "fields: after a ByteCount cut, nt_mdl_sg_nents asked before nt_mdl_sg counts the new pages" \
+	is nents_followed 1
 ktap_test_result "fields: ByteCount grown past what the MDL describes is refused and put back, with an error line" \
 	sh -c "[ '$(v grow_refused)' = 1 ] && [ $(said 'ByteCount [0-9]* refused') -gt $said_count0 ]"
 ktap_test_result "fields: MdlFlags flipped (MDL_PAGES_LOCKED set, MDL_SOURCE_IS_NONPAGED_POOL cleared, MDL_MAPPING_CAN_FAIL) map a built MDL at its address; the hint stays" \

@@ -1454,6 +1454,14 @@ static NTSTATUS NtcFields(VOID)
 		  Mdl->Size == sizeof(MDL) + sizeof(PFN_NUMBER) *
 		  ADDRESS_AND_SIZE_TO_SPAN_PAGES(Start, Length));
 
+	/*
+	 * Cut to one page, the count asked for before the list: a call such
+	 * as dma_map_sg(dev, nt_mdl_sg(m), nt_mdl_sg_nents(m), ...) may
+	 * evaluate either first.
+	 */
+	Mdl->ByteCount = PAGE_SIZE - Mdl->ByteOffset;
+	NtcReport("nents_followed", nt_mdl_sg_nents(Mdl) == 1 &&
+		  sg_nents(nt_mdl_sg(Mdl)) == 1);
 	Mdl->ByteCount = Cut;
 	NtcReport("cut_followed", MmGetMdlByteCount(Mdl) == Cut &&
 		  NtcScatterlistMatches(Mdl) &&
