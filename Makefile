@@ -36,6 +36,7 @@ all: modules
 
 modules:
 	scripts/check-stats-doc
+	scripts/check-version
 	$(MAKE) -C $(KDIR) M=$(PWD) modules
 
 clean:
@@ -62,6 +63,7 @@ nt-compat-check:
 install-src:
 	install -d $(SRCDIR)
 	install -m 644 $(addprefix $(TOP)/,$(LIB_SRC)) $(SRCDIR)/
+	install -m 755 $(TOP)/scripts/dkms-symvers $(SRCDIR)/
 
 # Built in a copy of the sources, so that the tree's own build (with the
 # test modules) is left as it was. Not signed: see README.md.

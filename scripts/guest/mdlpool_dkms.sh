@@ -1,11 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# The library as DKMS built, signed and installed it on the host
-# (scripts/dkms-roundtrip, which hands the modules over in $ADD_DIR) loads in
-# place of the tree's build and serves the tree's test and NT client
-# modules: a check of what the host built, not a kselftest of the kernel, so
-# it is kept out of the selftests/ collection.  scripts/run-tests hands it to
-# its guests (vm-run --add) with the modules and runs it after
+# The library as DKMS built, signed and installed it on the host from the
+# Debian package (scripts/deb-roundtrip, which hands the modules over in
+# $ADD_DIR) loads in place of the tree's build and serves the tree's test and
+# NT client modules: a check of what the host built, not a kselftest of the
+# kernel, so it is kept out of the selftests/ collection. scripts/run-tests
+# hands it to its guests (vm-run --add) with the modules and runs it after
 # mdlpool_module.sh; it leaves the tree's modules loaded again.
 . /selftests/mdlpool/lib.sh
 
