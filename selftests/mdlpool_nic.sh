@@ -258,6 +258,14 @@ wait_cpu_idle() {
 # pktgen burst empties the ring: the refills find no buffer, what the
 # device cannot place it counts, and the ring fills again once pages can be
 # had.
+# irq_total IRQ: the interrupts IRQ has had, over all CPUs
+irq_total() {
+	awk -v irq="$1:" '$1 == irq {
+		for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i
+	}
+	END { print n + 0 }' /proc/interrupts
+}
+
 starve_refills() {
 	irq=$(cat "/sys/bus/pci/devices/$E1000_PCI/irq")
 	last=$(($(online_cpus) - 1))
@@ -270,6 +278,7 @@ starve_refills() {
 	fail0=$(pool_stat "$RXPOOL" alloc_failures)
 	missed0=$(stat rx_missed_errors)
 	echo 1000000 > "$DBG/fail_next_pages"
+	irqs0=$(irq_total "$irq")
 	echo "$last" > "/proc/irq/$irq/smp_affinity_list"
 	# In the background: with the ring empty QEMU holds frames back, and
 	# pktgen waits on the virtio-net's queue until pages come back.
@@ -282,12 +291,16 @@ starve_refills() {
 		i=$((i + 1))
 		sleep 0.1
 	done
+	# What the device's interrupt did meanwhile, for a run in which no
+	# refill failed: none at all would be an interrupt lost on its way.
+	irqs=$(($(irq_total "$irq") - irqs0))
 	sleep 0.2
 	echo 0 > "$DBG/fail_next_pages"
 	wait $burst
 	sent=$(cat /tmp/mdlnic-sent)
 	fails=$(($(pool_stat "$RXPOOL" alloc_failures) - fail0))
 	ktap_print_msg "NAPI on CPU $last, a burst of $sent frames: $fails refills failed, the device missed $(($(stat rx_missed_errors) - missed0)) frames"
+	ktap_print_msg "until the first failed refill ($((i / 10)) s): $irqs interrupts, delivered to CPU $(cat "/proc/irq/$irq/effective_affinity_list" 2>/dev/null)"
 	echo "0-$last" > "/proc/irq/$irq/smp_affinity_list"
 	restore_params
 	[ "$fails" -gt 0 ]
