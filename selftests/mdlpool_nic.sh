@@ -253,11 +253,6 @@ wait_cpu_idle() {
 	done
 }
 
-# NAPI leaves the last CPU until that CPU has given all its receive slabs
-# back, then returns to it while every page the pools ask for fails, and a
-# pktgen burst empties the ring: the refills find no buffer, what the
-# device cannot place it counts, and the ring fills again once pages can be
-# had.
 # irq_total IRQ: the interrupts IRQ has had, over all CPUs
 irq_total() {
 	awk -v irq="$1:" '$1 == irq {
@@ -266,6 +261,11 @@ irq_total() {
 	END { print n + 0 }' /proc/interrupts
 }
 
+# NAPI leaves the last CPU until that CPU has given all its receive slabs
+# back, then returns to it while every page the pools ask for fails, and a
+# pktgen burst empties the ring: the refills find no buffer, what the
+# device cannot place it counts, and the ring fills again once pages can be
+# had.
 starve_refills() {
 	irq=$(cat "/sys/bus/pci/devices/$E1000_PCI/irq")
 	last=$(($(online_cpus) - 1))
@@ -300,7 +300,7 @@ starve_refills() {
 	sent=$(cat /tmp/mdlnic-sent)
 	fails=$(($(pool_stat "$RXPOOL" alloc_failures) - fail0))
 	ktap_print_msg "NAPI on CPU $last, a burst of $sent frames: $fails refills failed, the device missed $(($(stat rx_missed_errors) - missed0)) frames"
-	ktap_print_msg "until the first failed refill ($((i / 10)) s): $irqs interrupts, delivered to CPU $(cat "/proc/irq/$irq/effective_affinity_list" 2>/dev/null)"
+	ktap_print_msg "while waiting $((i / 10)) s for a refill to fail: $irqs interrupts, delivered to CPU $(cat "/proc/irq/$irq/effective_affinity_list" 2>/dev/null)"
 	echo "0-$last" > "/proc/irq/$irq/smp_affinity_list"
 	restore_params
 	[ "$fails" -gt 0 ]
