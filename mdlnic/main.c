@@ -362,11 +362,49 @@ static int mdlnic_timing_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(mdlnic_timing);
 
+/* --- The rings' state, for a device that stopped moving ------------------ */
+
+/*
+ * What the driver and the device each think of the rings, and whether
+ * anything is left to restart them: the interrupt mask, NAPI's state bits
+ * and the refill timer.  ICR is not read: reading clears it.  Under RTNL, so
+ * that the rings are not freed meanwhile (ndo_stop).
+ */
+static int mdlnic_ring_show(struct seq_file *m, void *unused)
+{
+	struct mdlnic *nic = m->private;
+	struct mdlnic_rx *rx = &nic->rx;
+	struct mdlnic_tx *tx = &nic->tx;
+	unsigned int clean;
+
+	rtnl_lock();
+	if (!netif_running(nic->netdev)) {
+		seq_puts(m, "down\n");
+		goto out;
+	}
+	clean = READ_ONCE(rx->next_to_clean);
+	seq_printf(m, "rx next_to_clean=%u status=%#x next_to_fill=%u RDH=%u RDT=%u refill_timer=%d\n",
+		   clean, READ_ONCE(rx->desc[clean].status),
+		   READ_ONCE(rx->next_to_fill), mdlnic_rd(nic, MDLNIC_RDH),
+		   mdlnic_rd(nic, MDLNIC_RDT), timer_pending(&rx->refill_timer));
+	seq_printf(m, "tx next_to_clean=%u next_to_use=%u TDH=%u TDT=%u\n",
+		   READ_ONCE(tx->next_to_clean), READ_ONCE(tx->next_to_use),
+		   mdlnic_rd(nic, MDLNIC_TDH), mdlnic_rd(nic, MDLNIC_TDT));
+	seq_printf(m, "IMS=%#x napi_state=%#lx\n", mdlnic_rd(nic, MDLNIC_IMS),
+		   READ_ONCE(nic->napi.state));
+out:
+	rtnl_unlock();
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mdlnic_ring);
+
 static void mdlnic_debugfs_add(struct mdlnic *nic)
 {
 	nic->debugfs = debugfs_create_dir(pci_name(nic->pdev), mdlnic_debugfs);
 	debugfs_create_file("timing", 0444, nic->debugfs, nic,
 			    &mdlnic_timing_fops);
+	debugfs_create_file("ring", 0444, nic->debugfs, nic,
+			    &mdlnic_ring_fops);
 }
 
 /* --- PCI ------------------------------------------------------------------ */

@@ -261,6 +261,14 @@ irq_total() {
 	END { print n + 0 }' /proc/interrupts
 }
 
+# ring_state: mdlnic's view of its rings, the device's and NAPI's, as
+# messages: what a stalled receive ring still waits for.
+ring_state() {
+	while read -r line; do
+		ktap_print_msg "ring: $line"
+	done < "/sys/kernel/debug/mdlnic/$E1000_PCI/ring"
+}
+
 # NAPI leaves the last CPU until that CPU has given all its receive slabs
 # back, then returns to it while every page the pools ask for fails, and a
 # pktgen burst empties the ring: the refills find no buffer, what the
@@ -291,9 +299,11 @@ starve_refills() {
 		i=$((i + 1))
 		sleep 0.1
 	done
-	# What the device's interrupt did meanwhile, for a run in which no
-	# refill failed: none at all would be an interrupt lost on its way.
+	# What the device's interrupt did meanwhile (none at all would be an
+	# interrupt lost on its way) and, if no refill failed, the rings as
+	# they are then.
 	irqs=$(($(irq_total "$irq") - irqs0))
+	[ "$(pool_stat "$RXPOOL" alloc_failures)" != "$fail0" ] || ring_state
 	sleep 0.2
 	echo 0 > "$DBG/fail_next_pages"
 	wait $burst
