@@ -390,8 +390,10 @@ static int mdlnic_ring_show(struct seq_file *m, void *unused)
 	seq_printf(m, "tx next_to_clean=%u next_to_use=%u TDH=%u TDT=%u\n",
 		   READ_ONCE(tx->next_to_clean), READ_ONCE(tx->next_to_use),
 		   mdlnic_rd(nic, MDLNIC_TDH), mdlnic_rd(nic, MDLNIC_TDT));
-	seq_printf(m, "IMS=%#x napi_state=%#lx\n", mdlnic_rd(nic, MDLNIC_IMS),
-		   READ_ONCE(nic->napi.state));
+	seq_printf(m, "CTRL=%#x STATUS=%#x RCTL=%#x IMS=%#x napi_state=%#lx carrier=%d\n",
+		   mdlnic_rd(nic, MDLNIC_CTRL), mdlnic_rd(nic, MDLNIC_STATUS),
+		   mdlnic_rd(nic, MDLNIC_RCTL), mdlnic_rd(nic, MDLNIC_IMS),
+		   READ_ONCE(nic->napi.state), netif_carrier_ok(nic->netdev));
 out:
 	rtnl_unlock();
 	return 0;
