@@ -440,8 +440,10 @@ static bool nt_mdl_adopt_pfns(MDL *mdl, const char *what)
 		return false;
 	}
 	pin = kvzalloc(struct_size(pin, pages, pages), GFP_KERNEL);
-	if (!pin)
-		return false;
+	if (!pin) {
+		refused = "no memory for its page list";
+		goto out_nomem;
+	}
 	for (i = 0; i < pages; i++)
 		pin->pages[i] = pfn_to_page(mdl->nt_pfns[i]);
 	pin->nr_pages = pages;
@@ -449,7 +451,8 @@ static bool nt_mdl_adopt_pfns(MDL *mdl, const char *what)
 	pin->kind = NT_PIN_ADOPTED;
 	if (nt_pin_map(pin)) {
 		kvfree(pin);
-		return false;
+		refused = "no memory to map it";
+		goto out_nomem;
 	}
 	mdl->nt_pin = pin;
 	mdl->nt_kva = nt_pin_address(pin) + mdl->ByteOffset;
@@ -457,6 +460,12 @@ static bool nt_mdl_adopt_pfns(MDL *mdl, const char *what)
 	nt_mdl_layout(mdl);
 	mdl->nt_state = NT_STATE_ADOPTED;
 	return true;
+
+out_nomem:
+	/* Apart from the refusals above: a rate limit of its own keeps it seen. */
+	pr_err_ratelimited("%s(%p): MDL_PAGES_LOCKED set on an MDL that describes nothing: refused, %s\n",
+			   what, mdl, refused);
+	return false;
 }
 
 /* The driver cleared MDL_PAGES_LOCKED of an adopted array: drop it. */

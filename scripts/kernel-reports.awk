@@ -193,6 +193,14 @@ k612 && /WARNING: possible circular locking dependency detected/ {
 }
 /mdlpool-selftest: expect-warn begin/ { expecting = 1; next }
 /mdlpool-selftest: expect-warn end/   { expecting = 0; next }
+# Between these a test makes slab allocations fail on purpose (failslab).
+# One may be kmemleak's own record of an area to scan (vmap() asks for
+# one); kmemleak then scans the whole object instead, which can hide a
+# leak but never report one, and says so once. Counted with the expected
+# warnings there; anywhere else it is reported.
+/mdlpool-selftest: failslab begin/ { failslab = 1; next }
+/mdlpool-selftest: failslab end/   { failslab = 0; next }
+failslab && strip($0) == "kmemleak: Cannot allocate a scan area, scanning the full object" { ignored++; next }
 /VMRUN-END rc=[0-9]+/ {
     rc = substr($0, index($0, "VMRUN-END rc=") + 13) + 0; next
 }

@@ -182,6 +182,17 @@ expect_warnings_end() {
 	echo "mdlpool-selftest: expect-warn end" > /dev/kmsg
 }
 
+# Between these two lines a test injects slab allocation failures; the
+# host's scanner then lets kmemleak's note that it could not record a scan
+# area through (scripts/kernel-reports.awk).
+failslab_begin() {
+	echo "mdlpool-selftest: failslab begin" > /dev/kmsg
+}
+
+failslab_end() {
+	echo "mdlpool-selftest: failslab end" > /dev/kmsg
+}
+
 require_modules() {
 	if [ ! -w "$CTL" ]; then
 		ktap_skip_script "mdlpool" "mdlpool and mdlpool_test are not loaded"

@@ -21,7 +21,7 @@ if [ ! -r "$DBG/summary" ] || [ ! -f "$ko" ] || [ ! -f "$ntko" ]; then
 	ktap_skip_script "nt_compat" "mdlpool is not loaded or nt_compat.ko/mdlpool_ntclient.ko is not built"
 fi
 ktap_print_header
-ktap_set_plan 124
+ktap_set_plan 125
 save_params
 # The byte-count tests want the freed block back: no scavenge in between.
 set_param scavenge_period_ms 600000
@@ -467,6 +467,66 @@ ktap_test_result "PFN array written by the driver, then MDL_PAGES_LOCKED: mapped
 ktap_test_result "... clearing MDL_PAGES_LOCKED lets the pages go; a first mapping at DISPATCH_LEVEL and a PFN that is not RAM are refused, the bit cleared; IoFreeMdl with the bit set leaves no mapping ($vmaps0 before, $vmaps1 after)" \
 	sh -c "[ '$(v dropped) $(v dispatch_refused) $(v bad_pfn_refused) $(v adopted_again)' = '1 1 1 1' ] &&
 	       [ $vmaps1 -eq $vmaps0 ]"
+
+# pfnarray_failing N: the pfnarray verb with the Nth fault-injectable
+# allocation of this task failing (/proc/thread-self/fail-nth, in the
+# subshell that writes the verb).  Prints the report, then "injected" if
+# the failure was injected, "clean" if the verb allocated fewer than N times.
+pfnarray_failing() {
+	(
+		# The shell's own complaints about failed opens are not news.
+		exec 2> /dev/null
+		echo reset > "$NTCTL"	# no stale report
+		# Two descriptors: a write sets the count, a read from the start
+		# tells whether it ran out.
+		# shellcheck disable=SC2094
+		exec 8> /proc/thread-self/fail-nth 9< /proc/thread-self/fail-nth
+		echo "$1" >&8
+		echo pfnarray > "$NTCTL"
+		read -r left <&9
+		cat "$NTCTL"
+		if [ "$left" = 0 ]; then echo injected; else echo clean; fi
+	)
+}
+
+# Every slab allocation of the verb in turn fails: an adoption refused for
+# it must say so (before: silently), and nothing may stay mapped.  kmemleak
+# (the debug kernels) scans for anything else left behind at the end.
+failslab=/sys/kernel/debug/failslab
+if [ -w /proc/thread-self/fail-nth ] && [ -w "$failslab/ignore-gfp-wait" ]; then
+	wait0=$(cat "$failslab/ignore-gfp-wait")
+	verbose0=$(cat "$failslab/verbose")
+	echo N > "$failslab/ignore-gfp-wait"	# GFP_KERNEL ones too
+	echo 1 > "$failslab/verbose"		# one line per failure, no stack
+	failslab_begin
+	vmaps0=$(nt_vmaps)
+	n=0 hit=0 silent=""
+	while [ $n -lt 400 ]; do
+		n=$((n + 1))
+		mark="mdlpool-selftest: pfnarray, allocation $n fails"
+		echo "$mark" > /dev/kmsg
+		out=$(pfnarray_failing $n)
+		[ "${out##*
+}" = injected ] || break
+		nt_out=$out
+		if [ "$(v adopted)" = 0 ] || [ "$(v adopted_again)" = 0 ]; then
+			hit=$((hit + 1))
+			dmesg | sed -n "/$mark\$/,\$p" |
+				grep -q 'describes nothing: refused, no memory' ||
+				silent="$silent $n"
+		fi
+	done
+	failslab_end
+	echo "$wait0" > "$failslab/ignore-gfp-wait"
+	echo "$verbose0" > "$failslab/verbose"
+	vmaps1=$(nt_vmaps)
+	ktap_print_msg "pfnarray: $((n - 1)) allocations failed in turn; adoption refused in $hit runs, silently in:${silent:- none}; nt_compat vmap areas: $vmaps0 before, $vmaps1 after"
+	ktap_test_result "... each slab allocation of the pfnarray verb failing in turn: every adoption refused for it says why, with an error line, and nothing stays mapped" \
+		sh -c "[ $n -lt 400 ] && [ $hit -gt 0 ] && [ -z '$silent' ] && [ $vmaps1 -eq $vmaps0 ]"
+else
+	ktap_test_skip "... each slab allocation of the pfnarray verb failing in turn: every adoption refused for it says why, with an error line, and nothing stays mapped" \
+		"needs CONFIG_FAULT_INJECTION_DEBUG_FS and CONFIG_FAILSLAB (the debug kernels have them)"
+fi
 
 # --- partial MDLs, pages for MDLs ----------------------------------------
 nt partial
