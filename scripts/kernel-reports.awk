@@ -102,9 +102,12 @@ aff_state {
 # has our frame on it: our function, a callback of ours run by a timer,
 # workqueue or NAPI, or kernel code we called. Such a report fails the
 # run; one with no frame of ours is counted apart, its first line printed.
+# A report ends at "Reported by"; the bound is for a console cut short,
+# and leaves room for two stacks of KCSAN's most, 64 frames each
+# (NUM_STACK_ENTRIES, kernel/kcsan/report.c).
 kc_state {
     if ($0 ~ /\[(mdlpool[a-z0-9_]*|nt_compat|mdlnic)\]/) kc_ours = 1
-    if (strip($0) ~ /^Reported by Kernel Concurrency Sanitizer/ || ++kc_lines > 80) settle_kcsan()
+    if (strip($0) ~ /^Reported by Kernel Concurrency Sanitizer/ || ++kc_lines > 200) settle_kcsan()
 }
 strip($0) ~ /^BUG: KCSAN: / {
     settle_kcsan(); kc = $0; kc_state = 1; kc_ours = kc_lines = 0; next
